@@ -1,0 +1,1 @@
+"""The MLOps platform as a Pulumi program: settings, service catalog, generic components."""

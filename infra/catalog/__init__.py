@@ -1,0 +1,43 @@
+"""The service catalog: every container of a stack, declared once.
+
+`build_catalog` assembles the layers; each layer module holds the whole
+definition of its services. The alert rules and scrape configuration are added
+last because they are generated from all other entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..configs import alerts
+from ..configs import observability as obs_cfg
+from . import data, edge, observability
+from .application import application_services
+from .context import CatalogContext
+from .model import Catalog, ConfigFile, ServiceSpec, VolumeSpec
+
+
+def build_catalog(ctx: CatalogContext) -> Catalog:
+    entry = edge.edge_entry(ctx)
+    services: list[ServiceSpec] = [
+        *data.data_services(ctx, entry),
+        *observability.observability_services(ctx, entry),
+        *application_services(ctx, entry),
+    ]
+    public = {s.name: s for s in services if s.public}
+    services = edge.edge_services(ctx, public) + services
+    services = [_with_prometheus_config(ctx, s, services) for s in services]
+    volumes: tuple[VolumeSpec, ...] = (*data.VOLUMES, *observability.VOLUMES)
+    if ctx.runs_proxy:
+        volumes = (*edge.VOLUMES, *volumes)
+    return Catalog(services={s.name: s for s in services}, volumes={v.name: v for v in volumes})
+
+
+def _with_prometheus_config(ctx: CatalogContext, spec: ServiceSpec, all_services: list[ServiceSpec]) -> ServiceSpec:
+    if spec.name != "prometheus":
+        return spec
+    files = (
+        ConfigFile("/etc/prometheus/prometheus.yml", obs_cfg.prometheus_config(ctx.settings, all_services)),
+        ConfigFile("/etc/prometheus/rules/platform.yml", alerts.alert_rules(all_services)),
+    )
+    return dataclasses.replace(spec, files=spec.files + files)

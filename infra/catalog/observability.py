@@ -1,0 +1,134 @@
+"""Observability: Prometheus (scrapes, alerts, remote-writes to Mimir), Loki with the
+Alloy log agent, Tempo for traces, Mimir for long-term metrics, Grafana on top."""
+
+from __future__ import annotations
+
+from ..configs import observability as cfg
+from .context import CatalogContext
+from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, Mount, PublicRoute, ServiceSpec, VolumeSpec
+from .edge import DOCKER_SOCKET
+
+VOLUMES = (
+    VolumeSpec("prometheus"),
+    VolumeSpec("loki"),
+    VolumeSpec("tempo"),
+    VolumeSpec("mimir"),
+    VolumeSpec("grafana"),
+)
+
+
+def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[ServiceSpec]:
+    s = ctx.settings
+    return [
+        ServiceSpec(
+            name="prometheus",
+            layer="observability",
+            image=ctx.image("prometheus"),
+            networks=("backend",),
+            port=cfg.PORTS["prometheus"],
+            hostname="prometheus",
+            command=(
+                "--config.file=/etc/prometheus/prometheus.yml",
+                "--storage.tsdb.path=/prometheus",
+                f"--storage.tsdb.retention.time={s.retention.metricsDays}d",
+                "--web.enable-lifecycle",
+            ),
+            mounts=(Mount("prometheus", "/prometheus"),),
+            # prometheus.yml and rules are added by the catalog once every service is known.
+            metrics=MetricsEndpoint(cfg.PORTS["prometheus"]),
+            memory_mb=1024,
+            description="Prometheus: scrapes every service, evaluates alert rules",
+        ),
+        ServiceSpec(
+            name="loki",
+            layer="observability",
+            image=ctx.image("loki"),
+            networks=("backend",),
+            port=cfg.PORTS["loki"],
+            hostname="loki",
+            command=("-config.file=/etc/loki/config.yaml",),
+            files=(ConfigFile("/etc/loki/config.yaml", cfg.loki_config(s)),),
+            mounts=(Mount("loki", "/loki"),),
+            metrics=MetricsEndpoint(cfg.PORTS["loki"]),
+            memory_mb=1024,
+            description="Loki: log store",
+        ),
+        ServiceSpec(
+            name="tempo",
+            layer="observability",
+            image=ctx.image("tempo"),
+            networks=("backend",),
+            port=cfg.PORTS["tempo"],
+            hostname="tempo",
+            # The named volume is created root-owned; Tempo's image user (10001) could not write it.
+            user="0:0",
+            command=("-config.file=/etc/tempo/config.yaml",),
+            files=(ConfigFile("/etc/tempo/config.yaml", cfg.tempo_config(s)),),
+            mounts=(Mount("tempo", "/var/tempo"),),
+            metrics=MetricsEndpoint(cfg.PORTS["tempo"]),
+            memory_mb=1024,
+            description="Tempo: traces (OTLP gRPC 4317, HTTP 4318)",
+        ),
+        ServiceSpec(
+            name="mimir",
+            layer="observability",
+            image=ctx.image("mimir"),
+            networks=("backend",),
+            port=cfg.PORTS["mimir"],
+            hostname="mimir",
+            user="0:0",
+            command=("-config.file=/etc/mimir/config.yaml",),
+            files=(ConfigFile("/etc/mimir/config.yaml", cfg.mimir_config(s)),),
+            mounts=(Mount("mimir", "/data"),),
+            metrics=MetricsEndpoint(cfg.PORTS["mimir"]),
+            memory_mb=1536,
+            description="Mimir: long-term metrics (Prometheus remote-write)",
+        ),
+        ServiceSpec(
+            name="alloy",
+            layer="observability",
+            image=ctx.image("alloy"),
+            networks=("backend",),
+            port=cfg.PORTS["alloy"],
+            hostname="alloy",
+            command=(
+                "run",
+                f"--server.http.listen-addr=0.0.0.0:{cfg.PORTS['alloy']}",
+                "--storage.path=/var/lib/alloy/data",
+                "/etc/alloy/config.alloy",
+            ),
+            files=(ConfigFile("/etc/alloy/config.alloy", cfg.alloy_config(s)),),
+            mounts=(HostMount(DOCKER_SOCKET, DOCKER_SOCKET),),
+            metrics=MetricsEndpoint(cfg.PORTS["alloy"]),
+            memory_mb=512,
+            description="Grafana Alloy: ships container logs to Loki",
+        ),
+        ServiceSpec(
+            name="grafana",
+            layer="observability",
+            image=ctx.image("grafana"),
+            networks=("backend", "edge"),
+            port=cfg.PORTS["grafana"],
+            hostname="grafana",
+            public=PublicRoute(port=cfg.PORTS["grafana"]),
+            mounts=(Mount("grafana", "/var/lib/grafana"),),
+            files=(
+                ConfigFile("/etc/grafana/provisioning/datasources/platform.yaml", cfg.grafana_datasources()),
+                ConfigFile(
+                    "/run/secrets/grafana_admin_password", ctx.secrets.get("grafanaAdminPassword"), secret=True
+                ),
+            ),
+            env={
+                "GF_SECURITY_ADMIN_USER": "admin",
+                "GF_SECURITY_ADMIN_PASSWORD__FILE": "/run/secrets/grafana_admin_password",
+                "GF_SERVER_ROOT_URL": ctx.url("grafana"),
+                "GF_USERS_ALLOW_SIGN_UP": "false",
+                "GF_AUTH_ANONYMOUS_ENABLED": "false",
+                "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            },
+            depends_on=edge,
+            metrics=MetricsEndpoint(cfg.PORTS["grafana"]),
+            memory_mb=512,
+            description="Grafana: dashboards over metrics, logs and traces",
+        ),
+    ]

@@ -1,0 +1,250 @@
+"""Generic Pulumi components that render catalog entries into Docker resources.
+
+`PlatformNetworks` and `PlatformVolumes` hold the shared plumbing; `Service`
+turns one `ServiceSpec` into its image, containers (one per replica) and
+post-start bootstrap. Nothing here knows about a particular service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Sequence
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from .catalog.model import BuiltImage, HostMount, Mount, ServiceSpec, VolumeSpec
+from .settings import PROJECT, PlatformSettings
+from .values import is_output
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COMPONENT = "mlops:platform"
+HEALTH_WAIT_SECONDS = 300
+
+
+def source_hash(directory: Path) -> str:
+    """Content hash of a build context, so a local image tag changes with its sources."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        rel = path.relative_to(directory).as_posix()
+        if "__pycache__" in rel or rel.endswith(".pyc") or "/tests/" in f"/{rel}":
+            continue
+        digest.update(rel.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def image_ref(settings: PlatformSettings, image: str | BuiltImage) -> str:
+    """The reference a container runs: pinned third-party tag, GHCR image, or local build tag."""
+    if isinstance(image, str):
+        return image
+    if settings.buildImages:
+        return f"{PROJECT}/{image.name}:src-{source_hash(REPO_ROOT / 'app')}"
+    return f"ghcr.io/{settings.imageOwner}/mlops-{image.name}:{settings.imageTag}"
+
+
+class PlatformNetworks(pulumi.ComponentResource):
+    """`edge` is shared with the proxy only; `backend` is internal (no route out, no host ports)."""
+
+    def __init__(self, settings: PlatformSettings, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(f"{COMPONENT}:Networks", f"{settings.prefix}-networks", None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = [docker.NetworkLabelArgs(label="mlops.stack", value=settings.stack)]
+        self.backend = docker.Network(
+            f"{settings.prefix}-backend", name=f"{settings.prefix}-backend", internal=True, labels=labels, opts=child
+        )
+        if settings.externalProxyNetwork:
+            self.edge_name: Any = settings.externalProxyNetwork
+        else:
+            edge = docker.Network(f"{settings.prefix}-edge", name=f"{settings.prefix}-edge", labels=labels, opts=child)
+            self.edge_name = edge.name
+        self.names = {"backend": self.backend.name, "edge": self.edge_name}
+        self.register_outputs({"backend": self.backend.name, "edge": self.edge_name})
+
+
+class PlatformVolumes(pulumi.ComponentResource):
+    """Named volumes live apart from containers: replacing a container never touches its data.
+
+    On stacks with `protectData` the stateful ones are protected and retained on delete,
+    so neither `up`, a replacement nor `destroy` can remove them.
+    """
+
+    def __init__(
+        self, settings: PlatformSettings, specs: dict[str, VolumeSpec], opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__(f"{COMPONENT}:Volumes", f"{settings.prefix}-volumes", None, opts)
+        self.volumes: dict[str, docker.Volume] = {}
+        for key, spec in specs.items():
+            keep = settings.protectData and spec.stateful
+            self.volumes[key] = docker.Volume(
+                f"{settings.prefix}-{key}",
+                name=f"{settings.prefix}-{key}",
+                labels=[
+                    docker.VolumeLabelArgs(label="mlops.stack", value=settings.stack),
+                    docker.VolumeLabelArgs(label="mlops.volume", value=key),
+                ],
+                opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
+            )
+        self.register_outputs({k: v.name for k, v in self.volumes.items()})
+
+
+def _env_list(env: dict[str, Any]) -> Any:
+    """Docker wants ["K=V", ...]; values may be (secret) Outputs."""
+    items = sorted(env.items())
+    if not any(is_output(v) for _, v in items):
+        return [f"{k}={v}" for k, v in items]
+    return pulumi.Output.all(*[v for _, v in items]).apply(
+        lambda vals: [f"{k}={v}" for (k, _), v in zip(items, vals)]
+    )
+
+
+def routing_env(settings: PlatformSettings, spec: ServiceSpec) -> dict[str, str]:
+    """What nginx-proxy and acme-companion read from a public container."""
+    if not spec.public:
+        return {}
+    host = settings.public_hosts[spec.name]
+    env = {"VIRTUAL_HOST": host, "VIRTUAL_PORT": str(spec.public.port), "VIRTUAL_PROTO": "http"}
+    if settings.tls:
+        env["LETSENCRYPT_HOST"] = host
+    return env
+
+
+class Service(pulumi.ComponentResource):
+    """One catalog entry: image, replicas, and bootstrap. `ready` is what dependents wait for."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: PlatformSettings,
+        networks: PlatformNetworks,
+        volumes: PlatformVolumes,
+        depends_on: Sequence[pulumi.Resource] = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        name = f"{settings.prefix}-{spec.name}"
+        super().__init__(f"{COMPONENT}:Service", name, None, opts)
+        self.spec = spec
+        self.image_ref = image_ref(settings, spec.image)
+        image = self._image(name, settings)
+        env = _env_list({**spec.env, **spec.secret_env, **routing_env(settings, spec)})
+        self.containers: list[docker.Container] = []
+        for i in range(1, spec.replicas + 1):
+            cname = name if spec.replicas == 1 else f"{name}-{i}"
+            self.containers.append(
+                self._container(cname, i, spec, settings, networks, volumes, image, env, depends_on)
+            )
+        self.ready: list[pulumi.Resource] = list(self.containers)
+        if spec.bootstrap:
+            self.ready.append(self._bootstrap(name, settings))
+        self.register_outputs({"containers": [c.name for c in self.containers], "image": self.image_ref})
+
+    def _image(self, name: str, settings: PlatformSettings) -> Any:
+        child = pulumi.ResourceOptions(parent=self)
+        if isinstance(self.spec.image, BuiltImage) and settings.buildImages:
+            built = docker.Image(
+                f"{name}-image",
+                image_name=self.image_ref,
+                build=docker.DockerBuildArgs(
+                    context=str(REPO_ROOT / "app"), dockerfile=str(REPO_ROOT / self.spec.image.dockerfile)
+                ),
+                skip_push=True,
+                opts=child,
+            )
+            return built.image_name
+        remote = docker.RemoteImage(f"{name}-image", name=self.image_ref, keep_locally=True, opts=child)
+        return remote.image_id
+
+    def _container(
+        self,
+        cname: str,
+        index: int,
+        spec: ServiceSpec,
+        settings: PlatformSettings,
+        networks: PlatformNetworks,
+        volumes: PlatformVolumes,
+        image: Any,
+        env: Any,
+        depends_on: Sequence[pulumi.Resource],
+    ) -> docker.Container:
+        attachments = []
+        for net in spec.networks:
+            if net == "backend":
+                aliases = [spec.name] if spec.replicas == 1 else [spec.name, f"{spec.name}-{index}"]
+            else:  # shared with the proxy (maybe other stacks'): stack-unique names only
+                aliases = [cname]
+            attachments.append(docker.ContainerNetworksAdvancedArgs(name=networks.names[net], aliases=aliases))
+        mounts = []
+        for m in spec.mounts:
+            if isinstance(m, Mount):
+                mounts.append(
+                    docker.ContainerVolumeArgs(
+                        volume_name=volumes.volumes[m.volume].name, container_path=m.path, read_only=m.read_only
+                    )
+                )
+            elif isinstance(m, HostMount):
+                mounts.append(
+                    docker.ContainerVolumeArgs(host_path=m.host_path, container_path=m.path, read_only=m.read_only)
+                )
+        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
+        hc = spec.healthcheck
+        return docker.Container(
+            cname,
+            name=cname,
+            image=image,
+            hostname=spec.hostname if spec.replicas == 1 else None,
+            command=list(spec.command) if spec.command else None,
+            user=spec.user,
+            envs=env,
+            networks_advanced=attachments,
+            ports=[docker.ContainerPortArgs(internal=p, external=p) for p in spec.host_ports],
+            volumes=mounts,
+            uploads=[
+                docker.ContainerUploadArgs(
+                    file=f.path, content=pulumi.Output.secret(f.content) if f.secret else f.content
+                )
+                for f in spec.files
+            ],
+            labels=[docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(labels.items())],
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=list(hc.test),
+                interval=hc.interval,
+                timeout=hc.timeout,
+                retries=hc.retries,
+                start_period=hc.start_period,
+            )
+            if hc
+            else None,
+            wait=hc is not None,
+            wait_timeout=HEALTH_WAIT_SECONDS if hc else None,
+            restart="unless-stopped",
+            memory=spec.memory_mb,
+            log_driver="json-file",
+            log_opts={"max-size": "10m", "max-file": "3"},
+            must_run=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(depends_on),
+                # Names are fixed, so the old container must go before its replacement starts.
+                delete_before_replace=True,
+            ),
+        )
+
+    def _bootstrap(self, name: str, settings: PlatformSettings) -> command.local.Command:
+        """Run the spec's idempotent script in the (healthy) container; re-run when it or its inputs change."""
+        boot = self.spec.bootstrap
+        container = self.containers[0]
+        env_flags = " ".join(f"-e {k}" for k in sorted(boot.env))
+        environment = dict(boot.env)
+        if settings.dockerHost:
+            environment["DOCKER_HOST"] = settings.dockerHost
+        return command.local.Command(
+            f"{name}-bootstrap",
+            create=container.name.apply(lambda n: f"docker exec -i {env_flags} {n} sh -s"),
+            stdin=boot.script,
+            environment=environment,
+            triggers=[container.id, hashlib.sha256(boot.script.encode()).hexdigest()],
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+        )

@@ -1,0 +1,1 @@
+"""Configuration files for third-party services, generated from the catalog."""

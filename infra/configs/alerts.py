@@ -1,0 +1,46 @@
+"""Prometheus alert rules. No receiver is assumed: they show in Prometheus and Grafana."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import yaml
+
+from ..catalog.model import ServiceSpec
+
+
+def alert_rules(services: Iterable[ServiceSpec]) -> str:
+    scraped = sorted(s.name for s in services if s.metrics)
+    rules = [
+        {
+            "alert": "ServiceDown",
+            "expr": "up == 0",
+            "for": "2m",
+            "labels": {"severity": "critical"},
+            "annotations": {"summary": "{{ $labels.job }} target {{ $labels.instance }} is down"},
+        },
+        {
+            "alert": "QueueBacklogGrowing",
+            "expr": "sum(rabbitmq_queue_messages_ready) > 100 and deriv(sum(rabbitmq_queue_messages_ready)[10m:1m]) > 0",
+            "for": "10m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "RabbitMQ backlog keeps growing"},
+        },
+        {
+            "alert": "JobsFailing",
+            "expr": 'sum(increase(pipeline_jobs_total{status="failed"}[15m])) > 0',
+            "for": "0m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "pipeline jobs failed in the last 15 minutes"},
+        },
+        {
+            "alert": "DiskFilling",
+            "expr": '(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay"} / node_filesystem_size_bytes) < 0.10',
+            "for": "15m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "filesystem {{ $labels.mountpoint }} has less than 10% free"},
+        },
+    ]
+    doc = {"groups": [{"name": "platform", "rules": rules}]}
+    header = "# Generated from the catalog. Scraped jobs: " + ", ".join(scraped) + "\n"
+    return header + yaml.safe_dump(doc, sort_keys=False)

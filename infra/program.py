@@ -1,0 +1,89 @@
+"""The Pulumi program: read and validate config, build the catalog, render it, export outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from .catalog import build_catalog
+from .catalog.context import CatalogContext
+from .catalog.model import Catalog
+from .components import PlatformNetworks, PlatformVolumes, Service
+from .secrets import BASIC_AUTH_USER, PlatformSecrets
+from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def read_stack_config() -> tuple[dict[str, Any], str | None]:
+    """All of this project's config keys (so unknown keys can be rejected) and `docker:host`."""
+    all_config = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    raw = {k[len(prefix) :]: _decode(v) for k, v in all_config.items() if k.startswith(prefix)}
+    if raw.get("secrets") and not runtime_config.is_config_secret(f"{PROJECT}:secrets"):
+        raise ConfigError(
+            f"{PROJECT}:secrets: values must be stored encrypted "
+            f"(pulumi config set --secret --path 'secrets.<name>' <value>)"
+        )
+    return raw, all_config.get("docker:host")
+
+
+def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
+    raw, docker_host = read_stack_config()
+    try:
+        settings = parse_settings(pulumi.get_stack(), raw, docker_host)
+    except ConfigError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    return settings, dict(raw.get("secrets") or {})
+
+
+def deploy() -> dict[str, Service]:
+    settings, overrides = load_settings()
+    secrets = PlatformSecrets(settings.prefix, overrides)
+    catalog = build_catalog(CatalogContext(settings, secrets))
+    networks = PlatformNetworks(settings)
+    volumes = PlatformVolumes(settings, catalog.volumes)
+    services: dict[str, Service] = {}
+    for name in catalog.startup_order():
+        spec = catalog.services[name]
+        waits_for = [r for dep in spec.depends_on for r in services[dep.service].ready]
+        services[name] = Service(spec, settings, networks, volumes, depends_on=waits_for)
+    export_outputs(settings, catalog, secrets, networks, services)
+    return services
+
+
+def stack_urls(settings: PlatformSettings, catalog: Catalog) -> dict[str, str]:
+    urls = {}
+    for name, spec in sorted(catalog.public().items()):
+        base = f"{settings.scheme}://{settings.public_hosts[name]}/"
+        urls[name] = base
+        for link, path in spec.public.links:
+            urls[link] = base + path
+    return urls
+
+
+def export_outputs(settings, catalog, secrets, networks, services) -> None:
+    pulumi.export("urls", stack_urls(settings, catalog))
+    pulumi.export("networks", networks.names)
+    pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})
+    pulumi.export("containers", {n: [c.name for c in s.containers] for n, s in sorted(services.items())})
+    credentials = {
+        "grafana": {"user": "admin", "password": secrets.get("grafanaAdminPassword")},
+        "rabbitmq": {"user": "admin", "password": secrets.get("rabbitmqAdminPassword")},
+        "minio": {"user": "admin", "password": secrets.get("s3RootPassword")},
+        "api": {"token": secrets.get("apiToken")},
+    }
+    for name, spec in catalog.public().items():
+        if spec.public.basic_auth:
+            credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
+    pulumi.export("credentials", pulumi.Output.secret(credentials))

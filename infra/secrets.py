@@ -1,0 +1,53 @@
+"""Generated credentials: one pulumi-random password per secret, kept encrypted in state.
+
+A stack may override any of them with
+`pulumi config set --secret --path 'secrets.<name>' <value>`; nothing has a default.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pulumi
+import pulumi_random as random
+
+from .settings import OVERRIDABLE_SECRETS
+
+#: Users of HTTP basic auth at the proxy, one per protected service.
+BASIC_AUTH_USER = "mlops"
+
+
+class PlatformSecrets:
+    def __init__(self, prefix: str, overrides: Mapping[str, str]):
+        self._values: dict[str, Any] = {}
+        self._htpasswd: dict[str, Any] = {}
+        self._prefix = prefix
+        for name in OVERRIDABLE_SECRETS:
+            if name in overrides:
+                self._values[name] = pulumi.Output.secret(overrides[name])
+            else:
+                # Explicitly secret: the engine marks `result` secret too, but we do not rely on it.
+                self._values[name] = pulumi.Output.secret(
+                    random.RandomPassword(f"{prefix}-{name}", length=32, special=False).result
+                )
+
+    def get(self, name: str) -> Any:
+        return self._values[name]
+
+    def basic_auth(self, service: str) -> tuple[Any, Any]:
+        """(password, htpasswd line) for HTTP basic auth in front of `service`."""
+        if service not in self._htpasswd:
+            pw = random.RandomPassword(f"{self._prefix}-{service}-basic-auth", length=24, special=False)
+            line = pw.bcrypt_hash.apply(lambda h: f"{BASIC_AUTH_USER}:{h}\n")
+            self._htpasswd[service] = (pulumi.Output.secret(pw.result), pulumi.Output.secret(line))
+        return self._htpasswd[service]
+
+
+class StaticSecrets:
+    """Stand-in used when the catalog is read outside a deployment (diagram, policy tests)."""
+
+    def get(self, name: str) -> str:
+        return f"<secret:{name}>"
+
+    def basic_auth(self, service: str) -> tuple[str, str]:
+        return f"<secret:{service}-basic-auth>", f"{BASIC_AUTH_USER}:<bcrypt>\n"

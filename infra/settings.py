@@ -1,0 +1,224 @@
+"""Stack settings: the one place where stack config is read and validated.
+
+Everything downstream receives a frozen `PlatformSettings`; nothing else reads
+`pulumi.Config`. Validation happens before any resource is declared, so a bad
+stack file fails `pulumi preview` with one message naming the key and reason.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT = "mlops-platform"
+
+#: Public services and the host-table defaults from DEVELOPERS.md.
+PUBLIC_SERVICES = ("rabbitmq", "minio", "mlflow", "grafana", "api", "ui")
+
+_HOST_TABLE = {
+    "production": {
+        "rabbitmq": "rabbitmq.mlops.dns64.de",
+        "minio": "s3.mlops.iot64.de",
+        "mlflow": "mlflow.mlops.iot64.de",
+        "grafana": "monitoring.mlops.iot64.de",
+        "api": "api.mlops.dns64.de",
+        "ui": "app.mlops.dns64.de",
+    },
+    "staging": {
+        "rabbitmq": "rabbitmq.staging.mlops.iot64.de",
+        "minio": "s3.staging.mlops.iot64.de",
+        "mlflow": "mlflow.staging.mlops.iot64.de",
+        "grafana": "monitoring.staging.mlops.iot64.de",
+        "api": "api.staging.mlops.dns64.de",
+        "ui": "app.staging.mlops.dns64.de",
+    },
+}
+
+#: Secrets a stack may override with `pulumi config set --secret --path secrets.<name>`.
+OVERRIDABLE_SECRETS = (
+    "postgresPassword",
+    "mlflowDbPassword",
+    "apiDbPassword",
+    "rabbitmqAdminPassword",
+    "rabbitmqAppPassword",
+    "s3RootPassword",
+    "s3AppSecretKey",
+    "s3MlflowSecretKey",
+    "grafanaAdminPassword",
+    "apiToken",
+)
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+_PINNED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+_OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38})$")
+_TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+
+
+class ConfigError(Exception):
+    """Raised for invalid stack configuration; the message names every bad key."""
+
+
+def default_hosts(stack: str) -> dict[str, str]:
+    if stack in _HOST_TABLE:
+        return dict(_HOST_TABLE[stack])
+    if stack == "dev":
+        names = {"minio": "s3", "grafana": "monitoring", "ui": "app"}
+        return {svc: f"{names.get(svc, svc)}.localhost" for svc in PUBLIC_SERVICES}
+    # Other stacks (feature environments) follow the staging naming scheme.
+    return {svc: host.replace(".staging.", f".{stack}.") for svc, host in _HOST_TABLE["staging"].items()}
+
+
+def check_pinned(ref: str) -> str:
+    """An image reference is pinned when it names a tag other than `latest`, or a digest."""
+    if not _PINNED_IMAGE.match(ref):
+        raise ValueError(f"'{ref}' is not a valid image reference")
+    has_digest = "@sha256:" in ref
+    name = ref.split("@", 1)[0]
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else None
+    if not has_digest and tag is None:
+        raise ValueError(f"'{ref}' has no tag; pin a version")
+    if tag == "latest":
+        raise ValueError(f"'{ref}' uses the floating tag 'latest'; pin a version")
+    return ref
+
+
+class Retention(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    metricsDays: int = Field(30, ge=1, le=3650)
+    logsDays: int = Field(14, ge=1, le=3650)
+    tracesDays: int = Field(7, ge=1, le=3650)
+
+
+class PlatformSettings(BaseModel):
+    """Validated settings of one stack. Field names are the stack config keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stack: str
+    tls: bool = True
+    acmeEmail: str | None = None
+    acmeStaging: bool = False
+    hosts: dict[str, str] = Field(default_factory=dict)
+    imageOwner: str = "iot64"
+    imageTag: str = "0.1.0"
+    buildImages: bool = False
+    processorReplicas: int = Field(2, ge=1, le=32)
+    externalProxyNetwork: str | None = None
+    protectData: bool = False
+    images: dict[str, str] = Field(default_factory=dict)
+    retention: Retention = Field(default_factory=Retention)
+    dockerHost: str | None = None
+
+    @field_validator("acmeEmail")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is not None and not _EMAIL.match(v):
+            raise ValueError(f"'{v}' is not an e-mail address")
+        return v
+
+    @field_validator("imageOwner")
+    @classmethod
+    def _owner(cls, v: str) -> str:
+        if not _OWNER.match(v):
+            raise ValueError(f"'{v}' is not a valid GHCR owner (lower-case letters, digits, hyphens)")
+        return v
+
+    @field_validator("imageTag")
+    @classmethod
+    def _tag(cls, v: str) -> str:
+        if not _TAG.match(v):
+            raise ValueError(f"'{v}' is not a valid image tag")
+        if v == "latest":
+            raise ValueError("'latest' is a floating tag; pin a version or commit SHA")
+        return v
+
+    @field_validator("images")
+    @classmethod
+    def _images(cls, v: dict[str, str]) -> dict[str, str]:
+        for service, ref in v.items():
+            try:
+                check_pinned(ref)
+            except ValueError as exc:
+                raise ValueError(f"{service}: {exc}") from None
+        return v
+
+    @property
+    def public_hosts(self) -> dict[str, str]:
+        return {**default_hosts(self.stack), **self.hosts}
+
+    @property
+    def prefix(self) -> str:
+        return f"{PROJECT}-{self.stack}"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+
+def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
+    """Checks that span keys; run even when single fields failed, so all problems show at once."""
+    problems = []
+    hosts = data.get("hosts") or {}
+    if not isinstance(hosts, Mapping):
+        return [f"{PROJECT}:hosts: must be a map of service to hostname"]
+    for service, host in hosts.items():
+        if service not in PUBLIC_SERVICES:
+            problems.append(
+                f"{PROJECT}:hosts.{service}: unknown service '{service}' (public services: {', '.join(PUBLIC_SERVICES)})"
+            )
+        elif not isinstance(host, str) or not _HOSTNAME.match(host):
+            problems.append(f"{PROJECT}:hosts.{service}: '{host}' is not a valid DNS hostname")
+    seen: dict[str, str] = {}
+    for service, host in {**default_hosts(stack), **hosts}.items():
+        if host in seen:
+            culprit = service if service in hosts else seen[host]
+            other = seen[host] if culprit == service else service
+            problems.append(f"{PROJECT}:hosts.{culprit}: '{host}' is already used by '{other}'")
+        seen[host] = service
+    tls = str(data.get("tls", True)).lower() not in ("false", "0", "no")
+    if tls and not data.get("acmeEmail"):
+        problems.append(f"{PROJECT}:acmeEmail: required when tls is true (Let's Encrypt needs a contact address)")
+    return problems
+
+
+def _flatten_error(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        key = f"{PROJECT}:{loc}" if loc else PROJECT
+        if err["type"] == "extra_forbidden":
+            msg = "unknown config key"
+        lines.append(f"{key}: {msg}")
+    return lines
+
+
+def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None = None) -> PlatformSettings:
+    """Validate raw stack config (keys without the project prefix) or raise ConfigError."""
+    data = {k: v for k, v in raw.items() if k != "secrets"}
+    data["stack"] = stack
+    if docker_host:
+        data["dockerHost"] = docker_host
+    secrets = raw.get("secrets") or {}
+    problems: list[str] = []
+    if not isinstance(secrets, Mapping):
+        problems.append(f"{PROJECT}:secrets: must be a map of secret name to value")
+        secrets = {}
+    for name in secrets:
+        if name not in OVERRIDABLE_SECRETS:
+            problems.append(
+                f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS)})"
+            )
+    settings = None
+    try:
+        settings = PlatformSettings.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_flatten_error(exc))
+    problems.extend(_cross_checks(stack, data))
+    if problems:
+        raise ConfigError(f"invalid configuration for stack '{stack}':\n  " + "\n  ".join(problems))
+    assert settings is not None
+    return settings

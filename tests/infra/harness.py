@@ -1,0 +1,177 @@
+"""Run the real Pulumi program under Pulumi's mock runtime and record what it registers.
+
+The recording monitor keeps what `pulumi preview` would send to the engine:
+types, names, inputs (with secret markers intact), dependencies and resource
+options, plus the stack outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+
+PROJECT = "mlops-platform"
+SECRET_SIG = rpc._special_sig_key  # "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = rpc._special_secret_sig
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    urn: str
+    inputs: dict
+    raw: dict  # inputs as sent, secret wrappers included
+    dependencies: list[str]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    parent: str
+
+
+def secret_value(name: str) -> str:
+    return f"mock-secret-{name}-Zq8"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        out = dict(args.inputs)
+        t = args.typ
+        if t == "random:index/randomPassword:RandomPassword":
+            out["result"] = secret_value(args.name)
+            out["bcryptHash"] = f"$2a$10$mockhash{args.name}"
+        elif t == "docker:index/remoteImage:RemoteImage":
+            out["imageId"] = "sha256:" + format(abs(hash(args.inputs["name"])), "x")
+            out["repoDigest"] = args.inputs["name"]
+        elif t == "docker:index/image:Image":
+            out["imageName"] = args.inputs["imageName"]
+        return [f"{args.name}-id", out]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: RecordingMocks):
+        super().__init__(mocks)
+        self.registered: list[Registered] = []
+        self.stack_outputs: dict[str, Any] = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registered.append(
+                Registered(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    inputs=unwrap(json_format.MessageToDict(request.object)),
+                    raw=json_format.MessageToDict(request.object),
+                    dependencies=list(request.dependencies),
+                    protect=bool(request.protect),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
+                    parent=request.parent,
+                )
+            )
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            self.stack_outputs = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+@dataclass
+class StackRun:
+    stack: str
+    resources: list[Registered]
+    outputs_raw: dict[str, Any]
+    secrets: list[str] = field(default_factory=list)
+
+    def of_type(self, suffix: str) -> list[Registered]:
+        return [r for r in self.resources if r.type.endswith(suffix)]
+
+    @property
+    def containers(self) -> dict[str, Registered]:
+        return {r.name: r for r in self.of_type(":Container")}
+
+    def container(self, service: str) -> Registered:
+        return self.containers[f"{PROJECT}-{self.stack}-{service}"]
+
+    def by_urn(self, urn: str) -> Registered:
+        return next(r for r in self.resources if r.urn == urn)
+
+    def output(self, name: str) -> Any:
+        return unwrap(self.outputs_raw[name])
+
+
+def unwrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == SECRET_VALUE:
+            return unwrap(value.get("value"))
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def plain_strings(value: Any) -> list[str]:
+    """Every string reachable without passing through a secret wrapper."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == SECRET_VALUE:
+            return []
+        return [s for v in value.values() for s in plain_strings(v)] + [k for k in value]
+    if isinstance(value, list):
+        return [s for v in value for s in plain_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    """The config a stack file ships with (as `pulumi up --stack X` would read it)."""
+    path = REPO / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
+
+
+def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
+    from infra.program import deploy
+
+    cfg = stack_file_config(stack) if config is None else config
+    flat = {
+        (k if ":" in k else f"{PROJECT}:{k}"): (json.dumps(v) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v))
+        for k, v in cfg.items()
+    }
+    pulumi.runtime.set_all_config(flat, [f"{PROJECT}:{k}" for k in secret_keys])
+    mocks = RecordingMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+
+    @pulumi.runtime.test
+    def program():
+        services = deploy()
+        return pulumi.Output.all(*[c.id for s in services.values() for c in s.containers])
+
+    program()
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    outputs = monitor.stack_outputs
+    if not outputs and root is not None:
+        resolved = pulumi.runtime.sync_await._sync_await(
+            rpc.serialize_properties(dict(root.outputs), {})
+        )
+        outputs = json_format.MessageToDict(resolved)
+    return StackRun(stack, monitor.registered, outputs)

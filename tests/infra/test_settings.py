@@ -1,0 +1,95 @@
+"""Bad stack config fails before any resource is declared, with one message naming key and reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import ConfigError, default_hosts, parse_settings
+
+from .harness import run_stack
+
+BASE = {"acmeEmail": "ops@iot64.de"}
+
+
+def error_for(raw: dict, stack: str = "staging") -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse_settings(stack, raw)
+    return str(exc.value)
+
+
+def test_malformed_hostname_is_rejected_naming_the_key():
+    msg = error_for({**BASE, "hosts": {"api": "not a host!"}})
+    assert "mlops-platform:hosts.api" in msg and "not a valid DNS hostname" in msg
+
+
+def test_duplicate_hostnames_are_rejected():
+    msg = error_for({**BASE, "hosts": {"ui": "api.staging.mlops.dns64.de"}})
+    assert "hosts.ui" in msg and "already used by 'api'" in msg
+
+
+def test_unknown_service_in_hosts_is_rejected():
+    msg = error_for({**BASE, "hosts": {"jupyter": "nb.example.org"}})
+    assert "unknown service 'jupyter'" in msg
+
+
+def test_tls_stack_without_acme_email_is_rejected():
+    msg = error_for({})
+    assert "mlops-platform:acmeEmail" in msg and "required when tls is true" in msg
+
+
+def test_malformed_acme_email_is_rejected():
+    assert "not an e-mail address" in error_for({"acmeEmail": "ops-at-example"})
+
+
+@pytest.mark.parametrize("ref", ["postgres", "postgres:latest", "Postgres:18"])
+def test_unpinned_image_override_is_rejected(ref):
+    msg = error_for({**BASE, "images": {"postgres": ref}})
+    assert "mlops-platform:images" in msg and "postgres" in msg
+
+
+def test_latest_image_tag_for_own_images_is_rejected():
+    assert "floating tag" in error_for({**BASE, "imageTag": "latest"})
+
+
+@pytest.mark.parametrize("replicas", [0, -1])
+def test_fewer_than_one_processor_replica_is_rejected(replicas):
+    msg = error_for({**BASE, "processorReplicas": replicas})
+    assert "mlops-platform:processorReplicas" in msg and "greater than or equal to 1" in msg
+
+
+def test_unknown_config_key_is_rejected():
+    assert "mlops-platform:acmeEmial: unknown config key" in error_for({**BASE, "acmeEmial": "x@y.de"})
+
+
+def test_unknown_secret_override_is_rejected():
+    assert "secrets.grafanaPassword: unknown secret" in error_for({**BASE, "secrets": {"grafanaPassword": "x"}})
+
+
+def test_all_problems_are_reported_together():
+    msg = error_for({"processorReplicas": 0, "hosts": {"api": "bad host"}})
+    assert "processorReplicas" in msg and "hosts.api" in msg
+
+
+def test_defaults_reproduce_the_host_table():
+    assert default_hosts("production")["minio"] == "s3.mlops.iot64.de"
+    assert default_hosts("staging")["rabbitmq"] == "rabbitmq.staging.mlops.iot64.de"
+    assert default_hosts("dev")["api"] == "api.localhost"
+
+
+def test_bad_config_fails_the_program_before_any_resource():
+    with pytest.raises(Exception) as exc:
+        run_stack("staging", {"acmeEmail": "ops@iot64.de", "processorReplicas": "0"})
+    assert "processorReplicas" in str(exc.value)
+
+
+def test_plain_text_secret_override_is_rejected_by_the_program():
+    with pytest.raises(Exception) as exc:
+        run_stack("staging", {"acmeEmail": "ops@iot64.de", "secrets": {"apiToken": "abc"}})
+    assert "must be stored encrypted" in str(exc.value)
+
+
+def test_encrypted_secret_override_replaces_the_generated_one():
+    run = run_stack("staging", {"acmeEmail": "ops@iot64.de", "secrets": {"apiToken": "tok-123"}}, secret_keys=("secrets",))
+    assert not any(r.name.endswith("-apiToken") for r in run.of_type(":RandomPassword"))
+    env = run.container("api").inputs["envs"]
+    assert "API_TOKEN=tok-123" in env
