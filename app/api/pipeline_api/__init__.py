@@ -1,0 +1,1 @@
+"""Pipeline API: datasets, training and prediction jobs, feedback, registered models."""

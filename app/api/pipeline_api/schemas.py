@@ -1,0 +1,75 @@
+"""Request and response bodies (the OpenAPI schema at /docs comes from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+
+
+class ColumnOut(BaseModel):
+    name: str
+    dtype: str
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    rows: int
+    columns: list[ColumnOut]
+    created_at: datetime | None = None
+
+
+class TrainingJobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    dataset_id: str = Field(min_length=1, max_length=32)
+    target: str = Field(min_length=1, max_length=200)
+    model_name: str | None = Field(None, pattern=NAME)
+    optimize: bool = False
+    include_feedback: bool = False
+
+
+class PredictionJobIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_name: str | None = Field(None, pattern=NAME)
+    records: list[dict[str, Any]] | None = Field(None, min_length=1, max_length=100_000)
+    dataset_id: str | None = Field(None, min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.records is None) == (self.dataset_id is None):
+            raise ValueError("give exactly one of 'records' or 'dataset_id'")
+        return self
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_name: str | None = Field(None, pattern=NAME)
+    record: dict[str, Any] = Field(min_length=1)
+    label: str = Field(min_length=1, max_length=200)
+
+
+class JobCreated(BaseModel):
+    id: str
+    kind: Literal["training", "prediction"]
+    status: str
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None
+    error: str | None
+
+
+class FeedbackOut(BaseModel):
+    id: str
+    model_name: str
+    label: str

@@ -1,0 +1,50 @@
+"""The job queue: Celery over RabbitMQ with a dead-letter queue.
+
+A message is acknowledged only after the job's outcome is committed (acks_late),
+one message per worker at a time (prefetch 1), and requeued when a worker dies
+(reject_on_worker_lost). Rejected messages go to `<prefix>.jobs.dead`.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+TRAIN_TASK = "pipeline.train"
+PREDICT_TASK = "pipeline.predict"
+
+
+def queue_names(prefix: str) -> dict[str, str]:
+    return {"jobs": f"{prefix}.jobs", "dead": f"{prefix}.jobs.dead", "dlx": f"{prefix}.dlx"}
+
+
+def make_celery(amqp_url: str, prefix: str) -> Celery:
+    names = queue_names(prefix)
+    dlx = Exchange(names["dlx"], type="direct", durable=True)
+    jobs = Queue(
+        names["jobs"],
+        Exchange(names["jobs"], type="direct", durable=True),
+        routing_key=names["jobs"],
+        durable=True,
+        queue_arguments={"x-dead-letter-exchange": names["dlx"], "x-dead-letter-routing-key": names["dead"]},
+    )
+    dead = Queue(names["dead"], dlx, routing_key=names["dead"], durable=True)
+    app = Celery("pipeline", broker=amqp_url)
+    app.conf.update(
+        task_queues=(jobs, dead),
+        task_default_queue=names["jobs"],
+        task_default_exchange=names["jobs"],
+        task_default_routing_key=names["jobs"],
+        task_routes={TRAIN_TASK: {"queue": names["jobs"]}, PREDICT_TASK: {"queue": names["jobs"]}},
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+    )
+    return app

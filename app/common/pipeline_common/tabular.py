@@ -1,0 +1,115 @@
+"""Reading uploaded CSV files and checking records against a model's input schema."""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Markers treated as missing values ("?" is how UCI data sets write them).
+MISSING = ["?", "", "NA", "N/A", "null", "NULL", "nan", "NaN"]
+
+
+class DataError(ValueError):
+    """Bad input data; `field` names where, the message says why."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def read_csv(data: bytes, field: str = "file") -> pd.DataFrame:
+    if not data.strip():
+        raise DataError(field, "the file is empty")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(field, f"not UTF-8 text (invalid byte at position {exc.start})") from None
+    try:
+        df = pd.read_csv(io.StringIO(text), na_values=MISSING, keep_default_na=True, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(field, f"not a valid CSV file ({str(exc).strip().splitlines()[0]})") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if df.empty:
+        raise DataError(field, "the CSV file has a header but no rows")
+    if len(df.columns) < 2:
+        raise DataError(field, "a data set needs at least two columns (features and a target)")
+    if len(set(df.columns)) != len(df.columns):
+        raise DataError(field, "column names must be unique")
+    if any(c.startswith("Unnamed:") for c in df.columns):
+        raise DataError(field, "every column needs a header name")
+    for col in df.select_dtypes(include="object").columns:
+        df[col] = df[col].str.strip()
+    return df
+
+
+def describe_columns(df: pd.DataFrame) -> list[dict]:
+    return [{"name": c, "dtype": str(df[c].dtype)} for c in df.columns]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # MLflow ColSpec type: string, double, float, long, integer, boolean
+    required: bool = True
+
+
+_NUMERIC = {"double", "float", "long", "integer"}
+
+
+def records_frame(records: list[dict], schema: list[Column], field: str = "records") -> pd.DataFrame:
+    """Validate JSON records against a model's input schema and build the frame it expects."""
+    if not records:
+        raise DataError(field, "at least one record is required")
+    known = {c.name for c in schema}
+    rows = []
+    for i, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise DataError(f"{field}[{i}]", "must be an object of column -> value")
+        unknown = sorted(set(record) - known)
+        if unknown:
+            raise DataError(f"{field}[{i}].{unknown[0]}", "is not an input of the model")
+        row = {}
+        for col in schema:
+            value = record.get(col.name)
+            where = f"{field}[{i}].{col.name}"
+            if value is None:
+                if col.required and col.name not in record:
+                    raise DataError(where, "is missing")
+                row[col.name] = None
+                continue
+            if col.type in _NUMERIC:
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise DataError(where, f"expected a number, got {type(value).__name__}")
+                if isinstance(value, float) and not math.isfinite(value):
+                    raise DataError(where, "must be a finite number")
+                if col.type in ("long", "integer") and float(value) != int(value):
+                    raise DataError(where, "expected a whole number")
+            elif col.type == "boolean":
+                if not isinstance(value, bool):
+                    raise DataError(where, f"expected true or false, got {type(value).__name__}")
+            elif col.type == "string" and not isinstance(value, str):
+                raise DataError(where, f"expected a string, got {type(value).__name__}")
+            row[col.name] = value
+        rows.append(row)
+    return coerce(pd.DataFrame(rows, columns=[c.name for c in schema]), schema)
+
+
+def coerce(df: pd.DataFrame, schema: list[Column]) -> pd.DataFrame:
+    """Cast columns to the schema's types (missing values stay missing)."""
+    out = df.copy()
+    for col in schema:
+        if col.name not in out.columns:
+            raise DataError(col.name, "column is missing")
+        if col.type in ("double", "float"):
+            out[col.name] = pd.to_numeric(out[col.name], errors="raise").astype("float64")
+        elif col.type in ("long", "integer"):
+            series = pd.to_numeric(out[col.name], errors="raise")
+            # Integer columns with gaps cannot be int64; the model's imputer handles NaN as float.
+            out[col.name] = series.astype("int64") if not series.isna().any() else series.astype("float64")
+        elif col.type == "string":
+            out[col.name] = out[col.name].astype("object").where(out[col.name].notna(), None)
+    return out

@@ -1,0 +1,25 @@
+"""Small helpers the application tests share."""
+
+import time
+
+
+def upload(client, data: bytes, name: str = "demo") -> dict:
+    r = client.post("/api/v1/datasets", files={"file": (f"{name}.csv", data, "text/csv")}, data={"name": name})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def wait_job(client, job_id: str, timeout: float = 180, until=("succeeded", "failed")) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/api/v1/jobs/{job_id}").json()
+        if job["status"] in until:
+            return job
+        time.sleep(0.3)
+    raise TimeoutError(f"job {job_id} still {job['status']} after {timeout}s")
+
+
+def train(client, dataset_id: str, model_name: str, **extra) -> dict:
+    r = client.post("/api/v1/training-jobs", json={"dataset_id": dataset_id, "target": "income", "model_name": model_name, **extra})
+    assert r.status_code == 202, r.text
+    return wait_job(client, r.json()["id"])

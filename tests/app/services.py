@@ -1,0 +1,237 @@
+"""Real backing services for the application tests, started as local processes.
+
+PostgreSQL and RabbitMQ come from Debian packages, the S3 server is moto's
+server mode and MLflow is the PyPI server: the same programs the containers
+run, on loopback ports chosen at random.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHONPATH = os.pathsep.join(str(REPO / "app" / p) for p in ("common", "api", "processor", "ui"))
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            if check():
+                return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not come up within {timeout}s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pg_bin(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / name).exists():
+            return str(d / name)
+    raise FileNotFoundError(f"{name} not found: install PostgreSQL (apt-get install postgresql)")
+
+
+class Processes:
+    def __init__(self, root: Path):
+        self.root = root
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, name: str, cmd: list[str], env: dict | None = None, user: str | None = None, **kw) -> subprocess.Popen:
+        log = open(self.root / f"{name}.log", "ab")
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, user=user,
+            start_new_session=True, **kw,
+        )  # fmt: skip
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 15) -> None:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            self.stop(proc)
+
+
+def start_postgres(procs: Processes) -> str:
+    user = None
+    data = procs.root / "pg"
+    if os.geteuid() == 0:  # initdb refuses root: run as the Debian package's postgres user
+        user = "postgres"
+        data.mkdir()
+        pw = pwd.getpwnam(user)
+        os.chown(data, pw.pw_uid, pw.pw_gid)
+        os.chmod(procs.root, 0o755)
+    subprocess.run(
+        [pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+        check=True, capture_output=True, user=user,
+    )  # fmt: skip
+    port = free_port()
+    proc = procs.start(
+        "postgres",
+        [pg_bin("postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+         "-c", f"unix_socket_directories={data}", "-c", "fsync=off"],
+        user=user,
+    )  # fmt: skip
+    wait_for(lambda: port_open(port), "PostgreSQL", 30, proc)
+    url = f"postgresql://postgres@127.0.0.1:{port}"
+    import psycopg
+
+    def create_dbs():
+        with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
+            for db in ("mlflow", "pipeline"):
+                conn.execute(f"CREATE DATABASE {db}")
+        return True
+
+    wait_for(create_dbs, "PostgreSQL databases", 30, proc)
+    return url
+
+
+def start_rabbitmq(procs: Processes) -> str:
+    base = procs.root / "rabbitmq"
+    base.mkdir()
+    (base / "enabled_plugins").write_text("[].\n")
+    port = free_port()
+    env = {
+        "HOME": str(base),
+        "RABBITMQ_NODENAME": f"test{port}@localhost",
+        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+        "RABBITMQ_NODE_PORT": str(port),
+        "RABBITMQ_DIST_PORT": str(free_port()),
+        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+        "RABBITMQ_LOG_BASE": str(base / "log"),
+        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
+        "RABBITMQ_PID_FILE": str(base / "pid"),
+    }
+    server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+    if not Path(server).exists():
+        server = shutil.which("rabbitmq-server") or server
+    proc = procs.start("rabbitmq", [server], env=env)
+    wait_for(lambda: port_open(port), "RabbitMQ", 60, proc)
+    time.sleep(1)
+    return f"amqp://guest:guest@127.0.0.1:{port}//"
+
+
+def start_s3(procs: Processes) -> str:
+    port = free_port()
+    proc = procs.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)])
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: httpx.get(url + "/", timeout=1).status_code < 500, "moto S3", 30, proc)
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    for bucket in ("pipeline-data", "mlflow-artifacts"):
+        s3.create_bucket(Bucket=bucket)
+    return url
+
+
+S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
+    port = free_port()
+    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url}
+    proc = procs.start(
+        "mlflow",
+        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts"],
+        env=env,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 120, proc)
+    return url
+
+
+class Stack:
+    """The backing services plus helpers to run the API and workers against them."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="mlops-test-"))
+        self.procs = Processes(self.root)
+        self.api_token = "test-token-" + os.urandom(8).hex()
+        self.prefix = "test-" + os.urandom(3).hex()
+
+    def start(self) -> "Stack":
+        self.pg = start_postgres(self.procs)
+        self.amqp = start_rabbitmq(self.procs)
+        self.s3 = start_s3(self.procs)
+        self.mlflow = start_mlflow(self.procs, self.pg, self.s3)
+        return self
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **S3_ENV,
+            "PYTHONPATH": PYTHONPATH,
+            "DATABASE_URL": f"{self.pg}/pipeline",
+            "AMQP_URL": self.amqp,
+            "S3_ENDPOINT_URL": self.s3,
+            "MLFLOW_S3_ENDPOINT_URL": self.s3,
+            "S3_BUCKET": "pipeline-data",
+            "MLFLOW_TRACKING_URI": self.mlflow,
+            "API_TOKEN": self.api_token,
+            "QUEUE_PREFIX": self.prefix,
+            "MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
+            "MAX_JOB_ATTEMPTS": "2",
+        }
+
+    def start_api(self) -> str:
+        port = free_port()
+        proc = self.procs.start("api", [sys.executable, "-m", "pipeline_api"], env={**self.env, "PORT": str(port)})
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 60, proc)
+        self.api_proc = proc
+        return url
+
+    def start_worker(self, name: str = "worker", **extra_env) -> subprocess.Popen:
+        env = {**self.env, "METRICS_PORT": str(free_port()), "HEARTBEAT_FILE": str(self.root / f"{name}.hb"), **extra_env}
+        proc = self.procs.start(name, [sys.executable, "-m", "data_processor"], env=env)
+        wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", 60, proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.procs.stop_all()
+        shutil.rmtree(self.root, ignore_errors=True)
