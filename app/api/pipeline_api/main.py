@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 
 from pipeline_common.config import AppSettings, get_settings
 from pipeline_common.db import Dataset, Feedback, Job, migrate, new_id, session_factory
-from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, make_celery
+from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, ensure_topology, make_celery
 from pipeline_common.storage import ObjectStore
 from pipeline_common.tabular import DataError, describe_columns, read_csv, records_frame
 from pipeline_common.telemetry import current_traceparent
@@ -47,6 +47,13 @@ class Services:
         self.sessions = session_factory(settings.database_url)
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.celery = make_celery(settings.amqp_url, settings.queue_prefix)
+        self.topology_ready = False
+
+    def publish(self, task: str, job_id: str) -> None:
+        if not self.topology_ready:
+            ensure_topology(self.celery)
+            self.topology_ready = True
+        self.celery.send_task(task, args=[job_id])
 
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
@@ -180,7 +187,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
             s.add(Job(id=job_id, kind=kind, status="queued", params=params, traceparent=current_traceparent()))
         try:
             with tracer.start_as_current_span("rabbitmq.publish"):
-                svc.celery.send_task(TRAIN_TASK if kind == "training" else PREDICT_TASK, args=[job_id])
+                svc.publish(TRAIN_TASK if kind == "training" else PREDICT_TASK, job_id)
         except Exception as exc:
             with svc.sessions.begin() as s:
                 job = s.get(Job, job_id)

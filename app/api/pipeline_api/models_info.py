@@ -55,5 +55,16 @@ def list_models() -> list[dict]:
                 }
             )
         versions.sort(key=lambda v: int(v["version"]), reverse=True)
-        out.append({"name": rm.name, "aliases": {a: str(v) for a, v in (rm.aliases or {}).items()}, "versions": versions})
+        inputs = []
+        if "champion" in (rm.aliases or {}):
+            _, cols = champion_schema(rm.name)
+            inputs = [{"name": c.name, "type": c.type, "required": c.required} for c in cols]
+        out.append(
+            {
+                "name": rm.name,
+                "aliases": {a: str(v) for a, v in (rm.aliases or {}).items()},
+                "versions": versions,
+                "inputs": inputs,
+            }
+        )
     return out

@@ -48,3 +48,15 @@ def make_celery(amqp_url: str, prefix: str) -> Celery:
         worker_send_task_events=False,
     )
     return app
+
+
+def ensure_topology(app: Celery) -> None:
+    """Declare the job queue, the dead-letter exchange and its queue.
+
+    The dead-letter queue must exist before anything is rejected, or RabbitMQ
+    drops the message; workers only declare the queues they consume.
+    """
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for queue in app.conf.task_queues:
+            queue.bind(channel).declare()

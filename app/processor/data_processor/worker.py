@@ -12,7 +12,7 @@ from celery.exceptions import Reject
 from celery.signals import worker_ready
 
 from pipeline_common.config import get_settings
-from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, make_celery
+from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, ensure_topology, make_celery
 
 from .jobs import Worker
 
@@ -68,4 +68,5 @@ def _beat() -> None:
 
 @worker_ready.connect
 def _start_heartbeat(**_):
+    ensure_topology(celery)
     threading.Thread(target=_beat, daemon=True, name="heartbeat").start()

@@ -1,0 +1,1 @@
+"""Streamlit UI over the Pipeline API."""
