@@ -1,0 +1,15 @@
+# `make test` is the one test command (README.md); .ci/run calls it after installing services.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt app/*/requirements.txt | sha256sum | cut -c1-12)
+
+.PHONY: test
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip==25.3
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@

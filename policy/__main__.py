@@ -1,0 +1,37 @@
+"""Policy pack for `pulumi preview --policy-pack policy` (mandatory rules)."""
+
+import sys
+from pathlib import Path
+
+from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rules import RULES, volumes_protected_in_production  # noqa: E402
+
+
+def _resource_policy(name, description, rule):
+    def validate(args, report_violation):
+        stack = args.urn.split(":")[2]  # urn:pulumi:<stack>::<project>::<type>::<name>
+        for message in rule(args.resource_type, args.props, stack):
+            report_violation(message)
+
+    return ResourceValidationPolicy(name=name, description=description, validate=validate)
+
+
+def _volumes(args, report_violation):
+    stack = args.resources[0].urn.split(":")[2] if args.resources else ""
+    volumes = [
+        {"name": r.props.get("name"), "stateful": not str(r.props.get("name", "")).endswith("proxy-html"), "protect": r.opts.protect}
+        for r in args.resources
+        if r.resource_type == "docker:index/volume:Volume"
+    ]
+    for message in volumes_protected_in_production(volumes, stack):
+        report_violation(message)
+
+
+PolicyPack(
+    name="mlops-platform",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=[_resource_policy(n, d, r) for n, (d, r) in RULES.items()]
+    + [StackValidationPolicy(name="production-volumes-protected", description="Production data volumes are protected.", validate=_volumes)],
+)
