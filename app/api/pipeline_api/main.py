@@ -207,13 +207,17 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         params["model_name"] = body.model_name or settings.default_model_name
         return submit("training", params)
 
-    @app.post(f"{api}/prediction-jobs", status_code=202, response_model=JobCreated, dependencies=guard, tags=["jobs"])
-    def create_prediction_job(body: PredictionJobIn) -> JobCreated:
-        name = body.model_name or settings.default_model_name
+    def champion_schema(model_name: str | None):
+        """(name, version, input schema) of a model's champion, or 422 naming `model_name`."""
+        name = model_name or settings.default_model_name
         try:
-            version, schema = models_info.champion_schema(name)
+            return (name, *models_info.champion_schema(name))
         except models_info.NoChampion as exc:
             raise HTTPException(422, f"model_name: {exc}") from None
+
+    @app.post(f"{api}/prediction-jobs", status_code=202, response_model=JobCreated, dependencies=guard, tags=["jobs"])
+    def create_prediction_job(body: PredictionJobIn) -> JobCreated:
+        name, version, schema = champion_schema(body.model_name)
         params = {"model_name": name, "model_version": version}
         if body.records is not None:
             records_frame(body.records, schema)  # raises DataError -> 422 naming the field
@@ -267,11 +271,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     # -- feedback and models ------------------------------------------------------------
     @app.post(f"{api}/feedback", status_code=201, response_model=FeedbackOut, dependencies=guard, tags=["feedback"])
     def create_feedback(body: FeedbackIn) -> FeedbackOut:
-        name = body.model_name or settings.default_model_name
-        try:
-            _, schema = models_info.champion_schema(name)
-        except models_info.NoChampion as exc:
-            raise HTTPException(422, f"model_name: {exc}") from None
+        name, _, schema = champion_schema(body.model_name)
         records_frame([body.record], schema, field="record")
         fb = Feedback(id=new_id(), model_name=name, record=body.record, label=body.label)
         with svc.sessions.begin() as s:
