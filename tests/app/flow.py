@@ -9,13 +9,13 @@ def upload(client, data: bytes, name: str = "demo") -> dict:
     return r.json()
 
 
-def wait_job(client, job_id: str, timeout: float = 180, until=("succeeded", "failed")) -> dict:
+def wait_job(client, job_id: str, timeout: float = 180, until=("succeeded", "failed"), interval: float = 0.3) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/api/v1/jobs/{job_id}").json()
         if job["status"] in until:
             return job
-        time.sleep(0.3)
+        time.sleep(interval)
     raise TimeoutError(f"job {job_id} still {job['status']} after {timeout}s")
 
 

@@ -190,6 +190,7 @@ class Stack:
         self.procs = Processes(self.root)
         self.api_token = "test-token-" + os.urandom(8).hex()
         self.prefix = "test-" + os.urandom(3).hex()
+        self.worker_metrics: dict[str, str] = {}  # worker name -> its Prometheus endpoint
 
     def start(self) -> "Stack":
         self.pg = start_postgres(self.procs)
@@ -215,18 +216,19 @@ class Stack:
             "MAX_JOB_ATTEMPTS": "2",
         }
 
-    def start_api(self) -> str:
+    def start_api(self, **extra_env) -> str:
         port = free_port()
-        proc = self.procs.start("api", [sys.executable, "-m", "pipeline_api"], env={**self.env, "PORT": str(port)})
+        env = {**self.env, "PORT": str(port), **extra_env}
+        proc = self.procs.start("api", [sys.executable, "-m", "pipeline_api"], env=env)
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 60, proc)
-        self.api_proc = proc
         return url
 
     def start_worker(self, name: str = "worker", **extra_env) -> subprocess.Popen:
         env = {**self.env, "METRICS_PORT": str(free_port()), "HEARTBEAT_FILE": str(self.root / f"{name}.hb"), **extra_env}
         proc = self.procs.start(name, [sys.executable, "-m", "data_processor"], env=env)
         wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", 60, proc)
+        self.worker_metrics[name] = f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"
         return proc
 
     def log(self, name: str) -> str:

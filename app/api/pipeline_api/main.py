@@ -211,7 +211,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         """(name, version, input schema) of a model's champion, or 422 naming `model_name`."""
         name = model_name or settings.default_model_name
         try:
-            return (name, *models_info.champion_schema(name))
+            return (name, *models_info.champion_schema(name, settings.champion_cache_seconds))
         except models_info.NoChampion as exc:
             raise HTTPException(422, f"model_name: {exc}") from None
 

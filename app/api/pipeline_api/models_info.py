@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline_common.tabular import Column
+from pipeline_common.tabular import Column, columns_from_signature
 
 _schemas: dict[tuple[str, str], list[Column]] = {}
+_champions: dict[str, tuple[str, float]] = {}  # name -> (version, resolved at)
 _lock = threading.Lock()
 
 
@@ -18,21 +20,31 @@ class NoChampion(LookupError):
     pass
 
 
-def champion_schema(name: str) -> tuple[str, list[Column]]:
-    client = MlflowClient()
-    try:
-        mv = client.get_model_version_by_alias(name, "champion")
-    except MlflowException:
-        raise NoChampion(f"model '{name}' has no champion version yet; train one first") from None
-    key = (name, str(mv.version))
+def champion_schema(name: str, max_age: float = 0.0) -> tuple[str, list[Column]]:
+    """(version, input columns) of `name`'s champion.
+
+    The alias is trusted for `max_age` seconds (a promotion shows up that much later;
+    the job records the version it was validated against). A model without a champion
+    is never cached, so the first prediction after training works at once.
+    """
+    now = time.monotonic()
+    with _lock:
+        cached = _champions.get(name)
+    if cached and now - cached[1] < max_age:
+        version = cached[0]
+    else:
+        try:
+            version = str(MlflowClient().get_model_version_by_alias(name, "champion").version)
+        except MlflowException:
+            raise NoChampion(f"model '{name}' has no champion version yet; train one first") from None
+        with _lock:
+            _champions[name] = (version, now)
+    key = (name, version)
     with _lock:
         if key not in _schemas:
-            sig = mlflow.models.get_model_info(f"models:/{name}/{mv.version}").signature
-            _schemas[key] = [
-                Column(c.name, c.type.name if hasattr(c.type, "name") else str(c.type), c.required)
-                for c in sig.inputs.inputs
-            ]
-        return key[1], _schemas[key]
+            uri = f"models:/{name}/{version}"
+            _schemas[key] = columns_from_signature(mlflow.models.get_model_info(uri).signature, uri)
+        return version, _schemas[key]
 
 
 def list_models() -> list[dict]:

@@ -21,6 +21,8 @@ class AppSettings(BaseModel):
     default_model_name: str = "tabular-classifier"
     max_job_attempts: int = Field(3, ge=1)
     inline_prediction_limit: int = Field(1000, ge=1)
+    # How long the API trusts a resolved champion alias: saves an MLflow round trip per request.
+    champion_cache_seconds: float = Field(5.0, ge=0)
 
 
 _ENV = {
@@ -36,6 +38,7 @@ _ENV = {
     "default_model_name": "DEFAULT_MODEL_NAME",
     "max_job_attempts": "MAX_JOB_ATTEMPTS",
     "inline_prediction_limit": "INLINE_PREDICTION_LIMIT",
+    "champion_cache_seconds": "CHAMPION_CACHE_SECONDS",
 }
 
 

@@ -60,6 +60,16 @@ class Column:
 _NUMERIC = {"double", "float", "long", "integer"}
 
 
+def columns_from_signature(signature, source: str = "model") -> list[Column]:
+    """The columns an MLflow model signature expects; the API and the processor must agree on them."""
+    if signature is None or signature.inputs is None:
+        raise ValueError(f"{source} has no input signature")
+    return [
+        Column(c.name, c.type.name if hasattr(c.type, "name") else str(c.type), c.required)
+        for c in signature.inputs.inputs
+    ]
+
+
 def records_frame(records: list[dict], schema: list[Column], field: str = "records") -> pd.DataFrame:
     """Validate JSON records against a model's input schema and build the frame it expects."""
     if not records:

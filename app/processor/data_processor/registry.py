@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from pipeline_common.tabular import Column
+from pipeline_common.tabular import Column, columns_from_signature
 
 from .modeling import SKOPS_TRUSTED_TYPES
 
@@ -25,10 +25,7 @@ def champion_version(client: MlflowClient, name: str):
 
 
 def schema_of(model_uri: str) -> list[Column]:
-    sig = mlflow.models.get_model_info(model_uri).signature
-    if sig is None or sig.inputs is None:
-        raise ValueError(f"model {model_uri} has no input signature")
-    return [Column(c.name, c.type.name if hasattr(c.type, "name") else str(c.type), c.required) for c in sig.inputs.inputs]
+    return columns_from_signature(mlflow.models.get_model_info(model_uri).signature, model_uri)
 
 
 def log_and_register(model, X_train: pd.DataFrame, name: str, job_id: str, params: dict, metrics: dict) -> tuple[str, str]:
