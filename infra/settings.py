@@ -39,6 +39,7 @@ _HOST_TABLE = {
 #: Secrets a stack may override with `pulumi config set --secret --path secrets.<name>`.
 OVERRIDABLE_SECRETS = (
     "postgresPassword",
+    "postgresMonitorPassword",
     "mlflowDbPassword",
     "apiDbPassword",
     "rabbitmqAdminPassword",

@@ -13,6 +13,7 @@ from ..configs import alerts
 from ..configs import observability as obs_cfg
 from . import data, edge, observability
 from .application import application_services
+from .exporters import exporter_services
 from .context import CatalogContext
 from .model import Catalog, ConfigFile, ServiceSpec, VolumeSpec
 
@@ -22,6 +23,7 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
     services: list[ServiceSpec] = [
         *data.data_services(ctx, entry),
         *observability.observability_services(ctx, entry),
+        *exporter_services(ctx),
         *application_services(ctx, entry),
     ]
     public = {s.name: s for s in services if s.public}

@@ -31,6 +31,7 @@ PIPELINE_DB = "pipeline"
 PIPELINE_DB_USER = "pipeline"
 MLFLOW_DB = "mlflow"
 MLFLOW_DB_USER = "mlflow"
+MONITORING_DB_USER = "monitoring"  # read-only statistics (pg_monitor) for the PostgreSQL exporter
 RABBITMQ_VHOST = "pipeline"
 RABBITMQ_ADMIN = "admin"
 RABBITMQ_APP_USER = "pipeline"
@@ -45,10 +46,13 @@ set -eu
 psql -v ON_ERROR_STOP=1 --no-psqlrc -U postgres -d postgres <<'SQL'
 \getenv mlflow_pw MLFLOW_DB_PASSWORD
 \getenv pipeline_pw PIPELINE_DB_PASSWORD
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['mlflow','pipeline']) AS r
+\getenv monitoring_pw MONITORING_DB_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['mlflow','pipeline','monitoring']) AS r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE mlflow WITH LOGIN PASSWORD :'mlflow_pw';
 ALTER ROLE pipeline WITH LOGIN PASSWORD :'pipeline_pw';
+ALTER ROLE monitoring WITH LOGIN PASSWORD :'monitoring_pw';
+GRANT pg_monitor TO monitoring;
 SELECT format('CREATE DATABASE %I OWNER %I', d, d) FROM unnest(ARRAY['mlflow','pipeline']) AS d
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \gexec
 REVOKE ALL ON DATABASE mlflow FROM PUBLIC;
@@ -144,7 +148,11 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             healthcheck=Healthcheck(("CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres")),
             bootstrap=Bootstrap(
                 POSTGRES_BOOTSTRAP,
-                env={"MLFLOW_DB_PASSWORD": sec("mlflowDbPassword"), "PIPELINE_DB_PASSWORD": sec("apiDbPassword")},
+                env={
+                    "MLFLOW_DB_PASSWORD": sec("mlflowDbPassword"),
+                    "PIPELINE_DB_PASSWORD": sec("apiDbPassword"),
+                    "MONITORING_DB_PASSWORD": sec("postgresMonitorPassword"),
+                },
             ),
             memory_mb=1024,
             description="PostgreSQL: MLflow backend store and pipeline job state",

@@ -19,6 +19,7 @@ IMAGES = {
     "grafana": "grafana/grafana:13.2.3",
     "alloy": "grafana/alloy:v1.19.2",
     "node-exporter": "prom/node-exporter:v1.10.2",
-    "cadvisor": "gcr.io/cadvisor/cadvisor:v0.55.1",
+    "cadvisor": "ghcr.io/google/cadvisor:v0.56.2",  # gcr.io only carries releases before v0.53
     "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
+    "blackbox": "prom/blackbox-exporter:v0.28.0",
 }

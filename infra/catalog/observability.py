@@ -3,6 +3,7 @@ Alloy log agent, Tempo for traces, Mimir for long-term metrics, Grafana on top."
 
 from __future__ import annotations
 
+from ..configs import dashboards
 from ..configs import observability as cfg
 from .context import CatalogContext
 from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, Mount, PublicRoute, ServiceSpec, VolumeSpec
@@ -114,6 +115,7 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             mounts=(Mount("grafana", "/var/lib/grafana"),),
             files=(
                 ConfigFile("/etc/grafana/provisioning/datasources/platform.yaml", cfg.grafana_datasources()),
+                *(ConfigFile(path, content) for path, content in dashboards.dashboard_files().items()),
                 ConfigFile(
                     "/run/secrets/grafana_admin_password", ctx.secrets.get("grafanaAdminPassword"), secret=True
                 ),

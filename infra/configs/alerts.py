@@ -7,6 +7,7 @@ from typing import Iterable
 import yaml
 
 from ..catalog.model import ServiceSpec
+from .observability import CERTIFICATE_JOB
 
 
 def alert_rules(services: Iterable[ServiceSpec]) -> str:
@@ -41,6 +42,26 @@ def alert_rules(services: Iterable[ServiceSpec]) -> str:
             "annotations": {"summary": "filesystem {{ $labels.mountpoint }} has less than 10% free"},
         },
     ]
+    if "blackbox" in scraped:
+        rules += [
+            {
+                "alert": "CertificateExpiringSoon",
+                "expr": f'probe_ssl_earliest_cert_expiry{{job="{CERTIFICATE_JOB}"}} - time() < 14 * 86400',
+                "for": "1h",
+                "labels": {"severity": "warning"},
+                "annotations": {
+                    "summary": "the certificate for {{ $labels.instance }} expires in less than 14 days "
+                    "(acme-companion renews at 30 days)"
+                },
+            },
+            {
+                "alert": "CertificateProbeFailing",
+                "expr": f'probe_success{{job="{CERTIFICATE_JOB}"}} == 0',
+                "for": "30m",
+                "labels": {"severity": "warning"},
+                "annotations": {"summary": "no TLS handshake with the proxy for {{ $labels.instance }}"},
+            },
+        ]
     doc = {"groups": [{"name": "platform", "rules": rules}]}
     header = "# Generated from the catalog. Scraped jobs: " + ", ".join(scraped) + "\n"
     return header + yaml.safe_dump(doc, sort_keys=False)

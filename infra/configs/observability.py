@@ -14,7 +14,16 @@ import yaml
 from ..catalog.model import ServiceSpec
 from ..settings import PlatformSettings
 
-PORTS = {"prometheus": 9090, "loki": 3100, "tempo": 3200, "mimir": 9009, "grafana": 3000, "alloy": 12345}
+PORTS = {
+    "prometheus": 9090,
+    "loki": 3100,
+    "tempo": 3200,
+    "mimir": 9009,
+    "grafana": 3000,
+    "alloy": 12345,
+    "blackbox": 9115,
+}
+CERTIFICATE_JOB = "certificates"
 TEMPO_OTLP_HTTP = 4318
 TEMPO_OTLP_GRPC = 4317
 
@@ -51,7 +60,48 @@ def scrape_jobs(services: Iterable[ServiceSpec]) -> list[dict]:
     return jobs
 
 
+def certificate_module(service: str) -> str:
+    return f"tls_{service.replace('-', '_')}"
+
+
+def certificate_probe_job(settings: PlatformSettings) -> dict:
+    """Ask the blackbox exporter for the certificate the proxy serves for each public host."""
+    proxy = f"{settings.prefix}-proxy:443"  # the proxy's alias on the edge network
+    return {
+        "job_name": CERTIFICATE_JOB,
+        "metrics_path": "/probe",
+        "scrape_interval": "5m",
+        "static_configs": [
+            {"targets": [proxy], "labels": {"__param_module": certificate_module(name), "host": host, "service": name}}
+            for name, host in sorted(settings.public_hosts.items())
+        ],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["host"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": f"blackbox:{PORTS['blackbox']}"},
+        ],
+    }
+
+
+def blackbox_config(hosts: dict[str, str]) -> str:
+    """One TLS module per public host: SNI selects the certificate. Expiry matters here, not
+    trust (staging certificates come from Let's Encrypt's untrusted staging CA)."""
+    modules = {
+        certificate_module(name): {
+            "prober": "tcp",
+            "timeout": "10s",
+            "tcp": {"tls": True, "tls_config": {"server_name": host, "insecure_skip_verify": True}},
+        }
+        for name, host in sorted(hosts.items())
+    }
+    return _dump({"modules": modules})
+
+
 def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec]) -> str:
+    services = list(services)
+    jobs = scrape_jobs(services)
+    if any(s.name == "blackbox" for s in services):
+        jobs.append(certificate_probe_job(settings))
     return _dump(
         {
             "global": {
@@ -60,7 +110,7 @@ def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec
                 "external_labels": {"stack": settings.stack},
             },
             "rule_files": ["/etc/prometheus/rules/*.yml"],
-            "scrape_configs": scrape_jobs(services),
+            "scrape_configs": jobs,
             "remote_write": [{"url": f"http://mimir:{PORTS['mimir']}/api/v1/push"}],
         }
     )

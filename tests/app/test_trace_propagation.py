@@ -1,6 +1,11 @@
 """One trace follows a job from the HTTP request through the queue into the worker's log lines."""
 
 import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
 
 from .flow import upload, wait_job
 
@@ -38,3 +43,68 @@ def _safe_log(stack, name: str) -> str:
         return stack.log(name)
     except FileNotFoundError:
         return ""
+
+
+class OtlpReceiver:
+    """An in-memory OTLP/HTTP trace receiver: what Tempo would get, kept as (service, span, trace id)."""
+
+    def __init__(self):
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+        received = self.spans = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                for rs in request.resource_spans:
+                    attrs = {a.key: a.value.string_value for a in rs.resource.attributes}
+                    for scope in rs.scope_spans:
+                        for span in scope.spans:
+                            received.append((attrs.get("service.name"), span.name, span.trace_id.hex()))
+                reply = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_port}"
+
+    def spans_of(self, trace_id: str) -> set[tuple[str, str]]:
+        return {(service, name) for service, name, tid in self.spans if tid == trace_id}
+
+
+def test_one_trace_spans_the_request_the_queue_and_the_workers_calls(stack, csv_bytes):
+    receiver = OtlpReceiver()
+    # Own queue prefix: only this API and this worker see the job.
+    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100", "QUEUE_PREFIX": "otlp"}
+    api = stack.start_api(**env, OTEL_SERVICE_NAME="api")
+    stack.start_worker("otlp-worker", **env, OTEL_SERVICE_NAME="processor")
+    trace_id = "0af7651916cd43dd8448eb211c80319c"
+    with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {stack.api_token}"}, timeout=30) as client:
+        ds = upload(client, csv_bytes, "otlp")
+        r = client.post(
+            "/api/v1/training-jobs",
+            json={"dataset_id": ds["id"], "target": "income", "model_name": "otlp-model"},
+            headers={"traceparent": f"00-{trace_id}-b7ad6b7169203331-01"},
+        )
+        assert wait_job(client, r.json()["id"])["status"] == "succeeded"
+    expected = {
+        ("api", "rabbitmq.publish"),
+        ("processor", "job.training"),
+        ("processor", "postgres.select_dataset"),
+        ("processor", "s3.get_object"),
+        ("processor", "mlflow.log_and_register"),
+        ("processor", "postgres.finish_job"),
+    }
+    deadline = time.monotonic() + 20
+    while not expected <= receiver.spans_of(trace_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert expected <= receiver.spans_of(trace_id), expected - receiver.spans_of(trace_id)
+    receiver.server.shutdown()

@@ -12,8 +12,10 @@ from .harness import PROJECT, plain_strings, run_stack
 
 ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
-    "mimir", "alloy", "grafana", "api", "processor", "ui",
+    "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
 }  # fmt: skip
+#: Joins the edge network without being public: it probes the certificates the proxy serves.
+CERTIFICATE_PROBER = "blackbox"
 
 HOST_TABLE = {
     "production": {
@@ -77,15 +79,19 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "api": {"postgres", "rabbitmq"} | edge,
         "processor": {"postgres", "rabbitmq"},
         "ui": edge,
+        "node-exporter": set(),
+        "cadvisor": set(),
+        "postgres-exporter": {"postgres"},
     }
     if stack != "dev":
         expected["acme"] = {"proxy"}
+        expected[CERTIFICATE_PROBER] = set()
     return expected
 
 
 def test_every_service_has_a_container(run):
     services = {service_of(run, r.urn) for r in run.containers.values()}
-    expected = ALL_SERVICES | ({"acme"} if run.stack != "dev" else set())
+    expected = ALL_SERVICES | ({"acme", CERTIFICATE_PROBER} if run.stack != "dev" else set())
     assert services == expected
 
 
@@ -135,7 +141,7 @@ def test_postgres_never_shares_a_network_with_the_proxy(run):
 
 
 def test_public_services_join_edge_and_private_ones_do_not(run):
-    for svc in ALL_SERVICES - {"proxy"}:
+    for svc in ALL_SERVICES - {"proxy", CERTIFICATE_PROBER}:
         nets = networks_of(run.containers[next(n for n in run.containers if service_of(run, run.containers[n].urn) == svc)])
         assert ("edge" in nets) == (svc in PUBLIC_PORTS), svc
 
@@ -215,11 +221,23 @@ def test_volumes_are_not_protected_outside_production(runs, stack):
     assert not any(v.protect for v in runs[stack].of_type(":Volume"))
 
 
+#: The only services that see host paths: the Docker socket, or the host itself for metrics.
+HOST_MOUNTS = {"proxy", "acme", "alloy", "node-exporter", "cadvisor"}
+
+
 def test_every_volume_mount_names_a_stack_volume(run):
     names = {v.inputs["name"] for v in run.of_type(":Volume")}
     for c in run.containers.values():
         for m in c.inputs.get("volumes") or []:
-            assert m.get("volumeName") in names or m.get("hostPath") == "/var/run/docker.sock"
+            assert m.get("volumeName") in names or "hostPath" in m, m
+
+
+def test_host_paths_are_mounted_read_only_and_only_where_needed(run):
+    for c in run.containers.values():
+        host = [m for m in c.inputs.get("volumes") or [] if "hostPath" in m]
+        if host:
+            assert service_of(run, c.urn) in HOST_MOUNTS, c.name
+            assert all(m.get("readOnly") for m in host), c.name
 
 
 @pytest.mark.parametrize("stack", ["staging", "production"])

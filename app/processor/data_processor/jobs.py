@@ -65,7 +65,7 @@ class Worker:
             return job
 
     def finish(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
-        with self.sessions.begin() as s:
+        with tracer.start_as_current_span("postgres.finish_job"), self.sessions.begin() as s:
             job = s.get(Job, job_id, with_for_update=True)
             job.status = status
             job.result = result
@@ -103,7 +103,7 @@ class Worker:
 
     # -- work ----------------------------------------------------------------------
     def load_dataset(self, dataset_id: str) -> pd.DataFrame:
-        with self.sessions() as s:
+        with tracer.start_as_current_span("postgres.select_dataset"), self.sessions() as s:
             ds = s.get(Dataset, dataset_id)
         if ds is None:
             raise PermanentError(f"dataset {dataset_id} does not exist")

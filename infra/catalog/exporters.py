@@ -1,0 +1,109 @@
+"""Exporters for what has no metrics endpoint of its own: the host (node exporter),
+every container (cAdvisor), PostgreSQL, and on TLS stacks the certificates the
+proxy serves (blackbox exporter). They join only the internal network, except the
+blackbox exporter, which reaches the proxy where the certificates live.
+"""
+
+from __future__ import annotations
+
+from ..configs import observability as cfg
+from . import data as d
+from .context import CatalogContext
+from .edge import DOCKER_SOCKET
+from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, ServiceSpec
+
+NODE_EXPORTER_PORT = 9100
+CADVISOR_PORT = 8080
+POSTGRES_EXPORTER_PORT = 9187
+
+#: Container labels cAdvisor turns into metric labels (container_label_mlops_service, ...).
+CONTAINER_LABELS = "mlops.stack,mlops.service"
+
+
+def exporter_services(ctx: CatalogContext) -> list[ServiceSpec]:
+    services = [
+        ServiceSpec(
+            name="node-exporter",
+            layer="observability",
+            image=ctx.image("node-exporter"),
+            networks=("backend",),
+            port=NODE_EXPORTER_PORT,
+            hostname="node-exporter",
+            # The host's root, read-only: filesystems (where the Docker volumes live), CPU, memory.
+            mounts=(HostMount("/", "/host"),),
+            command=(
+                "--path.rootfs=/host",
+                "--path.procfs=/host/proc",
+                "--path.sysfs=/host/sys",
+                "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
+            ),
+            metrics=MetricsEndpoint(NODE_EXPORTER_PORT),
+            memory_mb=128,
+            description="node exporter: host CPU, memory and disk",
+        ),
+        ServiceSpec(
+            name="cadvisor",
+            layer="observability",
+            image=ctx.image("cadvisor"),
+            networks=("backend",),
+            port=CADVISOR_PORT,
+            hostname="cadvisor",
+            mounts=(
+                HostMount("/", "/rootfs"),
+                HostMount(DOCKER_SOCKET, DOCKER_SOCKET),
+                HostMount("/sys", "/sys"),
+                HostMount("/var/lib/docker", "/var/lib/docker"),
+                HostMount("/dev/disk", "/dev/disk"),
+            ),
+            command=(
+                "--docker_only=true",
+                "--housekeeping_interval=15s",
+                "--store_container_labels=false",
+                f"--whitelisted_container_labels={CONTAINER_LABELS}",
+                "--disable_metrics=percpu,sched,tcp,udp,hugetlb,referenced_memory,cpu_topology,resctrl,advtcp,process",
+            ),
+            metrics=MetricsEndpoint(CADVISOR_PORT),
+            memory_mb=256,
+            description="cAdvisor: CPU, memory and disk of every container",
+        ),
+        ServiceSpec(
+            name="postgres-exporter",
+            layer="observability",
+            image=ctx.image("postgres-exporter"),
+            networks=("backend",),
+            port=POSTGRES_EXPORTER_PORT,
+            hostname="postgres-exporter",
+            files=(
+                ConfigFile(
+                    "/run/secrets/postgres_monitor_password", ctx.secrets.get("postgresMonitorPassword"), secret=True
+                ),
+            ),
+            env={
+                "DATA_SOURCE_URI": "postgres:5432/postgres?sslmode=disable",
+                "DATA_SOURCE_USER": d.MONITORING_DB_USER,
+                "DATA_SOURCE_PASS_FILE": "/run/secrets/postgres_monitor_password",
+            },
+            # Waits for the bootstrap too, which creates the monitoring role.
+            depends_on=(Dependency("postgres"),),
+            metrics=MetricsEndpoint(POSTGRES_EXPORTER_PORT),
+            memory_mb=128,
+            description="PostgreSQL exporter (read-only pg_monitor role)",
+        ),
+    ]
+    if ctx.settings.tls and ctx.runs_proxy:
+        services.append(
+            ServiceSpec(
+                name="blackbox",
+                layer="observability",
+                image=ctx.image("blackbox"),
+                networks=("backend", "edge"),
+                port=cfg.PORTS["blackbox"],
+                hostname="blackbox",
+                command=("--config.file=/etc/blackbox/blackbox.yml",),
+                files=(ConfigFile("/etc/blackbox/blackbox.yml", cfg.blackbox_config(ctx.settings.public_hosts)),),
+                metrics=MetricsEndpoint(cfg.PORTS["blackbox"]),
+                memory_mb=64,
+                description="blackbox exporter: expiry of the certificates the proxy serves",
+            )
+        )
+    return services

@@ -1,0 +1,319 @@
+"""Observability as the program deploys it: the files each container receives, checked
+with promtool and against the containers of the same stack."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.configs import dashboards
+
+from .harness import PROJECT
+from .test_stacks import service_of
+
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: apt-get install prometheus (.ci/run does)")
+
+#: Services the issue says Prometheus must scrape, on every stack.
+MUST_BE_SCRAPED = {
+    "prometheus", "api", "processor", "mlflow", "rabbitmq", "minio", "grafana", "loki", "tempo", "mimir",
+    "node-exporter", "cadvisor", "postgres-exporter",
+}  # fmt: skip
+#: Containers without a metrics endpoint, and why.
+NOT_SCRAPED = {
+    "proxy": "nginx-proxy has no metrics endpoint; its certificates are probed instead",
+    "acme": "acme-companion has no metrics endpoint",
+    "postgres": "scraped through postgres-exporter",
+    "ui": "Streamlit has no metrics endpoint",
+}
+
+
+def uploads(container) -> dict[str, str]:
+    return {u["file"]: u["content"] for u in container.inputs.get("uploads") or []}
+
+
+def upload(run, service: str, path: str) -> str:
+    return uploads(run.container(service))[path]
+
+
+def backend_aliases(run) -> dict[str, str]:
+    """alias on the backend network -> service."""
+    found = {}
+    for c in run.containers.values():
+        for net in c.inputs["networksAdvanced"]:
+            if net["name"].endswith("-backend"):
+                for alias in net["aliases"]:
+                    found[alias] = service_of(run, c.urn)
+    return found
+
+
+def edge_aliases(run) -> dict[str, str]:
+    found = {}
+    for c in run.containers.values():
+        for net in c.inputs["networksAdvanced"]:
+            if net["name"].endswith("-edge"):
+                for alias in net["aliases"]:
+                    found[alias] = service_of(run, c.urn)
+    return found
+
+
+def prometheus_config(run) -> dict:
+    return yaml.safe_load(upload(run, "prometheus", "/etc/prometheus/prometheus.yml"))
+
+
+def scrape_targets(run) -> dict[str, list[str]]:
+    """job -> host:port targets, for the jobs that scrape a service directly."""
+    return {
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in prometheus_config(run)["scrape_configs"]
+        if job["metrics_path"] != "/probe"
+    }
+
+
+def write_prometheus_files(run, tmp_path: Path) -> Path:
+    """prometheus.yml and its rules in a temp dir, rule_files pointed there."""
+    files = uploads(run.container("prometheus"))
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    for path, content in files.items():
+        if path.startswith("/etc/prometheus/rules/"):
+            (rules_dir / Path(path).name).write_text(content)
+    config = prometheus_config(run)
+    assert config["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    config["rule_files"] = [str(rules_dir / "*.yml")]
+    target = tmp_path / "prometheus.yml"
+    target.write_text(yaml.safe_dump(config))
+    return target
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([PROMTOOL, *args], capture_output=True, text=True, timeout=60)
+
+
+@needs_promtool
+def test_prometheus_config_and_rules_pass_promtool_check_config(run, tmp_path):
+    result = promtool("check", "config", str(write_prometheus_files(run, tmp_path)))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
+
+
+@needs_promtool
+def test_alert_rules_pass_promtool_check_rules(run, tmp_path):
+    rules = tmp_path / "platform.yml"
+    rules.write_text(upload(run, "prometheus", "/etc/prometheus/rules/platform.yml"))
+    result = promtool("check", "rules", str(rules))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def alert_names(run) -> set[str]:
+    doc = yaml.safe_load(upload(run, "prometheus", "/etc/prometheus/rules/platform.yml"))
+    return {r["alert"] for g in doc["groups"] for r in g["rules"]}
+
+
+def test_alerts_cover_service_down_backlog_failures_and_disk(run):
+    assert {"ServiceDown", "QueueBacklogGrowing", "JobsFailing", "DiskFilling"} <= alert_names(run)
+
+
+def test_certificate_expiry_alert_exists_where_the_proxy_serves_certificates(runs):
+    assert "CertificateExpiringSoon" in alert_names(runs["staging"])
+    assert "CertificateExpiringSoon" in alert_names(runs["production"])
+    assert "CertificateExpiringSoon" not in alert_names(runs["dev"])  # plain HTTP, no certificates
+
+
+def test_every_scrape_target_is_a_container_prometheus_can_reach(run):
+    reachable = backend_aliases(run)  # Prometheus only joins the backend network
+    for job, targets in scrape_targets(run).items():
+        for target in targets:
+            host, port = target.rsplit(":", 1)
+            assert reachable.get(host) == job, f"{job}: target {target} is no container of this stack"
+
+
+def test_every_service_with_metrics_is_scraped(run):
+    scraped = set(scrape_targets(run))
+    services = {service_of(run, c.urn) for c in run.containers.values()}
+    assert MUST_BE_SCRAPED <= scraped
+    assert services - scraped <= set(NOT_SCRAPED), services - scraped - set(NOT_SCRAPED)
+
+
+def test_every_processor_replica_is_scraped(run):
+    replicas = [c for c in run.containers.values() if service_of(run, c.urn) == "processor"]
+    assert len(scrape_targets(run)["processor"]) == len(replicas)
+
+
+def test_certificate_probes_cover_every_public_host_through_the_proxy(runs):
+    run = runs["staging"]
+    job = next(j for j in prometheus_config(run)["scrape_configs"] if j["metrics_path"] == "/probe")
+    proxy_alias = f"{PROJECT}-staging-proxy"
+    assert edge_aliases(run)[proxy_alias] == "proxy"
+    modules = yaml.safe_load(upload(run, "blackbox", "/etc/blackbox/blackbox.yml"))["modules"]
+    probed = {}
+    for sc in job["static_configs"]:
+        assert sc["targets"] == [f"{proxy_alias}:443"]
+        module = modules[sc["labels"]["__param_module"]]
+        assert module["tcp"]["tls_config"]["server_name"] == sc["labels"]["host"]
+        probed[sc["labels"]["service"]] = sc["labels"]["host"]
+    public = {service_of(run, c.urn): dict(e.split("=", 1) for e in c.inputs["envs"])["VIRTUAL_HOST"]
+              for c in run.containers.values() if any(e.startswith("VIRTUAL_HOST=") for e in c.inputs["envs"])}  # fmt: skip
+    assert probed == public
+    assert "blackbox:9115" in {r.get("replacement") for r in job["relabel_configs"]}
+    assert backend_aliases(run)["blackbox"] == "blackbox"
+
+
+def test_prometheus_remote_writes_to_mimir(run):
+    (remote,) = prometheus_config(run)["remote_write"]
+    host = re.match(r"http://([^:/]+):(\d+)/api/v1/push$", remote["url"])
+    assert host and backend_aliases(run)[host.group(1)] == "mimir"
+
+
+def grafana_datasources(run) -> list[dict]:
+    return yaml.safe_load(upload(run, "grafana", "/etc/grafana/provisioning/datasources/platform.yaml"))["datasources"]
+
+
+def test_every_grafana_data_source_points_to_a_container_of_the_stack(run):
+    reachable = backend_aliases(run)
+    for ds in grafana_datasources(run):
+        host = re.match(r"http://([^:/]+):(\d+)", ds["url"]).group(1)
+        assert host in reachable, f"data source {ds['name']} points to {host}, which is no container"
+        assert reachable[host] == ds["name"].lower()
+
+
+def test_grafana_gets_metrics_logs_and_traces_with_links_between_them(run):
+    sources = {ds["uid"]: ds for ds in grafana_datasources(run)}
+    assert {"mimir", "prometheus", "loki", "tempo"} <= set(sources)
+    assert sources["tempo"]["jsonData"]["tracesToLogsV2"]["datasourceUid"] == "loki"
+    assert {f["datasourceUid"] for f in sources["loki"]["jsonData"]["derivedFields"]} == {"tempo"}
+    assert sum(ds.get("isDefault", False) for ds in sources.values()) == 1
+
+
+def test_derived_trace_id_field_matches_the_apps_json_log_lines(run):
+    from opentelemetry.sdk.trace import TracerProvider
+    from pipeline_common.telemetry import JsonFormatter
+
+    record = logging.LogRecord("api", logging.INFO, __file__, 1, "job queued", None, None)
+    with TracerProvider().get_tracer("test").start_as_current_span("request") as span:
+        line = JsonFormatter().format(record)
+    trace_id = format(span.get_span_context().trace_id, "032x")
+    loki = next(ds for ds in grafana_datasources(run) if ds["uid"] == "loki")
+    regexes = [f["matcherRegex"] for f in loki["jsonData"]["derivedFields"] if f.get("matcherType") != "label"]
+    assert any((m := re.search(rx, line)) and m.group(1) == trace_id for rx in regexes), line
+
+
+def test_error_log_panel_matches_json_and_logfmt_error_lines():
+    logs = dashboards.platform_overview()["panels"][-1]
+    pattern = re.search(r"\|~ `\(\?i\)(.*)`$", logs["targets"][0]["expr"]).group(1)
+    matches = lambda line: re.search(pattern, line, re.IGNORECASE) is not None  # noqa: E731
+    assert matches('{"level": "error", "msg": "job failed"}')
+    assert matches('ts=2026-11-28 level=error msg="compaction failed"')
+    assert not matches('{"level": "info", "msg": "error rate computed"}')
+
+
+def provisioned_dashboard(run) -> dict:
+    files = uploads(run.container("grafana"))
+    provider = yaml.safe_load(files["/etc/grafana/provisioning/dashboards/platform.yaml"])["providers"][0]
+    directory = provider["options"]["path"]
+    (path,) = [p for p in files if p.startswith(directory + "/") and p.endswith(".json")]
+    return json.loads(files[path])
+
+
+def test_platform_overview_dashboard_is_provisioned_with_the_promised_panels(run):
+    board = provisioned_dashboard(run)
+    titles = {p["title"] for p in board["panels"]}
+    assert board["title"] == "Platform overview"
+    assert {
+        "Services up", "API request rate", "API error rate", "API latency", "Queue depth", "Job duration",
+        "Jobs finished", "Container CPU", "Container memory", "Disk use of volumes",
+    } <= titles  # fmt: skip
+
+
+def test_dashboard_data_sources_are_provisioned(run):
+    uids = {ds["uid"] for ds in grafana_datasources(run)}
+    board = provisioned_dashboard(run)
+    (variable,) = board["templating"]["list"]
+    assert variable["current"]["value"] in uids
+    for panel in board["panels"]:
+        for ref in [panel["datasource"]] + [t["datasource"] for t in panel["targets"]]:
+            assert ref["uid"] in uids | {"${datasource}"}, panel["title"]
+
+
+@needs_promtool
+def test_every_dashboard_query_is_valid_promql(tmp_path):
+    rules = [
+        {"record": f"dashboard:query_{i}", "expr": q.expr.replace("$__rate_interval", "1m")}
+        for i, q in enumerate(q for p in dashboards.PANELS for q in p.queries)
+    ]
+    path = tmp_path / "dashboard-queries.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_container_panels_use_labels_cadvisor_is_told_to_keep(run):
+    command = " ".join(run.container("cadvisor").inputs["command"])
+    kept = re.search(r"--whitelisted_container_labels=(\S+)", command).group(1).split(",")
+    used = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"container_label_(\w+)", q.expr)}
+    assert used <= {k.replace(".", "_") for k in kept}
+
+
+def test_every_yaml_and_json_file_handed_to_a_container_parses(run):
+    for c in run.containers.values():
+        for path, content in uploads(c).items():
+            if path.endswith((".yml", ".yaml")):
+                assert yaml.safe_load(content) is not None, path
+            elif path.endswith(".json"):
+                json.loads(content)
+
+
+def test_alloy_ships_logs_of_this_stack_labelled_by_stack_service_and_container(run):
+    config = upload(run, "alloy", "/etc/alloy/config.alloy")
+    assert f'values = ["mlops.stack={run.stack}"]' in config
+    assert 'target_label  = "service"' in config and 'target_label  = "container"' in config
+    assert f'labels        = {{ stack = "{run.stack}" }}' in config
+    loki = re.search(r'url = "http://([^:]+):\d+/loki/api/v1/push"', config).group(1)
+    assert backend_aliases(run)[loki] == "loki"
+
+
+def test_apps_send_traces_to_tempo_over_otlp(run):
+    for svc in ("api", "processor"):
+        container = next(c for c in run.containers.values() if service_of(run, c.urn) == svc)
+        env = dict(e.split("=", 1) for e in container.inputs["envs"])
+        host = re.match(r"http://([^:]+):4318$", env["OTEL_EXPORTER_OTLP_ENDPOINT"]).group(1)
+        assert backend_aliases(run)[host] == "tempo"
+
+
+def test_tempo_receives_otlp_on_all_interfaces(run):
+    receivers = yaml.safe_load(upload(run, "tempo", "/etc/tempo/config.yaml"))["distributor"]["receivers"]["otlp"]
+    assert receivers["protocols"]["http"]["endpoint"] == "0.0.0.0:4318"
+    assert receivers["protocols"]["grpc"]["endpoint"] == "0.0.0.0:4317"
+
+
+def test_retention_comes_from_stack_config(runs):
+    for stack, (metrics, logs, traces) in {"staging": (15, 7, 3), "production": (90, 30, 14)}.items():
+        run = runs[stack]
+        assert f"--storage.tsdb.retention.time={metrics}d" in run.container("prometheus").inputs["command"]
+        loki = yaml.safe_load(upload(run, "loki", "/etc/loki/config.yaml"))
+        assert loki["limits_config"]["retention_period"] == f"{logs * 24}h"
+        tempo = yaml.safe_load(upload(run, "tempo", "/etc/tempo/config.yaml"))
+        assert tempo["compactor"]["compaction"]["block_retention"] == f"{traces * 24}h"
+        mimir = yaml.safe_load(upload(run, "mimir", "/etc/mimir/config.yaml"))
+        assert mimir["limits"]["compactor_blocks_retention_period"] == f"{metrics}d"
+
+
+def test_postgres_exporter_logs_in_with_the_monitoring_role_and_a_secret_password(run):
+    container = run.container("postgres-exporter")
+    env = dict(e.split("=", 1) for e in container.inputs["envs"])
+    assert env["DATA_SOURCE_USER"] == "monitoring" and "DATA_SOURCE_PASS" not in env
+    secret_file = next(u for u in container.raw["uploads"] if u["file"] == env["DATA_SOURCE_PASS_FILE"])
+    assert "4dabf18193072939515e22adb298388d" in json.dumps(secret_file["content"])  # wrapped as a secret
+
+
+def test_exporters_never_join_the_edge_network(run):
+    for svc in ("node-exporter", "cadvisor", "postgres-exporter"):
+        nets = {n["name"].rsplit("-", 1)[1] for n in run.container(svc).inputs["networksAdvanced"]}
+        assert nets == {"backend"}, svc
