@@ -84,6 +84,7 @@ class PlatformVolumes(pulumi.ComponentResource):
                 labels=[
                     docker.VolumeLabelArgs(label="mlops.stack", value=settings.stack),
                     docker.VolumeLabelArgs(label="mlops.volume", value=key),
+                    docker.VolumeLabelArgs(label="mlops.stateful", value=str(spec.stateful).lower()),
                 ],
                 opts=pulumi.ResourceOptions(parent=self, protect=keep, retain_on_delete=keep),
             )

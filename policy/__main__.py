@@ -6,7 +6,7 @@ from pathlib import Path
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rules import RULES, volumes_protected_in_production  # noqa: E402
+from rules import RULES, is_stateful_volume, volumes_protected_in_production  # noqa: E402
 
 
 def _resource_policy(name, description, rule):
@@ -21,7 +21,7 @@ def _resource_policy(name, description, rule):
 def _volumes(args, report_violation):
     stack = args.resources[0].urn.split(":")[2] if args.resources else ""
     volumes = [
-        {"name": r.props.get("name"), "stateful": not str(r.props.get("name", "")).endswith("proxy-html"), "protect": r.opts.protect}
+        {"name": r.props.get("name"), "stateful": is_stateful_volume(r.props), "protect": r.opts.protect}
         for r in args.resources
         if r.resource_type == "docker:index/volume:Volume"
     ]

@@ -76,6 +76,11 @@ RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
 }
 
 
+def is_stateful_volume(props: dict) -> bool:
+    """Volumes say so in the `mlops.stateful` label; an unlabelled volume counts as stateful."""
+    return _labels(props).get("mlops.stateful", "true") != "false"
+
+
 def volumes_protected_in_production(volumes: list[dict[str, Any]], stack: str) -> list[str]:
     """Stack-level rule: every stateful volume of production is protected."""
     if stack != "production":

@@ -11,27 +11,26 @@ import dataclasses
 
 from ..configs import alerts
 from ..configs import observability as obs_cfg
-from . import data, edge, observability
+from . import data, edge, exporters, observability
 from .application import application_services
-from .exporters import exporter_services
 from .context import CatalogContext
 from .model import Catalog, ConfigFile, ServiceSpec, VolumeSpec
 
 
 def build_catalog(ctx: CatalogContext) -> Catalog:
+    volumes: tuple[VolumeSpec, ...] = (*data.VOLUMES, *observability.VOLUMES, *exporters.VOLUMES)
+    if ctx.runs_proxy:
+        volumes = (*edge.VOLUMES, *volumes)
     entry = edge.edge_entry(ctx)
     services: list[ServiceSpec] = [
         *data.data_services(ctx, entry),
         *observability.observability_services(ctx, entry),
-        *exporter_services(ctx),
+        *exporters.exporter_services(ctx, [v.name for v in volumes]),
         *application_services(ctx, entry),
     ]
     public = {s.name: s for s in services if s.public}
     services = edge.edge_services(ctx, public) + services
     services = [_with_prometheus_config(ctx, s, services) for s in services]
-    volumes: tuple[VolumeSpec, ...] = (*data.VOLUMES, *observability.VOLUMES)
-    if ctx.runs_proxy:
-        volumes = (*edge.VOLUMES, *volumes)
     return Catalog(services={s.name: s for s in services}, volumes={v.name: v for v in volumes})
 
 

@@ -1,5 +1,6 @@
 """Exporters for what has no metrics endpoint of its own: the host (node exporter),
-every container (cAdvisor), PostgreSQL, and on TLS stacks the certificates the
+every container (cAdvisor), the stack's volumes (a `du` loop feeding the node
+exporter's textfile collector), PostgreSQL, and on TLS stacks the certificates the
 proxy serves (blackbox exporter). They join only the internal network, except the
 blackbox exporter, which reaches the proxy where the certificates live.
 """
@@ -10,7 +11,7 @@ from ..configs import observability as cfg
 from . import data as d
 from .context import CatalogContext
 from .edge import DOCKER_SOCKET
-from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, ServiceSpec
+from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
 
 NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
@@ -18,9 +19,38 @@ POSTGRES_EXPORTER_PORT = 9187
 
 #: Container labels cAdvisor turns into metric labels (container_label_mlops_service, ...).
 CONTAINER_LABELS = "mlops.stack,mlops.service"
+#: Where Docker keeps named volumes on the host (its default data root).
+DOCKER_VOLUMES = "/var/lib/docker/volumes"
+TEXTFILE_DIR = "/textfile"
+
+VOLUMES = (VolumeSpec("metrics-textfile", stateful=False),)
+
+#: Measures each volume of the stack every INTERVAL seconds and writes the node exporter's
+#: textfile format atomically (the collector ignores the `.tmp` file). ONCE=1 runs one round.
+VOLUME_USAGE_SCRIPT = r"""
+set -eu
+out="$TEXTFILE_DIR/volumes.prom"
+while true; do
+  {
+    echo "# HELP mlops_volume_used_bytes Disk space used by a Docker volume of this stack."
+    echo "# TYPE mlops_volume_used_bytes gauge"
+    for volume in $VOLUMES; do
+      dir="$VOLUMES_DIR/$PREFIX-$volume/_data"
+      [ -d "$dir" ] || continue
+      kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
+      if [ -n "$kib" ]; then
+        echo "mlops_volume_used_bytes{volume=\"$volume\"} $((kib * 1024))"
+      fi
+    done
+  } > "$out.tmp"
+  mv "$out.tmp" "$out"
+  if [ "${ONCE:-0}" = 1 ]; then exit 0; fi
+  sleep "$INTERVAL"
+done
+"""
 
 
-def exporter_services(ctx: CatalogContext) -> list[ServiceSpec]:
+def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSpec]:
     services = [
         ServiceSpec(
             name="node-exporter",
@@ -30,16 +60,34 @@ def exporter_services(ctx: CatalogContext) -> list[ServiceSpec]:
             port=NODE_EXPORTER_PORT,
             hostname="node-exporter",
             # The host's root, read-only: filesystems (where the Docker volumes live), CPU, memory.
-            mounts=(HostMount("/", "/host"),),
+            mounts=(HostMount("/", "/host"), Mount("metrics-textfile", TEXTFILE_DIR, read_only=True)),
             command=(
                 "--path.rootfs=/host",
                 "--path.procfs=/host/proc",
                 "--path.sysfs=/host/sys",
                 "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($|/)",
+                f"--collector.textfile.directory={TEXTFILE_DIR}",
             ),
             metrics=MetricsEndpoint(NODE_EXPORTER_PORT),
             memory_mb=128,
             description="node exporter: host CPU, memory and disk",
+        ),
+        ServiceSpec(
+            name="volume-usage",
+            layer="observability",
+            image=ctx.image("volume-usage"),
+            networks=("backend",),
+            mounts=(HostMount(DOCKER_VOLUMES, "/volumes"), Mount("metrics-textfile", TEXTFILE_DIR)),
+            command=("sh", "-c", VOLUME_USAGE_SCRIPT),
+            env={
+                "VOLUMES": " ".join(sorted(volumes)),
+                "VOLUMES_DIR": "/volumes",
+                "PREFIX": ctx.settings.prefix,
+                "TEXTFILE_DIR": TEXTFILE_DIR,
+                "INTERVAL": "300",
+            },
+            memory_mb=32,
+            description="disk use of each volume of the stack, for the node exporter",
         ),
         ServiceSpec(
             name="cadvisor",

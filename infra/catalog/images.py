@@ -22,4 +22,5 @@ IMAGES = {
     "cadvisor": "ghcr.io/google/cadvisor:v0.56.2",  # gcr.io only carries releases before v0.53
     "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
     "blackbox": "prom/blackbox-exporter:v0.28.0",
+    "volume-usage": "busybox:1.37.0",
 }

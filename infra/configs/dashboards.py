@@ -106,15 +106,21 @@ PANELS: tuple[Panel, ...] = (
     ),
     Panel(
         "Disk use of volumes",
+        (Query("max by (volume) (mlops_volume_used_bytes)", "{{volume}}"),),
+        unit="bytes",
+        description="Measured with du every 5 minutes by the volume-usage container.",
+    ),
+    Panel(
+        "Filesystem holding the volumes",
         (
             Query(
                 '1 - node_filesystem_avail_bytes{mountpoint=~"/|/var/lib/docker"}'
                 ' / node_filesystem_size_bytes{mountpoint=~"/|/var/lib/docker"}',
-                "filesystem {{mountpoint}} (holds the Docker volumes)",
+                "{{mountpoint}} used",
             ),
         ),
         unit="percentunit",
-        description="Share of the filesystem that holds Docker's volumes (alert DiskFilling below 10% free).",
+        description="Alert DiskFilling fires below 10% free.",
     ),
     Panel(
         "Data stored",

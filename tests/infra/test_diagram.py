@@ -8,7 +8,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_readme_diagram_matches_the_catalog():
-    assert block() in README.read_text(), "run `python -m infra.diagram` and paste the block into README.md"
+    assert block() in README.read_text(), "run `python -m infra.diagram --write`"
 
 
 def test_diagram_shows_every_public_host_and_health_wait():

@@ -32,6 +32,7 @@ NOT_SCRAPED = {
     "acme": "acme-companion has no metrics endpoint",
     "postgres": "scraped through postgres-exporter",
     "ui": "Streamlit has no metrics endpoint",
+    "volume-usage": "writes its figures for the node exporter's textfile collector",
 }
 
 
@@ -317,3 +318,56 @@ def test_exporters_never_join_the_edge_network(run):
     for svc in ("node-exporter", "cadvisor", "postgres-exporter"):
         nets = {n["name"].rsplit("-", 1)[1] for n in run.container(svc).inputs["networksAdvanced"]}
         assert nets == {"backend"}, svc
+
+
+def run_volume_usage_once(run, tmp_path: Path, sizes: dict[str, int]) -> str:
+    """The volume-usage container's script, one round, against a fake /var/lib/docker/volumes."""
+    container = run.container("volume-usage")
+    env = dict(e.split("=", 1) for e in container.inputs["envs"])
+    volumes, textfile = tmp_path / "volumes", tmp_path / "textfile"
+    textfile.mkdir()
+    for name, size in sizes.items():
+        data = volumes / f"{env['PREFIX']}-{name}" / "_data"
+        data.mkdir(parents=True)
+        (data / "blob").write_bytes(b"x" * size)
+    env.update(VOLUMES_DIR=str(volumes), TEXTFILE_DIR=str(textfile), ONCE="1", PATH="/usr/bin:/bin")
+    shell, flag, script = container.inputs["command"]
+    result = subprocess.run([shell, flag, script], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert not (textfile / "volumes.prom.tmp").exists()
+    return (textfile / "volumes.prom").read_text()
+
+
+def test_volume_usage_reports_every_existing_volume_of_the_stack(run, tmp_path):
+    text = run_volume_usage_once(run, tmp_path, {"postgres": 300_000, "minio": 5_000})
+    used = dict(re.findall(r'^mlops_volume_used_bytes\{volume="([\w-]+)"\} (\d+)$', text, re.M))
+    assert set(used) == {"postgres", "minio"}  # volumes not created yet are skipped
+    assert int(used["postgres"]) >= 300_000 and int(used["minio"]) >= 4096
+
+
+@needs_promtool
+def test_volume_usage_output_is_valid_exposition_format(run, tmp_path):
+    text = run_volume_usage_once(run, tmp_path, {"postgres": 1000})
+    result = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_volume_usage_measures_exactly_the_stacks_volumes(run):
+    env = dict(e.split("=", 1) for e in run.container("volume-usage").inputs["envs"])
+    stack_volumes = {v.inputs["name"].removeprefix(env["PREFIX"] + "-") for v in run.of_type(":Volume")}
+    assert set(env["VOLUMES"].split()) == stack_volumes
+
+
+def test_node_exporter_reads_the_volume_figures(run):
+    node = run.container("node-exporter")
+    usage = run.container("volume-usage")
+    textfile = re.search(r"--collector.textfile.directory=(\S+)", " ".join(node.inputs["command"])).group(1)
+    shared = lambda c: {m["volumeName"] for m in c.inputs["volumes"] if m.get("containerPath") == textfile}  # noqa: E731
+    assert shared(node) and shared(node) == shared(usage)
+
+
+def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_path):
+    text = run_volume_usage_once(run, tmp_path, {"postgres": 10})
+    written = set(re.findall(r"^(mlops_\w+)\{", text, re.M))
+    queried = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
+    assert queried and queried <= written

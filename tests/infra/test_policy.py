@@ -56,6 +56,13 @@ def test_every_shipped_stack_passes_every_rule(run):
         for name, (_, rule) in rules.RULES.items():
             assert rule(res.type, res.inputs, run.stack) == [], (name, res.name)
     volumes = [
-        {"name": v.name, "stateful": not v.name.endswith("proxy-html"), "protect": v.protect} for v in run.of_type(":Volume")
+        {"name": v.name, "stateful": rules.is_stateful_volume(v.inputs), "protect": v.protect} for v in run.of_type(":Volume")
     ]
     assert rules.volumes_protected_in_production(volumes, run.stack) == []
+
+
+def test_volumes_are_stateful_unless_labelled_otherwise():
+    label = lambda v: {"labels": [{"label": "mlops.stateful", "value": v}]}  # noqa: E731
+    assert rules.is_stateful_volume({"name": "pg"})
+    assert rules.is_stateful_volume(label("true"))
+    assert not rules.is_stateful_volume(label("false"))

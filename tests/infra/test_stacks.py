@@ -13,6 +13,7 @@ from .harness import PROJECT, plain_strings, run_stack
 ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
     "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
+    "volume-usage",
 }  # fmt: skip
 #: Joins the edge network without being public: it probes the certificates the proxy serves.
 CERTIFICATE_PROBER = "blackbox"
@@ -82,6 +83,7 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "node-exporter": set(),
         "cadvisor": set(),
         "postgres-exporter": {"postgres"},
+        "volume-usage": set(),
     }
     if stack != "dev":
         expected["acme"] = {"proxy"}
@@ -207,13 +209,18 @@ def test_containers_are_replaced_delete_first(run):
     assert all(c.delete_before_replace for c in run.containers.values())
 
 
+#: Volumes whose content is rebuilt on its own: not worth protecting.
+STATELESS_VOLUMES = {"proxy-html", "metrics-textfile"}
+
+
 def test_stateful_volumes_are_protected_and_retained_in_production(runs):
-    vols = runs["production"].of_type(":Volume")
-    stateful = [v for v in vols if not v.name.endswith("proxy-html")]
-    assert {v.name.rsplit("-", 1)[1] for v in stateful} >= {
+    vols = {v.name.removeprefix(f"{PROJECT}-production-"): v for v in runs["production"].of_type(":Volume")}
+    stateful = {k: v for k, v in vols.items() if k not in STATELESS_VOLUMES}
+    assert set(stateful) >= {
         "postgres", "rabbitmq", "minio", "grafana", "prometheus", "loki", "tempo", "mimir", "certs",
     }  # fmt: skip
-    assert all(v.protect and v.retain_on_delete for v in stateful)
+    assert all(v.protect and v.retain_on_delete for v in stateful.values())
+    assert not any(vols[k].protect for k in STATELESS_VOLUMES)
 
 
 @pytest.mark.parametrize("stack", ["staging", "dev"])
@@ -222,7 +229,7 @@ def test_volumes_are_not_protected_outside_production(runs, stack):
 
 
 #: The only services that see host paths: the Docker socket, or the host itself for metrics.
-HOST_MOUNTS = {"proxy", "acme", "alloy", "node-exporter", "cadvisor"}
+HOST_MOUNTS = {"proxy", "acme", "alloy", "node-exporter", "cadvisor", "volume-usage"}
 
 
 def test_every_volume_mount_names_a_stack_volume(run):
