@@ -23,7 +23,11 @@ def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[S
     files = []
     for name, spec in sorted(public.items()):
         host = ctx.host(name)
-        files.append(ConfigFile(f"/etc/nginx/vhost.d/{host}", f"client_max_body_size {spec.public.max_body};\n"))
+        vhost = f"client_max_body_size {spec.public.max_body};\n"
+        if spec.metrics and spec.metrics.port == spec.public.port:
+            # Prometheus scrapes it on the internal network; the internet gets no metrics.
+            vhost += f"location = {spec.metrics.path} {{ return 404; }}\n"
+        files.append(ConfigFile(f"/etc/nginx/vhost.d/{host}", vhost))
         if spec.public.basic_auth:
             _, line = ctx.secrets.basic_auth(name)
             files.append(ConfigFile(f"/etc/nginx/htpasswd/{host}", line, secret=True))

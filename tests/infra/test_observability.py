@@ -371,3 +371,18 @@ def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_
     written = set(re.findall(r"^(mlops_\w+)\{", text, re.M))
     queried = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
     assert queried and queried <= written
+
+
+def test_metrics_endpoints_on_public_ports_are_not_served_by_the_proxy(runs):
+    run = runs["staging"]
+    vhosts = {Path(p).name: c for p, c in uploads(run.container("proxy")).items() if p.startswith("/etc/nginx/vhost.d/")}
+    public = {}
+    for c in run.containers.values():
+        env = dict(e.split("=", 1) for e in c.inputs["envs"])
+        if "VIRTUAL_HOST" in env:
+            public[service_of(run, c.urn)] = (env["VIRTUAL_HOST"], env["VIRTUAL_PORT"])
+    exposed = {job: targets[0].rsplit(":", 1)[1] for job, targets in scrape_targets(run).items()}
+    same_port = {svc for svc, (_, port) in public.items() if exposed.get(svc) == port}
+    assert same_port == {"api", "mlflow", "grafana"}
+    for svc in same_port:
+        assert "location = /metrics { return 404; }" in vhosts[public[svc][0]], svc
