@@ -237,3 +237,15 @@ class Stack:
     def stop(self) -> None:
         self.procs.stop_all()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run_postgres_bootstrap(pg_url: str, passwords: dict[str, str], port: int | None = None) -> subprocess.CompletedProcess:
+    """The catalog's PostgreSQL bootstrap script, as `docker exec ... sh -s` runs it, against `pg_url`."""
+    from urllib.parse import urlparse
+
+    from infra.catalog.data import POSTGRES_BOOTSTRAP
+
+    url = urlparse(pg_url)
+    env = {**os.environ, **passwords, "PGHOST": url.hostname, "PGPORT": str(port or url.port)}
+    env["PATH"] = f"{os.path.dirname(pg_bin('psql'))}:{env['PATH']}"
+    return subprocess.run(["sh", "-s"], input=POSTGRES_BOOTSTRAP, env=env, capture_output=True, text=True, timeout=60)

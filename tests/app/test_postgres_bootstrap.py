@@ -1,24 +1,15 @@
 """The PostgreSQL bootstrap the program runs with `docker exec`, run here against a real server."""
 
-import os
-import subprocess
-from urllib.parse import urlparse
-
 import psycopg
 import pytest
 
-from infra.catalog.data import POSTGRES_BOOTSTRAP
-
-from .services import pg_bin
+from .services import run_postgres_bootstrap
 
 PASSWORDS = {"MLFLOW_DB_PASSWORD": "m-pw", "PIPELINE_DB_PASSWORD": "p-pw", "MONITORING_DB_PASSWORD": "mon-pw"}
 
 
-def bootstrap(stack, port: int | None = None) -> subprocess.CompletedProcess:
-    url = urlparse(stack.pg)
-    env = {**os.environ, **PASSWORDS, "PGHOST": url.hostname, "PGPORT": str(port or url.port)}
-    env["PATH"] = f"{os.path.dirname(pg_bin('psql'))}:{env['PATH']}"
-    return subprocess.run(["sh", "-s"], input=POSTGRES_BOOTSTRAP, env=env, capture_output=True, text=True, timeout=60)
+def bootstrap(stack, port: int | None = None):
+    return run_postgres_bootstrap(stack.pg, PASSWORDS, port)
 
 
 @pytest.fixture(scope="module")
