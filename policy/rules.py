@@ -67,12 +67,23 @@ def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -
     return []
 
 
+def host_paths_are_read_only(rtype: str, props: dict, stack: str) -> list[str]:
+    if rtype != CONTAINER:
+        return []
+    return [
+        f"container '{props.get('name')}' mounts host path '{v['hostPath']}' writable"
+        for v in props.get("volumes") or []
+        if v.get("hostPath") and not v.get("readOnly")
+    ]
+
+
 RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
     "only-proxy-publishes-ports": ("Only nginx-proxy publishes host ports.", only_proxy_publishes_ports),
     "images-pinned": ("Every image is pinned to a tag other than latest, or a digest.", images_are_pinned),
     "private-services-off-edge": ("PostgreSQL and Prometheus only join the internal network.", postgres_stays_off_the_edge),
     "backend-network-internal": ("The backend network is internal.", backend_network_is_internal),
     "public-over-https": ("Public services on TLS stacks request a certificate.", public_services_are_routed_over_https),
+    "host-paths-read-only": ("Host paths (Docker socket, host metrics) are mounted read-only.", host_paths_are_read_only),
 }
 
 

@@ -66,3 +66,10 @@ def test_volumes_are_stateful_unless_labelled_otherwise():
     assert rules.is_stateful_volume({"name": "pg"})
     assert rules.is_stateful_volume(label("true"))
     assert not rules.is_stateful_volume(label("false"))
+
+
+def test_a_writable_host_path_is_rejected():
+    props = {"name": "agent", "volumes": [{"hostPath": "/", "containerPath": "/host", "readOnly": False}]}
+    assert rules.host_paths_are_read_only(C, props, "staging")
+    props["volumes"][0]["readOnly"] = True
+    assert rules.host_paths_are_read_only(C, props, "staging") == []
