@@ -8,9 +8,9 @@ query with promtool and against the metrics the services really expose.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import yaml
-from dataclasses import dataclass
 
 DASHBOARD_UID = "platform-overview"
 DASHBOARDS_DIR = "/etc/grafana/dashboards"
@@ -41,6 +41,18 @@ def _quantiles(metric: str, by: str = "") -> tuple[Query, ...]:
     )
 
 
+def _share_of_requests(status: str, legend: str) -> Query:
+    """Share of API requests whose status matches the regex `status`."""
+    return Query(
+        f'sum(rate(api_requests_total{{status=~"{status}"}}[{RATE}])) / sum(rate(api_requests_total[{RATE}]))', legend
+    )
+
+
+def _per_service(expr: str) -> Query:
+    """A cAdvisor expression summed per catalog service (the container label cAdvisor keeps)."""
+    return Query(f"sum by (container_label_mlops_service) ({expr})", "{{container_label_mlops_service}}")
+
+
 SERVICE = 'container_label_mlops_service!=""'
 
 PANELS: tuple[Panel, ...] = (
@@ -57,16 +69,7 @@ PANELS: tuple[Panel, ...] = (
     ),
     Panel(
         "API error rate",
-        (
-            Query(
-                f'sum(rate(api_requests_total{{status=~"5.."}}[{RATE}])) / sum(rate(api_requests_total[{RATE}]))',
-                "5xx share",
-            ),
-            Query(
-                f'sum(rate(api_requests_total{{status=~"4.."}}[{RATE}])) / sum(rate(api_requests_total[{RATE}]))',
-                "4xx share",
-            ),
-        ),
+        (_share_of_requests("5..", "5xx share"), _share_of_requests("4..", "4xx share")),
         unit="percentunit",
     ),
     Panel("API latency", _quantiles("api_request_duration_seconds"), unit="s"),
@@ -84,26 +87,8 @@ PANELS: tuple[Panel, ...] = (
         (Query(f"sum by (kind, status) (increase(pipeline_jobs_total[{RATE}]))", "{{kind}} {{status}}"),),
         description="Failed jobs raise the JobsFailing alert.",
     ),
-    Panel(
-        "Container CPU",
-        (
-            Query(
-                f"sum by (container_label_mlops_service) (rate(container_cpu_usage_seconds_total{{{SERVICE}}}[{RATE}]))",
-                "{{container_label_mlops_service}}",
-            ),
-        ),
-        unit="cores",
-    ),
-    Panel(
-        "Container memory",
-        (
-            Query(
-                f"sum by (container_label_mlops_service) (container_memory_working_set_bytes{{{SERVICE}}})",
-                "{{container_label_mlops_service}}",
-            ),
-        ),
-        unit="bytes",
-    ),
+    Panel("Container CPU", (_per_service(f"rate(container_cpu_usage_seconds_total{{{SERVICE}}}[{RATE}])"),), unit="cores"),
+    Panel("Container memory", (_per_service(f"container_memory_working_set_bytes{{{SERVICE}}}"),), unit="bytes"),
     Panel(
         "Disk use of volumes",
         (Query("max by (volume) (mlops_volume_used_bytes)", "{{volume}}"),),
@@ -133,8 +118,16 @@ PANELS: tuple[Panel, ...] = (
 )
 
 
+#: How a stat panel shows `up`: 1 = UP in green, 0 = DOWN in red.
+UP_DOWN = {
+    "mappings": [{"type": "value", "options": {"0": {"text": "DOWN", "color": "red"}, "1": {"text": "UP", "color": "green"}}}],
+    "thresholds": {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}]},
+}
+
+
 def _panel_json(panel: Panel, index: int) -> dict:
     width = 8
+    stat = panel.kind == "stat"
     return {
         "id": index + 1,
         "type": panel.kind,
@@ -142,21 +135,8 @@ def _panel_json(panel: Panel, index: int) -> dict:
         "description": panel.description,
         "datasource": {"type": "prometheus", "uid": "${datasource}"},
         "gridPos": {"h": 8, "w": width, "x": (index % 3) * width, "y": (index // 3) * 8},
-        "fieldConfig": {
-            "defaults": {"unit": panel.unit}
-            | (
-                {
-                    "mappings": [
-                        {"type": "value", "options": {"0": {"text": "DOWN", "color": "red"}, "1": {"text": "UP", "color": "green"}}}
-                    ],
-                    "thresholds": {"mode": "absolute", "steps": [{"color": "red", "value": None}, {"color": "green", "value": 1}]},
-                }
-                if panel.kind == "stat"
-                else {}
-            ),
-            "overrides": [],
-        },
-        "options": {"colorMode": "background", "graphMode": "none"} if panel.kind == "stat" else {},
+        "fieldConfig": {"defaults": {"unit": panel.unit, **(UP_DOWN if stat else {})}, "overrides": []},
+        "options": {"colorMode": "background", "graphMode": "none"} if stat else {},
         "targets": [
             {
                 "refId": chr(ord("A") + i),
