@@ -39,12 +39,17 @@ def champion_schema(name: str, max_age: float = 0.0) -> tuple[str, list[Column]]
             raise NoChampion(f"model '{name}' has no champion version yet; train one first") from None
         with _lock:
             _champions[name] = (version, now)
+    return version, input_columns(name, version)
+
+
+def input_columns(name: str, version: str) -> list[Column]:
+    """A model version's input columns; a version never changes, so they are cached for good."""
     key = (name, version)
     with _lock:
         if key not in _schemas:
             uri = f"models:/{name}/{version}"
             _schemas[key] = columns_from_signature(mlflow.models.get_model_info(uri).signature, uri)
-        return version, _schemas[key]
+        return _schemas[key]
 
 
 def list_models() -> list[dict]:
@@ -69,7 +74,7 @@ def list_models() -> list[dict]:
         versions.sort(key=lambda v: int(v["version"]), reverse=True)
         inputs = []
         if "champion" in (rm.aliases or {}):
-            _, cols = champion_schema(rm.name)
+            cols = input_columns(rm.name, str(rm.aliases["champion"]))
             inputs = [{"name": c.name, "type": c.type, "required": c.required} for c in cols]
         out.append(
             {
