@@ -8,6 +8,7 @@ Run: .venv/bin/python benchmarks/throughput.py [path.csv] [target]
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -21,7 +22,7 @@ import mlflow  # noqa: E402
 
 from pipeline_common.tabular import read_csv  # noqa: E402
 from tests.app.flow import upload, wait_job  # noqa: E402
-from tests.app.services import Stack  # noqa: E402
+from tests.app.services import S3_ENV, Stack  # noqa: E402
 
 SUBMISSIONS = 200
 LATENCY_SAMPLES = 40
@@ -40,7 +41,8 @@ def main() -> None:
         job = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": target, "model_name": "bench"}).json()
         trained = wait_job(client, job["id"], timeout=600)
         assert trained["status"] == "succeeded", trained["error"]
-        record = read_csv(data).drop(columns=[target]).head(1).astype(object).iloc[0].to_dict()
+        features = read_csv(data).drop(columns=[target])
+        record = features.head(1).astype(object).iloc[0].to_dict()
         record = {k: (float(v) if isinstance(v, (int, float)) else v) for k, v in record.items()}
 
         started = time.perf_counter()
@@ -62,11 +64,9 @@ def main() -> None:
         e2e_rows_s = batch["result"]["rows"] / (time.perf_counter() - t0)
 
         mlflow.set_tracking_uri(stack.mlflow)
-        import os
-
-        os.environ.update({"MLFLOW_S3_ENDPOINT_URL": stack.s3, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"})
+        os.environ.update({**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": stack.s3})
         model = mlflow.pyfunc.load_model("models:/bench@champion")
-        frame = read_csv(data).drop(columns=[target])
+        frame = features
         for col in frame.columns:
             if frame[col].dtype.kind in "iuf":
                 frame[col] = frame[col].astype("float64")

@@ -1,6 +1,5 @@
 """The Streamlit UI against a running API (Streamlit's AppTest)."""
 
-import os
 from pathlib import Path
 
 import pytest
