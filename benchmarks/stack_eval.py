@@ -13,16 +13,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from infra.catalog import build_catalog  # noqa: E402
-from infra.catalog.context import CatalogContext  # noqa: E402
-from infra.secrets import StaticSecrets  # noqa: E402
-from infra.settings import parse_settings  # noqa: E402
+from infra.catalog import offline_catalog  # noqa: E402
 from tests.infra.harness import run_stack, stack_file_config  # noqa: E402
 
 
 def critical_path(stack: str) -> list[str]:
     raw = {k.split(":", 1)[1]: v for k, v in stack_file_config(stack).items() if k.startswith("mlops-platform:")}
-    catalog = build_catalog(CatalogContext(parse_settings(stack, raw), StaticSecrets()))
+    _, catalog = offline_catalog(stack, raw)
     longest: dict[str, list[str]] = {}
     for name in catalog.startup_order():
         spec = catalog.services[name]

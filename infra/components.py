@@ -52,13 +52,13 @@ class PlatformNetworks(pulumi.ComponentResource):
         super().__init__(f"{COMPONENT}:Networks", f"{settings.prefix}-networks", None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = [docker.NetworkLabelArgs(label="mlops.stack", value=settings.stack)]
-        self.backend = docker.Network(
-            f"{settings.prefix}-backend", name=f"{settings.prefix}-backend", internal=True, labels=labels, opts=child
-        )
+        backend = settings.docker_name("backend")
+        self.backend = docker.Network(backend, name=backend, internal=True, labels=labels, opts=child)
         if settings.externalProxyNetwork:
             self.edge_name: Any = settings.externalProxyNetwork
         else:
-            edge = docker.Network(f"{settings.prefix}-edge", name=f"{settings.prefix}-edge", labels=labels, opts=child)
+            edge_name = settings.docker_name("edge")
+            edge = docker.Network(edge_name, name=edge_name, labels=labels, opts=child)
             self.edge_name = edge.name
         self.names = {"backend": self.backend.name, "edge": self.edge_name}
         self.register_outputs({"backend": self.backend.name, "edge": self.edge_name})
@@ -79,8 +79,8 @@ class PlatformVolumes(pulumi.ComponentResource):
         for key, spec in specs.items():
             keep = settings.protectData and spec.stateful
             self.volumes[key] = docker.Volume(
-                f"{settings.prefix}-{key}",
-                name=f"{settings.prefix}-{key}",
+                settings.docker_name(key),
+                name=settings.docker_name(key),
                 labels=[
                     docker.VolumeLabelArgs(label="mlops.stack", value=settings.stack),
                     docker.VolumeLabelArgs(label="mlops.volume", value=key),
@@ -124,7 +124,7 @@ class Service(pulumi.ComponentResource):
         depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ):
-        name = f"{settings.prefix}-{spec.name}"
+        name = settings.docker_name(spec.name)
         super().__init__(f"{COMPONENT}:Service", name, None, opts)
         self.spec = spec
         self.image_ref = image_ref(settings, spec.image)

@@ -154,6 +154,10 @@ class PlatformSettings(BaseModel):
     def prefix(self) -> str:
         return f"{PROJECT}-{self.stack}"
 
+    def docker_name(self, name: str) -> str:
+        """The Docker name of a stack's container, volume or network: unique on a shared host."""
+        return f"{self.prefix}-{name}"
+
     @property
     def scheme(self) -> str:
         return "https" if self.tls else "http"

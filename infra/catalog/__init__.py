@@ -8,9 +8,12 @@ last because they are generated from all other entries.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Mapping
 
 from ..configs import alerts
 from ..configs import observability as obs_cfg
+from ..secrets import StaticSecrets
+from ..settings import PlatformSettings, parse_settings
 from . import data, edge, exporters, observability
 from .application import application_services
 from .context import CatalogContext
@@ -32,6 +35,13 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
     services = edge.edge_services(ctx, public) + services
     services = [_with_prometheus_config(ctx, s, services) for s in services]
     return Catalog(services={s.name: s for s in services}, volumes={v.name: v for v in volumes})
+
+
+def offline_catalog(stack: str, config: Mapping[str, Any] | None = None) -> tuple[PlatformSettings, Catalog]:
+    """A stack's settings and catalog without a deployment (placeholder secrets), for the
+    README diagram, tests and benchmarks. `config` defaults to the minimum a TLS stack needs."""
+    settings = parse_settings(stack, {"acmeEmail": "ops@example.org"} if config is None else config)
+    return settings, build_catalog(CatalogContext(settings, StaticSecrets()))
 
 
 def _with_prometheus_config(ctx: CatalogContext, spec: ServiceSpec, all_services: list[ServiceSpec]) -> ServiceSpec:

@@ -53,7 +53,7 @@ def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[S
     if s.tls:
         env = {
             "DEFAULT_EMAIL": s.acmeEmail,
-            "NGINX_PROXY_CONTAINER": f"{s.prefix}-proxy",
+            "NGINX_PROXY_CONTAINER": s.docker_name("proxy"),
         }
         if s.acmeStaging:
             env["ACME_CA_URI"] = "https://acme-staging-v02.api.letsencrypt.org/directory"

@@ -25,8 +25,9 @@ TEXTFILE_DIR = "/textfile"
 
 VOLUMES = (VolumeSpec("metrics-textfile", stateful=False),)
 
-#: Measures each volume of the stack every INTERVAL seconds and writes the node exporter's
-#: textfile format atomically (the collector ignores the `.tmp` file). ONCE=1 runs one round.
+#: Measures each volume of the stack (VOLUMES: `key=docker-name` pairs) every INTERVAL seconds and
+#: writes the node exporter's textfile format atomically (the collector ignores the `.tmp` file).
+#: ONCE=1 runs one round.
 VOLUME_USAGE_SCRIPT = r"""
 set -eu
 out="$TEXTFILE_DIR/volumes.prom"
@@ -34,8 +35,9 @@ while true; do
   {
     echo "# HELP mlops_volume_used_bytes Disk space used by a Docker volume of this stack."
     echo "# TYPE mlops_volume_used_bytes gauge"
-    for volume in $VOLUMES; do
-      dir="$VOLUMES_DIR/$PREFIX-$volume/_data"
+    for entry in $VOLUMES; do
+      volume="${entry%%=*}"
+      dir="$VOLUMES_DIR/${entry#*=}/_data"
       [ -d "$dir" ] || continue
       kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
       if [ -n "$kib" ]; then
@@ -80,9 +82,8 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             mounts=(HostMount(DOCKER_VOLUMES, "/volumes"), Mount("metrics-textfile", TEXTFILE_DIR)),
             command=("sh", "-c", VOLUME_USAGE_SCRIPT),
             env={
-                "VOLUMES": " ".join(sorted(volumes)),
+                "VOLUMES": " ".join(f"{key}={ctx.settings.docker_name(key)}" for key in sorted(volumes)),
                 "VOLUMES_DIR": "/volumes",
-                "PREFIX": ctx.settings.prefix,
                 "TEXTFILE_DIR": TEXTFILE_DIR,
                 "INTERVAL": "300",
             },
@@ -141,12 +142,12 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
     if ctx.settings.tls and ctx.runs_proxy:
         services.append(
             ServiceSpec(
-                name="blackbox",
+                name=cfg.CERTIFICATE_PROBER,
                 layer="observability",
                 image=ctx.image("blackbox"),
                 networks=("backend", "edge"),
                 port=cfg.PORTS["blackbox"],
-                hostname="blackbox",
+                hostname=cfg.CERTIFICATE_PROBER,
                 command=("--config.file=/etc/blackbox/blackbox.yml",),
                 files=(ConfigFile("/etc/blackbox/blackbox.yml", cfg.blackbox_config(ctx.settings.public_hosts)),),
                 metrics=MetricsEndpoint(cfg.PORTS["blackbox"]),

@@ -7,7 +7,7 @@ from typing import Iterable
 import yaml
 
 from ..catalog.model import ServiceSpec
-from .observability import CERTIFICATE_JOB
+from .observability import CERTIFICATE_JOB, CERTIFICATE_PROBER
 
 
 def alert_rules(services: Iterable[ServiceSpec]) -> str:
@@ -42,7 +42,7 @@ def alert_rules(services: Iterable[ServiceSpec]) -> str:
             "annotations": {"summary": "filesystem {{ $labels.mountpoint }} has less than 10% free"},
         },
     ]
-    if "blackbox" in scraped:
+    if CERTIFICATE_PROBER in scraped:
         rules += [
             {
                 "alert": "CertificateExpiringSoon",

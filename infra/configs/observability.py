@@ -24,6 +24,7 @@ PORTS = {
     "blackbox": 9115,
 }
 CERTIFICATE_JOB = "certificates"
+CERTIFICATE_PROBER = "blackbox"  # the catalog service that probes the proxy's certificates
 TEMPO_OTLP_HTTP = 4318
 TEMPO_OTLP_GRPC = 4317
 
@@ -66,7 +67,7 @@ def certificate_module(service: str) -> str:
 
 def certificate_probe_job(settings: PlatformSettings) -> dict:
     """Ask the blackbox exporter for the certificate the proxy serves for each public host."""
-    proxy = f"{settings.prefix}-proxy:443"  # the proxy's alias on the edge network
+    proxy = f"{settings.docker_name('proxy')}:443"  # the proxy's alias on the edge network
     return {
         "job_name": CERTIFICATE_JOB,
         "metrics_path": "/probe",
@@ -78,7 +79,7 @@ def certificate_probe_job(settings: PlatformSettings) -> dict:
         "relabel_configs": [
             {"source_labels": ["__address__"], "target_label": "__param_target"},
             {"source_labels": ["host"], "target_label": "instance"},
-            {"target_label": "__address__", "replacement": f"blackbox:{PORTS['blackbox']}"},
+            {"target_label": "__address__", "replacement": f"{CERTIFICATE_PROBER}:{PORTS['blackbox']}"},
         ],
     }
 
@@ -100,7 +101,7 @@ def blackbox_config(hosts: dict[str, str]) -> str:
 def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec]) -> str:
     services = list(services)
     jobs = scrape_jobs(services)
-    if any(s.name == "blackbox" for s in services):
+    if any(s.name == CERTIFICATE_PROBER for s in services):
         jobs.append(certificate_probe_job(settings))
     return _dump(
         {

@@ -2,6 +2,8 @@
 
 import time
 
+import httpx
+
 
 def upload(client, data: bytes, name: str = "demo") -> dict:
     r = client.post("/api/v1/datasets", files={"file": (f"{name}.csv", data, "text/csv")}, data={"name": name})
@@ -23,3 +25,13 @@ def train(client, dataset_id: str, model_name: str, **extra) -> dict:
     r = client.post("/api/v1/training-jobs", json={"dataset_id": dataset_id, "target": "income", "model_name": model_name, **extra})
     assert r.status_code == 202, r.text
     return wait_job(client, r.json()["id"])
+
+
+def scrape(url: str, timeout: float = 30) -> dict[str, float]:
+    """`name{labels}` -> value, from a Prometheus text page."""
+    found = {}
+    for line in httpx.get(url, timeout=timeout).text.splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            found[key] = float(value)
+    return found

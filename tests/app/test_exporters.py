@@ -14,15 +14,14 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-import httpx
 import pytest
 
-from infra.catalog import build_catalog
-from infra.catalog.context import CatalogContext
+from infra.catalog import offline_catalog
 from infra.configs.observability import certificate_module
-from infra.secrets import StaticSecrets
-from infra.settings import parse_settings
 
+from tests.scripts import run_volume_usage_once
+
+from .flow import scrape
 from .services import free_port, port_open, run_postgres_bootstrap, wait_for
 
 EXPORTERS = {
@@ -38,18 +37,7 @@ def exporter(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def catalog():
-    settings = parse_settings("staging", {"acmeEmail": "ops@example.org"})
-    return build_catalog(CatalogContext(settings, StaticSecrets()))
-
-
-def metrics(url: str) -> dict[str, float]:
-    """`name{labels}` -> value, from a Prometheus text page."""
-    found = {}
-    for line in httpx.get(url, timeout=30).text.splitlines():
-        if line and not line.startswith("#"):
-            key, value = line.rsplit(" ", 1)
-            found[key] = float(value)
-    return found
+    return offline_catalog("staging")[1]
 
 
 @pytest.fixture
@@ -128,7 +116,7 @@ def test_blackbox_reports_the_expiry_of_the_certificate_served_for_a_host(catalo
     port = free_port()
     url = run_exporter([exporter("blackbox"), f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"], port)
     module = certificate_module("api")
-    found = metrics(f"{url}/probe?module={module}&target=127.0.0.1:{server.port}")
+    found = scrape(f"{url}/probe?module={module}&target=127.0.0.1:{server.port}")
     assert found["probe_success"] == 1
     assert found["probe_ssl_earliest_cert_expiry"] == not_after.timestamp()
     assert server.sni == ["api.staging.mlops.dns64.de"]  # SNI picks the host's certificate at the proxy
@@ -151,7 +139,7 @@ def test_postgres_exporter_reads_statistics_as_the_monitoring_role(stack, catalo
     }
     port = free_port()
     base = run_exporter([exporter("postgres"), f"--web.listen-address=127.0.0.1:{port}"], port, exporter_env)
-    found = metrics(f"{base}/metrics")
+    found = scrape(f"{base}/metrics")
     assert found["pg_up"] == 1
     assert any(k.startswith("pg_database_size_bytes{") and 'datname="pipeline"' in k for k in found)
 
@@ -159,18 +147,12 @@ def test_postgres_exporter_reads_statistics_as_the_monitoring_role(stack, catalo
 # -- node exporter and the volume-usage figures -------------------------------------------
 def test_node_exporter_accepts_the_catalog_flags_and_serves_volume_figures(catalog, tmp_path, run_exporter):
     usage = catalog.services["volume-usage"]
-    volumes, textfile = tmp_path / "volumes", tmp_path / "textfile"
-    textfile.mkdir()
-    (volumes / f"{usage.env['PREFIX']}-postgres" / "_data").mkdir(parents=True)
-    (volumes / f"{usage.env['PREFIX']}-postgres" / "_data" / "base").write_bytes(b"x" * 50_000)
-    shell, flag, script = usage.command
-    env = {**usage.env, "VOLUMES_DIR": str(volumes), "TEXTFILE_DIR": str(textfile), "ONCE": "1", "PATH": os.environ["PATH"]}
-    subprocess.run([shell, flag, script], env=env, check=True, timeout=30)
+    textfile = run_volume_usage_once(usage.command, usage.env, tmp_path, {"postgres": 50_000})
 
     flags = [re.sub(r"=/host(/\w+)?$", lambda m: "=" + (m.group(1) or "/"), f) for f in catalog.services["node-exporter"].command]
     flags = [f"--collector.textfile.directory={textfile}" if f.startswith("--collector.textfile") else f for f in flags]
     port = free_port()
     base = run_exporter([exporter("node"), *flags, f"--web.listen-address=127.0.0.1:{port}"], port)
-    found = metrics(f"{base}/metrics")
+    found = scrape(f"{base}/metrics")
     assert found['mlops_volume_used_bytes{volume="postgres"}'] >= 50_000
     assert found['node_textfile_scrape_error'] == 0

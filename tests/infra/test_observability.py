@@ -14,9 +14,10 @@ import pytest
 import yaml
 
 from infra.configs import dashboards
+from tests.scripts import run_volume_usage_once
 
 from .harness import PROJECT
-from .test_stacks import service_of
+from .test_stacks import env_of, networks_of, service_of
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: apt-get install prometheus (.ci/run does)")
@@ -44,25 +45,25 @@ def upload(run, service: str, path: str) -> str:
     return uploads(run.container(service))[path]
 
 
-def backend_aliases(run) -> dict[str, str]:
-    """alias on the backend network -> service."""
+def aliases(run, network: str) -> dict[str, str]:
+    """alias on the stack's `network` ("backend" or "edge") -> service."""
     found = {}
     for c in run.containers.values():
         for net in c.inputs["networksAdvanced"]:
-            if net["name"].endswith("-backend"):
+            if net["name"].endswith(f"-{network}"):
                 for alias in net["aliases"]:
                     found[alias] = service_of(run, c.urn)
     return found
 
 
-def edge_aliases(run) -> dict[str, str]:
-    found = {}
+def public_routes(run) -> dict[str, tuple[str, str]]:
+    """service -> (host, port) the proxy routes to it."""
+    routes = {}
     for c in run.containers.values():
-        for net in c.inputs["networksAdvanced"]:
-            if net["name"].endswith("-edge"):
-                for alias in net["aliases"]:
-                    found[alias] = service_of(run, c.urn)
-    return found
+        env = env_of(c)
+        if "VIRTUAL_HOST" in env:
+            routes[service_of(run, c.urn)] = (env["VIRTUAL_HOST"], env["VIRTUAL_PORT"])
+    return routes
 
 
 def prometheus_config(run) -> dict:
@@ -129,7 +130,7 @@ def test_certificate_expiry_alert_exists_where_the_proxy_serves_certificates(run
 
 
 def test_every_scrape_target_is_a_container_prometheus_can_reach(run):
-    reachable = backend_aliases(run)  # Prometheus only joins the backend network
+    reachable = aliases(run, "backend")  # Prometheus only joins the backend network
     for job, targets in scrape_targets(run).items():
         for target in targets:
             host, port = target.rsplit(":", 1)
@@ -152,7 +153,7 @@ def test_certificate_probes_cover_every_public_host_through_the_proxy(runs):
     run = runs["staging"]
     job = next(j for j in prometheus_config(run)["scrape_configs"] if j["metrics_path"] == "/probe")
     proxy_alias = f"{PROJECT}-staging-proxy"
-    assert edge_aliases(run)[proxy_alias] == "proxy"
+    assert aliases(run, "edge")[proxy_alias] == "proxy"
     modules = yaml.safe_load(upload(run, "blackbox", "/etc/blackbox/blackbox.yml"))["modules"]
     probed = {}
     for sc in job["static_configs"]:
@@ -160,17 +161,15 @@ def test_certificate_probes_cover_every_public_host_through_the_proxy(runs):
         module = modules[sc["labels"]["__param_module"]]
         assert module["tcp"]["tls_config"]["server_name"] == sc["labels"]["host"]
         probed[sc["labels"]["service"]] = sc["labels"]["host"]
-    public = {service_of(run, c.urn): dict(e.split("=", 1) for e in c.inputs["envs"])["VIRTUAL_HOST"]
-              for c in run.containers.values() if any(e.startswith("VIRTUAL_HOST=") for e in c.inputs["envs"])}  # fmt: skip
-    assert probed == public
+    assert probed == {svc: host for svc, (host, _) in public_routes(run).items()}
     assert "blackbox:9115" in {r.get("replacement") for r in job["relabel_configs"]}
-    assert backend_aliases(run)["blackbox"] == "blackbox"
+    assert aliases(run, "backend")["blackbox"] == "blackbox"
 
 
 def test_prometheus_remote_writes_to_mimir(run):
     (remote,) = prometheus_config(run)["remote_write"]
     host = re.match(r"http://([^:/]+):(\d+)/api/v1/push$", remote["url"])
-    assert host and backend_aliases(run)[host.group(1)] == "mimir"
+    assert host and aliases(run, "backend")[host.group(1)] == "mimir"
 
 
 def grafana_datasources(run) -> list[dict]:
@@ -178,7 +177,7 @@ def grafana_datasources(run) -> list[dict]:
 
 
 def test_every_grafana_data_source_points_to_a_container_of_the_stack(run):
-    reachable = backend_aliases(run)
+    reachable = aliases(run, "backend")
     for ds in grafana_datasources(run):
         host = re.match(r"http://([^:/]+):(\d+)", ds["url"]).group(1)
         assert host in reachable, f"data source {ds['name']} points to {host}, which is no container"
@@ -277,15 +276,14 @@ def test_alloy_ships_logs_of_this_stack_labelled_by_stack_service_and_container(
     assert 'target_label  = "service"' in config and 'target_label  = "container"' in config
     assert f'labels        = {{ stack = "{run.stack}" }}' in config
     loki = re.search(r'url = "http://([^:]+):\d+/loki/api/v1/push"', config).group(1)
-    assert backend_aliases(run)[loki] == "loki"
+    assert aliases(run, "backend")[loki] == "loki"
 
 
 def test_apps_send_traces_to_tempo_over_otlp(run):
     for svc in ("api", "processor"):
         container = next(c for c in run.containers.values() if service_of(run, c.urn) == svc)
-        env = dict(e.split("=", 1) for e in container.inputs["envs"])
-        host = re.match(r"http://([^:]+):4318$", env["OTEL_EXPORTER_OTLP_ENDPOINT"]).group(1)
-        assert backend_aliases(run)[host] == "tempo"
+        host = re.match(r"http://([^:]+):4318$", env_of(container)["OTEL_EXPORTER_OTLP_ENDPOINT"]).group(1)
+        assert aliases(run, "backend")[host] == "tempo"
 
 
 def test_tempo_receives_otlp_on_all_interfaces(run):
@@ -308,7 +306,7 @@ def test_retention_comes_from_stack_config(runs):
 
 def test_postgres_exporter_logs_in_with_the_monitoring_role_and_a_secret_password(run):
     container = run.container("postgres-exporter")
-    env = dict(e.split("=", 1) for e in container.inputs["envs"])
+    env = env_of(container)
     assert env["DATA_SOURCE_USER"] == "monitoring" and "DATA_SOURCE_PASS" not in env
     secret_file = next(u for u in container.raw["uploads"] if u["file"] == env["DATA_SOURCE_PASS_FILE"])
     assert "4dabf18193072939515e22adb298388d" in json.dumps(secret_file["content"])  # wrapped as a secret
@@ -316,30 +314,17 @@ def test_postgres_exporter_logs_in_with_the_monitoring_role_and_a_secret_passwor
 
 def test_exporters_never_join_the_edge_network(run):
     for svc in ("node-exporter", "cadvisor", "postgres-exporter"):
-        nets = {n["name"].rsplit("-", 1)[1] for n in run.container(svc).inputs["networksAdvanced"]}
-        assert nets == {"backend"}, svc
+        assert networks_of(run.container(svc)) == {"backend"}, svc
 
 
-def run_volume_usage_once(run, tmp_path: Path, sizes: dict[str, int]) -> str:
-    """The volume-usage container's script, one round, against a fake /var/lib/docker/volumes."""
+def volume_usage_text(run, tmp_path: Path, sizes: dict[str, int]) -> str:
     container = run.container("volume-usage")
-    env = dict(e.split("=", 1) for e in container.inputs["envs"])
-    volumes, textfile = tmp_path / "volumes", tmp_path / "textfile"
-    textfile.mkdir()
-    for name, size in sizes.items():
-        data = volumes / f"{env['PREFIX']}-{name}" / "_data"
-        data.mkdir(parents=True)
-        (data / "blob").write_bytes(b"x" * size)
-    env.update(VOLUMES_DIR=str(volumes), TEXTFILE_DIR=str(textfile), ONCE="1", PATH="/usr/bin:/bin")
-    shell, flag, script = container.inputs["command"]
-    result = subprocess.run([shell, flag, script], env=env, capture_output=True, text=True, timeout=30)
-    assert result.returncode == 0, result.stderr
-    assert not (textfile / "volumes.prom.tmp").exists()
+    textfile = run_volume_usage_once(container.inputs["command"], env_of(container), tmp_path, sizes)
     return (textfile / "volumes.prom").read_text()
 
 
 def test_volume_usage_reports_every_existing_volume_of_the_stack(run, tmp_path):
-    text = run_volume_usage_once(run, tmp_path, {"postgres": 300_000, "minio": 5_000})
+    text = volume_usage_text(run, tmp_path, {"postgres": 300_000, "minio": 5_000})
     used = dict(re.findall(r'^mlops_volume_used_bytes\{volume="([\w-]+)"\} (\d+)$', text, re.M))
     assert set(used) == {"postgres", "minio"}  # volumes not created yet are skipped
     assert int(used["postgres"]) >= 300_000 and int(used["minio"]) >= 4096
@@ -347,15 +332,16 @@ def test_volume_usage_reports_every_existing_volume_of_the_stack(run, tmp_path):
 
 @needs_promtool
 def test_volume_usage_output_is_valid_exposition_format(run, tmp_path):
-    text = run_volume_usage_once(run, tmp_path, {"postgres": 1000})
+    text = volume_usage_text(run, tmp_path, {"postgres": 1000})
     result = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_volume_usage_measures_exactly_the_stacks_volumes(run):
-    env = dict(e.split("=", 1) for e in run.container("volume-usage").inputs["envs"])
-    stack_volumes = {v.inputs["name"].removeprefix(env["PREFIX"] + "-") for v in run.of_type(":Volume")}
-    assert set(env["VOLUMES"].split()) == stack_volumes
+    measured = dict(entry.split("=", 1) for entry in env_of(run.container("volume-usage"))["VOLUMES"].split())
+    key = lambda v: next(l["value"] for l in v.inputs["labels"] if l["label"] == "mlops.volume")  # noqa: E731
+    stack_volumes = {key(v): v.inputs["name"] for v in run.of_type(":Volume")}
+    assert measured == stack_volumes
 
 
 def test_node_exporter_reads_the_volume_figures(run):
@@ -367,7 +353,7 @@ def test_node_exporter_reads_the_volume_figures(run):
 
 
 def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_path):
-    text = run_volume_usage_once(run, tmp_path, {"postgres": 10})
+    text = volume_usage_text(run, tmp_path, {"postgres": 10})
     written = set(re.findall(r"^(mlops_\w+)\{", text, re.M))
     queried = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
     assert queried and queried <= written
@@ -376,11 +362,7 @@ def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_
 def test_metrics_endpoints_on_public_ports_are_not_served_by_the_proxy(runs):
     run = runs["staging"]
     vhosts = {Path(p).name: c for p, c in uploads(run.container("proxy")).items() if p.startswith("/etc/nginx/vhost.d/")}
-    public = {}
-    for c in run.containers.values():
-        env = dict(e.split("=", 1) for e in c.inputs["envs"])
-        if "VIRTUAL_HOST" in env:
-            public[service_of(run, c.urn)] = (env["VIRTUAL_HOST"], env["VIRTUAL_PORT"])
+    public = public_routes(run)
     exposed = {job: targets[0].rsplit(":", 1)[1] for job, targets in scrape_targets(run).items()}
     same_port = {svc for svc, (_, port) in public.items() if exposed.get(svc) == port}
     assert same_port == {"api", "mlflow", "grafana"}
