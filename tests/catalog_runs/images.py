@@ -121,16 +121,16 @@ PROMETHEUS = ImageRun(
 )
 
 
-def _exporter(name: str, debian: str, tag: str, commit: str, repo: str, **kw) -> ImageRun:
+def _exporter(name: str, debian: str, tag: str, commit: str, repo: str, user: str = "nobody", **kw) -> ImageRun:
     return ImageRun(
         entrypoint=(f"/bin/{name}",),
         cmd=kw.pop("cmd", ()),
         env={"PATH": DEFAULT_PATH},
-        user="nobody",
+        user=user,
         binds={f"/bin/{name}": f"/usr/bin/{debian}"},
         program=debian,
         version_gap=f"Debian's {debian} stands in for {tag}",
-        source=f"{repo} Dockerfile @{tag} ({commit}): ENTRYPOINT /bin/{name}, USER nobody",
+        source=f"{repo} Dockerfile @{tag} ({commit}): ENTRYPOINT /bin/{name}, USER {user}",
         **kw,
     )
 
@@ -140,7 +140,8 @@ POSTGRES_EXPORTER = _exporter(
     "postgres_exporter", "prometheus-postgres-exporter", "v0.19.1", "333363ae", "prometheus-community/postgres_exporter"
 )
 BLACKBOX = _exporter(
-    "blackbox_exporter", "prometheus-blackbox-exporter", "v0.28.0", "", "prometheus/blackbox_exporter",
+    "blackbox_exporter", "prometheus-blackbox-exporter", "v0.28.0", "5a059bee", "prometheus/blackbox_exporter",
+    user="root",  # its Dockerfile sets no USER
     cmd=("--config.file=/etc/blackbox_exporter/config.yml",),
 )  # fmt: skip
 

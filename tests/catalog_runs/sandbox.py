@@ -73,6 +73,10 @@ def remove_stale() -> None:
         m = re.search(r": (crb(\d+)):", line)
         if m and not _alive(int(m.group(2))):
             sh("ip", "link", "del", m.group(1), check=False)
+    for state in Path(tempfile.gettempdir()).glob(f"{PREFIX}-*-*"):
+        pid = state.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            subprocess.run(["rm", "-rf", "--one-file-system", str(state)], check=False)
 
 
 def _free_subnet() -> ipaddress.IPv4Network:
@@ -98,7 +102,10 @@ class Container:
     argv: list[str]
 
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        """The first error line (a crash-looping server buries it) and the last lines of output."""
+        text = self.log.read_text(errors="replace").splitlines()
+        first = next((line for line in text if re.search(r"\w+Error\b|FATAL|BOOT FAILED", line)), None)
+        return (f"first error: {first}\n" if first else "") + "\n".join(text[-lines:])
 
     def exec(self, argv: list[str], env: dict[str, str] | None = None, user: str | None = None,
              stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:

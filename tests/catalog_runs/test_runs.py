@@ -19,7 +19,10 @@ def ran(catalog_run, name):
         pytest.skip(f"{name}: {RUNNABLE[name].program} is not installed here (.ci/run installs it)")
     if name not in catalog_run.containers:
         pytest.fail(f"{name} was not started: {catalog_run.outcomes[name].detail}")
-    return catalog_run.containers[name]
+    container = catalog_run.containers[name]
+    if container.proc.poll() is not None:
+        pytest.fail(f"{name} exited with {container.proc.returncode}: {catalog_run.outcomes[name].detail}")
+    return container
 
 
 @pytest.mark.parametrize("name", RUN_HERE)

@@ -34,7 +34,7 @@ def image_venv(name: str, requirements: Path) -> Path:
     CACHE.mkdir(exist_ok=True)
     venv = CACHE / f"venv-{name}-{requirements_hash(requirements)}"
     done = venv / ".complete"
-    with open(CACHE / f"venv-{name}.lock", "w") as lock:
+    with open(CACHE / f"{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not done.exists():
             shutil.rmtree(venv, ignore_errors=True)
