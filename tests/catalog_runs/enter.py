@@ -99,6 +99,10 @@ def main() -> None:
         os.chmod(target, 0o644)
     with open(inside(root, "/etc/hosts"), "w") as hosts:
         hosts.write(spec["hosts"])
+    with open(inside(root, "/etc/resolv.conf"), "w") as f:
+        # Docker's embedded DNS answers the other containers' names (our /etc/hosts does) and fails
+        # fast otherwise; this machine's resolvers are unreachable from the test network.
+        f.write("# no DNS server: names come from /etc/hosts; lookups of others fail at once\n")
     with open(inside(root, "/etc/hostname"), "w") as f:
         f.write(spec["hostname"] + "\n")
     if spec["passwd"]:

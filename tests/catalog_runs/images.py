@@ -113,7 +113,7 @@ PROMETHEUS = ImageRun(
     user="nobody",
     binds={"/bin/prometheus": "/usr/bin/prometheus", "/bin/promtool": "/usr/bin/promtool"},
     fresh_dirs=("/etc/prometheus",),
-    volume_owner="nobody",
+    volume_owner="nobody",  # the Dockerfile chowns /prometheus to nobody
     program="prometheus",
     version_gap="Prometheus 2.x (Debian) stands in for v3",
     source="prometheus/prometheus Dockerfile @v3.14.0 (d7598b71): ENTRYPOINT /bin/prometheus, "
@@ -143,6 +143,14 @@ BLACKBOX = _exporter(
     "blackbox_exporter", "prometheus-blackbox-exporter", "v0.28.0", "5a059bee", "prometheus/blackbox_exporter",
     user="root",  # its Dockerfile sets no USER
     cmd=("--config.file=/etc/blackbox_exporter/config.yml",),
+)  # fmt: skip
+
+#: Used as soon as the catalog has an `alertmanager` service (issue 9; engineer 9a). Its healthcheck's
+#: `wget` is busybox's in the image and GNU wget here.
+ALERTMANAGER = _exporter(
+    "alertmanager", "prometheus-alertmanager", "v0.34.0", "085f0ef7", "prometheus/alertmanager",
+    cmd=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"),
+    workdir="/alertmanager", fresh_dirs=("/etc/alertmanager",), volume_owner="nobody",
 )  # fmt: skip
 
 
@@ -221,6 +229,7 @@ RUNNABLE: dict[str, ImageRun | BuiltRun] = {
     "postgres": POSTGRES,
     "rabbitmq": RABBITMQ,
     "prometheus": PROMETHEUS,
+    "alertmanager": ALERTMANAGER,
     "node-exporter": NODE_EXPORTER,
     "postgres-exporter": POSTGRES_EXPORTER,
     "blackbox": BLACKBOX,

@@ -8,6 +8,7 @@ a contract fixture.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,13 @@ def stack_catalog(stack: str, secrets=None) -> tuple[PlatformSettings, Catalog]:
 def seconds(duration: str) -> float:
     units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
     return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", duration))
+
+
+def slowdown() -> float:
+    """How much slower than an idle host this machine runs now (load per core, 1..10). Docker's
+    timeouts assume an idle host; on a shared, overloaded test machine a CLI healthcheck such as
+    `rabbitmq-diagnostics` alone can take 30 s. Timeouts and budgets are scaled by it."""
+    return min(10.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
 
 
 def container_env(run: ImageRun, spec: ServiceSpec, settings: PlatformSettings) -> dict[str, str]:
@@ -131,14 +139,15 @@ class CatalogRun:
         """Poll the catalog's healthcheck (or, without one, the metrics endpoint Prometheus scrapes)
         within Docker's budget: start period plus `retries` failed intervals."""
         hc = spec.healthcheck
+        factor = slowdown()
         if hc is not None:
-            budget = seconds(hc.start_period) + hc.retries * (seconds(hc.interval) + seconds(hc.timeout))
+            budget = factor * (seconds(hc.start_period) + hc.retries * (seconds(hc.interval) + seconds(hc.timeout)))
             kind, test = hc.test[0], list(hc.test[1:])
             argv_ = test if kind == "CMD" else ["/bin/sh", "-c", test[0]]
-            probe = lambda: container.exec(argv_, timeout=seconds(hc.timeout))  # noqa: E731
-            what = f"healthcheck {hc.test[1:]}"
+            probe = lambda: container.exec(argv_, timeout=factor * seconds(hc.timeout))  # noqa: E731
+            what = f"healthcheck {hc.test[1:]} (timeouts x{factor:.1f} for this machine's load)"
         elif spec.metrics is not None:
-            budget = 120.0
+            budget = factor * 120.0
             url = f"http://{container.address}:{spec.metrics.port}{spec.metrics.path}"
             probe = lambda: _http_probe(url)  # noqa: E731
             what = f"metrics endpoint {url} (no healthcheck in the catalog)"
