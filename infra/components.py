@@ -238,8 +238,10 @@ class Service(pulumi.ComponentResource):
         container = self.containers[0]
         env_flags = " ".join(f"-e {k}" for k in sorted(boot.env))
         environment = dict(boot.env)
-        if settings.dockerHost:
-            environment["DOCKER_HOST"] = settings.dockerHost
+        if settings.docker_host:
+            # The same engine the provider talks to (`docker:host`); on ssh:// hosts the docker CLI
+            # runs `ssh`, which reads the deploy user's ~/.ssh/config (README: Deploying).
+            environment["DOCKER_HOST"] = settings.docker_host
         return command.local.Command(
             f"{name}-bootstrap",
             create=container.name.apply(lambda n: f"docker exec -i {env_flags} {n} sh -s"),
