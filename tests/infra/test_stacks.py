@@ -305,3 +305,29 @@ def test_bootstrap_reruns_when_container_or_script_changes(run):
     boot = next(r for r in run.of_type(":Command") if r.name.endswith("postgres-bootstrap"))
     assert boot.inputs["triggers"][0] == f"{PROJECT}-{run.stack}-postgres-id"
     assert "docker exec -i" in boot.inputs["create"]
+
+
+@pytest.fixture(scope="module")
+def external_proxy_run():
+    return run_stack("staging", {"acmeEmail": "ops@iot64.de", "externalProxyNetwork": "shared-proxy"})
+
+
+def test_external_proxy_mode_exports_every_file_the_shared_proxy_must_serve(external_proxy_run):
+    files = external_proxy_run.output("proxyFiles")
+    hosts = HOST_TABLE["staging"]
+    assert {f"/etc/nginx/vhost.d/{h}" for h in hosts.values()} <= set(files)
+    assert {p for p in files if "/htpasswd/" in p} == {
+        f"/etc/nginx/htpasswd/{hosts['mlflow']}", f"/etc/nginx/htpasswd/{hosts['ui']}",
+    }  # fmt: skip
+    assert "location = /metrics { return 404; }" in files[f"/etc/nginx/vhost.d/{hosts['api']}"]
+    assert files[f"/etc/nginx/htpasswd/{hosts['mlflow']}"].startswith("mlops:$2a$")
+
+
+def test_proxy_files_output_is_secret(external_proxy_run):
+    assert plain_strings(external_proxy_run.outputs_raw["proxyFiles"]) == []
+
+
+def test_proxy_files_output_is_what_the_own_proxy_is_given(runs):
+    uploads = {u["file"]: u["content"] for u in runs["staging"].container("proxy").inputs["uploads"]}
+    files = runs["staging"].output("proxyFiles")
+    assert files and all(uploads.get(path) == content for path, content in files.items())
