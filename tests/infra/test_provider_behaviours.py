@@ -4,11 +4,9 @@ on a real `up`, checked on the resources the program registers (README: Deployin
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import pytest
 
-from infra.catalog.data import POSTGRES_BOOTSTRAP
 from infra.catalog.model import Healthcheck
 from infra.components import REPO_ROOT, healthcheck_hash, is_ignored, source_hash
 
@@ -65,11 +63,6 @@ def test_server_stacks_run_the_pulled_image_id(runs):
     ids = {r.name: r for r in runs["staging"].of_type(":RemoteImage")}
     api = runs["staging"].container("api").inputs["image"]
     assert api.startswith("sha256:") and f"{PROJECT}-staging-api-image" in ids
-
-
-def test_bootstrap_reruns_when_its_script_changes(run):
-    boot = next(r for r in run.of_type(":Command") if r.name.endswith("postgres-bootstrap"))
-    assert hashlib.sha256(POSTGRES_BOOTSTRAP.encode()).hexdigest() in boot.inputs["triggers"]
 
 
 @pytest.mark.parametrize(

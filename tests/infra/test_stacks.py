@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -225,7 +226,8 @@ def test_stateful_volumes_are_protected_and_retained_in_production(runs):
 
 @pytest.mark.parametrize("stack", ["staging", "dev"])
 def test_volumes_are_not_protected_outside_production(runs, stack):
-    assert not any(v.protect for v in runs[stack].of_type(":Volume"))
+    volumes = runs[stack].of_type(":Volume")
+    assert volumes and not any(v.protect or v.retain_on_delete for v in volumes)
 
 
 #: The only services that see host paths: the Docker socket, or the host itself for metrics.
@@ -240,6 +242,7 @@ def test_every_volume_mount_names_a_stack_volume(run):
 
 
 def test_host_paths_are_mounted_read_only_and_only_where_needed(run):
+    assert any("hostPath" in m for c in run.containers.values() for m in c.inputs.get("volumes") or [])
     for c in run.containers.values():
         host = [m for m in c.inputs.get("volumes") or [] if "hostPath" in m]
         if host:
@@ -301,10 +304,15 @@ def test_external_proxy_network_replaces_the_own_proxy():
     assert "shared-proxy" in nets
 
 
-def test_bootstrap_reruns_when_container_or_script_changes(run):
-    boot = next(r for r in run.of_type(":Command") if r.name.endswith("postgres-bootstrap"))
-    assert boot.inputs["triggers"][0] == f"{PROJECT}-{run.stack}-postgres-id"
-    assert "docker exec -i" in boot.inputs["create"]
+@pytest.mark.parametrize("svc", ["postgres", "minio"])
+def test_bootstrap_reruns_when_container_or_script_changes(run, svc):
+    from infra.catalog.data import MINIO_BOOTSTRAP, POSTGRES_BOOTSTRAP
+
+    script = {"postgres": POSTGRES_BOOTSTRAP, "minio": MINIO_BOOTSTRAP}[svc]
+    boot = next(r for r in run.of_type(":Command") if r.name == f"{PROJECT}-{run.stack}-{svc}-bootstrap")
+    assert boot.inputs["triggers"] == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest()]
+    assert boot.inputs["stdin"] == script
+    assert boot.inputs["create"].startswith("docker exec -i ")
 
 
 @pytest.fixture(scope="module")
