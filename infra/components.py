@@ -66,9 +66,12 @@ def source_hash(directory: Path) -> str:
 
 
 def healthcheck_hash(hc: Healthcheck) -> str:
-    """Docker's update call cannot change a healthcheck and the provider does not replace the
-    container for it (kreuzwerker/terraform-provider-docker#988): a label carrying this hash
-    does, because every label change replaces the container."""
+    """Docker's update call cannot change a healthcheck, and the provider updates it in place
+    (kreuzwerker/terraform-provider-docker#988; `healthcheck` has no ForceNew in
+    internal/provider/resource_docker_container.go at 5074970c, the upstream of the newest
+    pulumi-docker source seen, 2026-08-14; the fix, PR #989, merged 2026-08-22, and whether 5.2.0
+    bundles it could not be confirmed). `labels` is ForceNew there, so a label carrying this hash
+    replaces the container whenever the healthcheck changes, with or without the fix."""
     text = "\0".join([*hc.test, hc.interval, hc.timeout, str(hc.retries), hc.start_period])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
