@@ -34,3 +34,15 @@ def test_benchmarks_default_to_no_path_outside_the_repository():
 def test_removed_and_internal_keys_are_not_documented_as_config():
     assert "dockerHost" not in README
     assert "policy/requirements.txt" in README and (REPO / "policy" / "requirements.txt").is_file()
+
+
+def test_model_quality_benchmark_refuses_to_run_without_a_named_csv():
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "MLOPS_BENCHMARK_CSV"}
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "model_quality.py")], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert result.returncode == 2 and "name the CSV" in result.stderr, result.stderr
