@@ -181,9 +181,10 @@ def alloy():
         "source": {"repository": "grafana/alloy", "tag": "v1.19.2", "read_at": f"{tag} @ {commit(R, tag)}",
                    "note": "The stored snapshot ends at v1.19.0-rc.3 (2026-08-21); the component reference of the v1.19 release line was read there.",
                    "paths": [c["doc"] for c in comps.values()] + ["docs/sources/shared/reference/components/*-block.md",
-                             "internal/alloycli/cmd_run.go (flags of `alloy run`)", "Dockerfile (Ubuntu base, /bin/alloy)"]},
+                             "internal/alloycli/*.go (commands; flags of `alloy run` in cmd_run.go)", "Dockerfile (FROM ubuntu:noble: sh, bash; /bin/alloy, /bin/otelcol, /bin/otel-supervisor)"]},
         "components": comps,
-        "commands": ["run", "fmt", "convert", "tools", "validate"],
+        "commands": sorted({m for f in git(R, "ls-tree", "--name-only", tag, "internal/alloycli/").split()
+                            if not f.endswith("_test.go") for m in re.findall(r'Use:\s+"([a-z-]+)', show(R, tag, f))}),
         "flags": flags,
         "binaries": ["/bin/alloy", "/bin/otelcol", "/bin/otel-supervisor", "sh", "bash"],
     }
@@ -218,14 +219,14 @@ def nginx_proxy():
     return {
         "program": "nginx-proxy", "image": "nginxproxy/nginx-proxy", "version": tag,
         "source": {"repository": "nginx-proxy/nginx-proxy", "tag": tag, "commit": commit(R, tag),
-                   "paths": ["nginx.tmpl (docker-gen template: .Env.X reads)", "app/docker-entrypoint.sh", "Dockerfile.debian (nginx:1.31.3 base)"]},
+                   "paths": ["nginx.tmpl (docker-gen template: .Env.X reads)", "app/docker-entrypoint.sh", "Dockerfile.debian (FROM nginx:1.31.3, Debian: sh, bash; adds forego, docker-gen)"]},
         "env": sorted((all_env | entry_env) - {"SHA"} ),
         "container_env": sorted(all_env - global_env),
         "container_labels": labels,
         "files": {"vhost": "/etc/nginx/vhost.d/{host}", "vhost_location": "/etc/nginx/vhost.d/{host}_location",
                   "htpasswd": "/etc/nginx/htpasswd/{host}", "certs": "/etc/nginx/certs", "html": "/usr/share/nginx/html",
                   "docker_socket": "/tmp/docker.sock"},
-        "binaries": ["nginx", "docker-gen", "forego", "sh", "bash", "openssl", "/app/docker-entrypoint.sh"],
+        "binaries": ["nginx", "docker-gen", "forego", "sh", "bash", "/app/docker-entrypoint.sh"],
     }
 
 # ---------- acme-companion
@@ -242,7 +243,7 @@ def acme():
         "source": {"repository": "nginx-proxy/acme-companion", "tag": tag, "commit": commit(R, tag),
                    "paths": ["docs/Environment-variables-reference.md", "app/letsencrypt_service_data.tmpl (per-container env)",
                              "app/functions.sh (proxy found by label, or NGINX_PROXY_CONTAINER)", "docs/Persistent-data.md", "Dockerfile (alpine:3.24.1)"]},
-        "env": sorted(env - container_env | {"DEFAULT_EMAIL", "NGINX_PROXY_CONTAINER", "ACME_CA_URI"}),
+        "env": sorted(env),  # the reference documents the companion's own and the per-container variables
         "container_env": sorted(container_env),
         "proxy_label": proxy_label,
         "volumes": ["/etc/nginx/certs", "/usr/share/nginx/html", "/etc/acme.sh", "/var/run/docker.sock"],
