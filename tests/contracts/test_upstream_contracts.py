@@ -219,6 +219,12 @@ def test_checker_rejects_an_unknown_tempo_key():
     assert c.unknown_config_keys("tempo", doc) == ["storage.trace.locall", "storage.trace.locall.path"]
 
 
+def test_checker_rejects_an_unknown_otlp_receiver_setting():
+    doc = tempo_doc()
+    doc["distributor"]["receivers"]["otlp"]["protocols"]["grpc"]["listen"] = "0.0.0.0:4317"
+    assert c.unknown_config_keys("tempo", doc) == ["distributor.receivers.otlp.protocols.grpc.listen"]
+
+
 def test_checker_rejects_mixed_tempo_override_formats():
     doc = tempo_doc()
     doc["overrides"] = {"defaults": {"metrics_generator": {"processors": ["service-graphs"]}}}

@@ -70,8 +70,15 @@ def tempo():
     legacy |= shared
     open_ |= {f"overrides.{o}" for o in ln.get("open", set())}
     keys = {k for k in keys if not k.startswith("overrides.")}
-    # OTLP receiver settings are handed to the OpenTelemetry collector's receivers (free-form here).
-    open_.add("distributor.receivers")
+    # Receiver settings go to the OpenTelemetry collector's receiver factories (modules/distributor/receiver/shim.go),
+    # which decode them strictly by their `mapstructure` tags: the OTLP tree is recorded, the others left free-form.
+    rnotes = {}
+    otlp = Repo(f"{M}/{R}/repo", tag, "github.com/grafana/tempo", tagname="mapstructure").keys(
+        "vendor/go.opentelemetry.io/collector/receiver/otlpreceiver", "Config", notes=rnotes)
+    keys |= {f"distributor.receivers.otlp.{k}" for k in otlp} | {"distributor.receivers.otlp"}
+    open_ |= {f"distributor.receivers.otlp.{k}" for k in rnotes.get("open", set())}
+    open_ |= {f"distributor.receivers.{r}" for r in ("jaeger", "zipkin", "kafka")}
+    open_.discard("distributor.receivers")
     flags = ["config.file", "config.expand-env", "config.verify", "version", "mem-ballast-size-mbs",
              "mutex-profile-fraction", "block-profile-threshold", "target"]
     return {
@@ -81,6 +88,7 @@ def tempo():
             "cmd/tempo/app/config.go (Config struct tree incl. omitempty fields the manifest omits)",
             "modules/overrides/config.go (overrides: `defaults:` format), modules/overrides/config_legacy.go (flat legacy format)",
             "cmd/tempo/main.go (config.file / config.expand-env / config.verify flags)",
+            "vendor/go.opentelemetry.io/collector/receiver/otlpreceiver/config.go (distributor.receivers.otlp, mapstructure tags)",
             "cmd/tempo/Dockerfile (gcr.io/distroless/static-debian12: no shell)"]},
         "config": {"format": "yaml", "strict": True, "keys": sorted(with_parents(keys)), "open": sorted(open_),
                    "alternatives": {"overrides": {

@@ -5,8 +5,8 @@ in the path) and maps (recorded as open: any key below). Types with their own Un
 import re, subprocess, functools, sys
 
 class Repo:
-    def __init__(self, gitdir, tag, module):
-        self.gitdir, self.tag, self.module = gitdir, tag, module
+    def __init__(self, gitdir, tag, module, tagname="yaml"):
+        self.gitdir, self.tag, self.module, self.tagname = gitdir, tag, module, tagname
     def git(self, *a):
         return subprocess.run(["git", f"--git-dir={self.gitdir}", *a], capture_output=True, text=True).stdout
     @functools.lru_cache(None)
@@ -51,6 +51,8 @@ class Repo:
         if depth > 12:
             return out
         t = typ.lstrip("*")
+        if g := re.match(r"^[\w.]+\[([\w.*\[\]]+)\]$", t):  # a generic wrapper such as Optional[T]: its T
+            t = g.group(1).lstrip("*")
         if t.startswith("[]"):
             return self.keys(pkgpath, t[2:], prefix + "[]", out, depth + 1, notes) if prefix else out
         if t.startswith("map["):
@@ -74,20 +76,17 @@ class Repo:
         body = re.sub(r"//.*", "", body)
         for line in body.split("\n"):
             line = line.strip()
-            m = re.match(r"^(\w+)?\s*([\w.\[\]*{}]+(?:\[[\w.\[\]*]+\][\w.\[\]*{}]+)?)\s+`([^`]*)`", line) or re.match(r"^([\w.\[\]*]+)\s+`([^`]*)`", line)
+            m = re.match(r"^(?:(\w+)\s+)?([\w.\[\]*{}]+)\s+`([^`]*)`", line)
             if not m:
                 continue
-            if len(m.groups()) == 3:
-                fname, ftype, tag = m.groups()
-            else:
-                fname, ftype, tag = None, m.group(1), m.group(2)
-            ym = re.search(r'yaml:"([^"]*)"', tag)
+            fname, ftype, tag = m.groups()
+            ym = re.search(self.tagname + r':"([^"]*)"', tag)
             if not ym:
                 continue
             yname = ym.group(1).split(",")[0]
             if yname == "-":
                 continue
-            if ",inline" in ym.group(1):
+            if ",inline" in ym.group(1) or ",squash" in ym.group(1):
                 self.keys(p, ftype, prefix, out, depth + 1, notes)
                 continue
             path = f"{prefix}.{yname}" if prefix else yname
