@@ -14,9 +14,9 @@ import re
 import pytest
 import yaml
 
-from infra.catalog import data, edge, offline_catalog
+from infra.catalog import data, offline_catalog
 from infra.catalog.images import IMAGES
-from infra.catalog.model import BuiltImage, ConfigFile, HostMount, Mount, ServiceSpec
+from infra.catalog.model import ConfigFile, ServiceSpec
 from infra.components import routing_env
 from infra.configs import observability as obs_cfg
 from infra.settings import parse_settings
@@ -88,9 +88,11 @@ def check_proxy(where: str, spec: ServiceSpec, settings, catalog) -> list[str]:
         problems += [f"{where}: {public.name} routing env {n}" for n in routing_env(settings, public) if n not in read]
     hosts = set(settings.public_hosts.values())
     templates = [contract["files"][k] for k in ("vhost", "vhost_location", "htpasswd")]
+    conf_d = re.escape(contract["files"]["conf_d"]).replace(re.escape("{name}"), r"(?!default\.conf$)[\w.-]+")
     for file in spec.files:
-        if not any(file.path in {t.format(host=h) for h in hosts} for t in templates):
-            problems.append(f"{where}: {file.path}: not a per-host file nginx-proxy reads")
+        per_host = any(file.path in {t.format(host=h) for h in hosts} for t in templates)
+        if not per_host and not re.fullmatch(conf_d, file.path):
+            problems.append(f"{where}: {file.path}: neither a per-host file nor a conf.d snippet nginx-proxy reads")
     mounts = {m.path for m in spec.mounts}
     for key in ("certs", "html", "docker_socket"):
         if contract["files"][key] not in mounts:

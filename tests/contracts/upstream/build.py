@@ -233,7 +233,9 @@ def nginx_proxy():
         "container_labels": labels,
         "files": {"vhost": "/etc/nginx/vhost.d/{host}", "vhost_location": "/etc/nginx/vhost.d/{host}_location",
                   "htpasswd": "/etc/nginx/htpasswd/{host}", "certs": "/etc/nginx/certs", "html": "/usr/share/nginx/html",
-                  "docker_socket": "/tmp/docker.sock"},
+                  "docker_socket": "/tmp/docker.sock",
+                  # nginx.conf of the nginx base image: `include /etc/nginx/conf.d/*.conf;` (default.conf is docker-gen's)
+                  "conf_d": "/etc/nginx/conf.d/{name}.conf"},
         "binaries": ["nginx", "docker-gen", "forego", "sh", "bash", "/app/docker-entrypoint.sh"],
     }
 
@@ -267,8 +269,6 @@ def minio():
         env |= set(re.findall(r'"(MINIO_[A-Z0-9_]+)"', show(R, tag, f)))
     server = show(R, tag, "cmd/server-main.go")
     flags = set(re.findall(r'Name:\s+"([a-z][a-z0-9-]+)"', server.split("var serverCmd")[0]))
-    main = show(R, tag, "cmd/main.go") if "cmd/main.go" in files else ""
-    gflags = set(re.findall(r'Name:\s+"([a-z][a-z0-9-]+)"', show(R, tag, "cmd/common-main.go") if "cmd/common-main.go" in files else "")) 
     router = show(R, tag, "cmd/metrics-router.go")
     assert '"/v2/metrics/cluster"' in router
     return {
@@ -279,7 +279,7 @@ def minio():
                    "base_image_note": ("ubi-micro ships bash and coreutils, no package manager (Red Hat, 'Understanding the UBI micro images'; "
                                        "atgreen.github.io/repl-yell/posts/ubi-micro-dev): no grep, sed or awk.")},
         "env": sorted(env),
-        "commands": {"server": sorted(flags | {"address", "console-address"})},
+        "commands": {"server": sorted(flags)},
         "metrics_paths": ["/minio/v2/metrics/cluster", "/minio/v2/metrics/node", "/minio/v2/metrics/bucket", "/minio/v2/metrics/resource"],
         "binaries": ["/usr/bin/minio", "/usr/bin/mc", "/usr/bin/curl", "/usr/bin/docker-entrypoint.sh", "sh", "bash",
                      "cat", "chmod", "chroot", "cp", "cut", "date", "echo", "env", "head", "ls", "mkdir", "mv", "printf", "rm", "sleep",
