@@ -148,7 +148,16 @@ def test_rendered_inputs_are_accepted_by_the_pinned_program(program):
     assert not problems, f"{program} would not accept:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("program", c.CONTRACT_PROGRAMS)
+#: Issue 9, defect 2: ghcr.io has no `v0.56.2` tag. Engineer 9a owns the cAdvisor pin and moves it to v0.57.0,
+#: which this fixture was read for; once that pin is merged this case runs as a normal test.
+CADVISOR_REPIN = pytest.mark.xfail(
+    IMAGES["cadvisor"].endswith(":v0.56.2"), strict=True, reason="issue 9 defect 2 (cAdvisor re-pin by engineer 9a)"
+)
+
+
+@pytest.mark.parametrize(
+    "program", [pytest.param(p, marks=CADVISOR_REPIN) if p == "cadvisor" else p for p in c.CONTRACT_PROGRAMS]
+)
 def test_fixture_version_is_the_pinned_tag(program):
     contract = c.fixture(program)
     pinned = [image for image in IMAGES.values() if c.repository(image) == contract["image"]]

@@ -199,17 +199,17 @@ def alloy():
 
 # ---------- cAdvisor
 def cadvisor():
-    R = "google+cadvisor"; tag = "v0.56.2"
+    R = "google+cadvisor"; tag = "v0.57.0"
     files = [f for f in git(R, "ls-tree", "-r", "--name-only", tag).split() if f.endswith(".go") and not f.endswith("_test.go") and not f.startswith("integration/")]
     flags = set()
     for f in files:
         src = show(R, tag, f)
         flags |= set(re.findall(r'flag\.(?:String|Bool|Int|Int64|Uint|Uint64|Float64|Duration|Var|StringVar|BoolVar|IntVar|DurationVar|Uint64Var|Float64Var|Int64Var)\((?:&?[A-Za-z_][^,"]*, )?"([a-z_.0-9-]+)"', src))
     return {
-        "program": "cadvisor", "image": "ghcr.io/google/cadvisor", "version": "0.56.2",
+        "program": "cadvisor", "image": "ghcr.io/google/cadvisor", "version": tag,
         "source": {"repository": "google/cadvisor", "tag": tag, "commit": commit(R, tag),
                    "note": "flags: every flag.X(\"name\") definition outside tests and integration/ at the tag (klog's own flags not listed)",
-                   "paths": ["cmd/cadvisor.go", "manager/*.go", "container/**/*.go", "deploy/Dockerfile (alpine:3.22 base: busybox sh/wget)"]},
+                   "paths": ["cmd/cadvisor.go", "manager/*.go", "container/**/*.go", "deploy/Dockerfile (alpine:3.23 base: busybox sh/wget)"]},
         "flags": sorted(flags),
         "binaries": ["/usr/bin/cadvisor", "/usr/bin/entrypoint.sh", "/usr/bin/healthcheck.sh", "sh", "wget"],
     }
