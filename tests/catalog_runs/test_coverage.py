@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .images import NOT_RUN, RUNNABLE, program_available
+from .images import CONTRACT, NOT_RUN, RUNNABLE, program_available
 from .runner import RUN_STACK, shipped_stacks, stack_catalog
 
 STACKS = shipped_stacks()
@@ -48,8 +48,15 @@ def test_run_stack_has_every_env_name_and_file_of_each_stack(stack):
 
 
 def test_services_not_run_here_exist_and_are_listed(capsys):
-    """No stale reasons; the list (printed) is what the closing note reports."""
-    every = set().union(*(stack_catalog(stack)[1].services for stack in STACKS))
-    assert set(NOT_RUN) <= every, f"not in any stack: {sorted(set(NOT_RUN) - every)}"
+    """No stale reasons; "contract fixture" is true for each; the list (printed) is what the closing
+    note reports."""
+    from tests.contracts.contracts import program_of
+
+    every = {}
+    for stack in STACKS:
+        every.update(stack_catalog(stack)[1].services)
+    assert set(NOT_RUN) <= set(every), f"not in any stack: {sorted(set(NOT_RUN) - set(every))}"
+    without = [n for n, why in NOT_RUN.items() if why == CONTRACT and program_of(every[n]) is None]
+    assert not without, f"no upstream contract fixture in tests/contracts for {without}"
     with capsys.disabled():
         print("\nnot run here:", "; ".join(f"{n} ({why})" for n, why in sorted(NOT_RUN.items())))
