@@ -177,11 +177,22 @@ class Service(pulumi.ComponentResource):
                 aliases = [cname]
             attachments.append(docker.ContainerNetworksAdvancedArgs(name=networks.names[net], aliases=aliases))
         mounts = []
+        binds = []  # host mounts with a propagation mode need the Mount API
         for m in spec.mounts:
             if isinstance(m, Mount):
                 mounts.append(
                     docker.ContainerVolumeArgs(
                         volume_name=volumes.volumes[m.volume].name, container_path=m.path, read_only=m.read_only
+                    )
+                )
+            elif isinstance(m, HostMount) and m.propagation:
+                binds.append(
+                    docker.ContainerMountArgs(
+                        type="bind",
+                        source=m.host_path,
+                        target=m.path,
+                        read_only=m.read_only,
+                        bind_options=docker.ContainerMountBindOptionsArgs(propagation=m.propagation),
                     )
                 )
             elif isinstance(m, HostMount):
@@ -201,6 +212,14 @@ class Service(pulumi.ComponentResource):
             networks_advanced=attachments,
             ports=[docker.ContainerPortArgs(internal=p, external=p) for p in spec.host_ports],
             volumes=mounts,
+            mounts=binds or None,
+            pid_mode=spec.pid_namespace,
+            devices=[
+                docker.ContainerDeviceArgs(host_path=d.host_path, container_path=d.path, permissions=d.permissions)
+                for d in spec.devices
+            ]
+            or None,
+            capabilities=docker.ContainerCapabilitiesArgs(adds=list(spec.capabilities)) if spec.capabilities else None,
             uploads=[
                 docker.ContainerUploadArgs(
                     file=f.path, content=pulumi.Output.secret(f.content) if f.secret else f.content

@@ -19,7 +19,7 @@ IMAGES = {
     "grafana": "grafana/grafana:13.2.3",
     "alloy": "grafana/alloy:v1.19.2",
     "node-exporter": "prom/node-exporter:v1.10.2",
-    "cadvisor": "ghcr.io/google/cadvisor:v0.56.2",  # gcr.io only carries releases before v0.53
+    "cadvisor": "ghcr.io/google/cadvisor:v0.57.0",
     "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
     "blackbox": "prom/blackbox-exporter:v0.28.0",
     "volume-usage": "busybox:1.37.0",
