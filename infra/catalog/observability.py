@@ -31,7 +31,6 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             command=(
                 "--config.file=/etc/prometheus/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
-                f"--storage.tsdb.retention.time={s.retention.metricsDays}d",
                 "--web.enable-lifecycle",
             ),
             mounts=(Mount("prometheus", "/prometheus"),),
@@ -61,8 +60,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             networks=("backend",),
             port=cfg.PORTS["tempo"],
             hostname="tempo",
-            # The named volume is created root-owned; Tempo's image user (10001) could not write it.
-            user="0:0",
+            # Runs as the image's user 10001: cmd/tempo/Dockerfile (v2.10.7) creates /var/tempo owned
+            # by it, and Docker copies that ownership into the fresh named volume mounted there.
             command=("-config.file=/etc/tempo/config.yaml",),
             files=(ConfigFile("/etc/tempo/config.yaml", cfg.tempo_config(s)),),
             mounts=(Mount("tempo", "/var/tempo"),),

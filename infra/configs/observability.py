@@ -27,6 +27,7 @@ CERTIFICATE_JOB = "certificates"
 CERTIFICATE_PROBER = "blackbox"  # the catalog service that probes the proxy's certificates
 TEMPO_OTLP_HTTP = 4318
 TEMPO_OTLP_GRPC = 4317
+MIMIR_PUSH = f"http://mimir:{PORTS['mimir']}/api/v1/push"
 
 
 def _dump(doc: dict) -> str:
@@ -112,7 +113,10 @@ def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec
             },
             "rule_files": ["/etc/prometheus/rules/*.yml"],
             "scrape_configs": jobs,
-            "remote_write": [{"url": f"http://mimir:{PORTS['mimir']}/api/v1/push"}],
+            "remote_write": [{"url": MIMIR_PUSH}],
+            # The config file's retention replaces the flag deprecated in v3 (prometheus
+            # cmd/prometheus/main.go and docs/configuration/configuration.md at v3.14.0).
+            "storage": {"tsdb": {"retention": {"time": f"{settings.retention.metricsDays}d"}}},
         }
     )
 
@@ -174,6 +178,19 @@ def tempo_config(settings: PlatformSettings) -> str:
                 }
             },
             "compactor": {"compaction": {"block_retention": f"{hours}h"}},
+            # Service graphs and span metrics for Grafana's service map, written to Mimir
+            # (keys as in docs/sources/tempo/configuration/_index.md and
+            # example/docker-compose/local/tempo.yaml at grafana/tempo v2.10.7). Mimir runs
+            # without multitenancy, so no X-Scope-OrgID header is sent.
+            "metrics_generator": {
+                "registry": {"external_labels": {"source": "tempo", "stack": settings.stack}},
+                "storage": {
+                    "path": "/var/tempo/generator/wal",
+                    "remote_write": [{"url": MIMIR_PUSH}],
+                    "remote_write_add_org_id_header": False,
+                },
+            },
+            "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
         }
     )
 
