@@ -8,19 +8,36 @@ quay.io; swap the `minio` entry (for example for RustFS) by changing one line.
 
 IMAGES = {
     "proxy": "nginxproxy/nginx-proxy:1.11.6",
-    "acme": "nginxproxy/acme-companion:2.8.0",
+    # published: nginx-proxy/acme-companion tag v2.8.2 (2026-07-17); .github/workflows/build-publish.yml
+    # pushes `{{version}}` to nginxproxy/acme-companion on a semver tag.
+    "acme": "nginxproxy/acme-companion:2.8.2",
+    # published: docker-library/official-images library/postgres (2026-08-21): "Tags: 18.6, 18, latest".
     "postgres": "postgres:18.6",
-    "rabbitmq": "rabbitmq:4.2.3-management",
+    # published: docker-library/official-images library/rabbitmq (2026-08-21): "Tags: 4.2.9-management".
+    "rabbitmq": "rabbitmq:4.2.9-management",
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+    # published: prometheus/prometheus tag v3.14.0 (newest 3.x tag); promci publish_release pushes
+    # prom/prometheus:<tag> to Docker Hub.
     "prometheus": "prom/prometheus:v3.14.0",
+    # published: prometheus/alertmanager tag v0.34.0 (2026-08-16, newest); .github/workflows/release.yml
+    # publish_release pushes prom/alertmanager:<tag>. Base busybox: wget for the healthcheck.
+    "alertmanager": "prom/alertmanager:v0.34.0",
     "loki": "grafana/loki:3.7.4",
     "tempo": "grafana/tempo:2.10.7",
     "mimir": "grafana/mimir:3.1.4",
     "grafana": "grafana/grafana:13.2.3",
     "alloy": "grafana/alloy:v1.19.2",
-    "node-exporter": "prom/node-exporter:v1.10.2",
+    # published: prometheus/node_exporter tag v1.12.1 (2026-07-14), pushed to prom/ by promci publish_release.
+    "node-exporter": "prom/node-exporter:v1.12.1",
+    # published: google/cadvisor tag v0.57.0 (2026-05-14): .github/workflows/publish-container.yml
+    # pushes `{{version}}` and, from d45869d9 on, `v{{version}}` to GHCR (google/cadvisor#3871:
+    # no `v` tags for v0.54.0..v0.56.2). gcr.io only carries releases before v0.53.
     "cadvisor": "ghcr.io/google/cadvisor:v0.57.0",
-    "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
+    # published: prometheus-community/postgres_exporter tag v0.20.1 (2026-07-07); .github/workflows/ci.yml
+    # publish_release pushes to Docker Hub org prometheuscommunity.
+    "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.20.1",
+    # published: prometheus/blackbox_exporter tag v0.28.0 (newest tag), pushed to prom/ by promci.
     "blackbox": "prom/blackbox-exporter:v0.28.0",
+    # published: docker-library/official-images library/busybox (2026-08-21): "Tags: 1.37.0, 1.37".
     "volume-usage": "busybox:1.37.0",
 }
