@@ -60,8 +60,11 @@ class PlatformNetworks(pulumi.ComponentResource):
             edge_name = settings.docker_name("edge")
             edge = docker.Network(edge_name, name=edge_name, labels=labels, opts=child)
             self.edge_name = edge.name
-        self.names = {"backend": self.backend.name, "edge": self.edge_name}
-        self.register_outputs({"backend": self.backend.name, "edge": self.edge_name})
+        # Outbound only, for Alertmanager's notifications: not internal, and the proxy never joins it.
+        egress = settings.docker_name("egress")
+        self.egress = docker.Network(egress, name=egress, labels=labels, opts=child)
+        self.names = {"backend": self.backend.name, "edge": self.edge_name, "egress": self.egress.name}
+        self.register_outputs(dict(self.names))
 
 
 class PlatformVolumes(pulumi.ComponentResource):

@@ -11,6 +11,7 @@ from pulumi.runtime import config as runtime_config
 from .catalog import build_catalog
 from .catalog.context import CatalogContext
 from .catalog.model import Catalog
+from .configs import alerting
 from .components import PlatformNetworks, PlatformVolumes, Service
 from .secrets import BASIC_AUTH_USER, PlatformSecrets
 from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
@@ -49,6 +50,8 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
 
 def deploy() -> dict[str, Service]:
     settings, overrides = load_settings()
+    if warning := alerting.receiver_warning(settings):
+        pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
     catalog = build_catalog(CatalogContext(settings, secrets))
     networks = PlatformNetworks(settings)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Network = Literal["edge", "backend"]
+#: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy).
+Network = Literal["edge", "backend", "egress"]
 
 
 @dataclass(frozen=True)

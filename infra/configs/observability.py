@@ -22,6 +22,7 @@ PORTS = {
     "grafana": 3000,
     "alloy": 12345,
     "blackbox": 9115,
+    "alertmanager": 9093,
 }
 CERTIFICATE_JOB = "certificates"
 CERTIFICATE_PROBER = "blackbox"  # the catalog service that probes the proxy's certificates
@@ -112,6 +113,11 @@ def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec
                 "external_labels": {"stack": settings.stack},
             },
             "rule_files": ["/etc/prometheus/rules/*.yml"],
+            "alerting": {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [f"{s.name}:{s.port}" for s in services if s.name == "alertmanager"]}]}
+                ]
+            },
             "scrape_configs": jobs,
             "remote_write": [{"url": MIMIR_PUSH}],
             # The config file's retention replaces the flag deprecated in v3 (prometheus
@@ -279,6 +285,14 @@ def grafana_datasources() -> str:
                     "type": "prometheus",
                     "access": "proxy",
                     "url": f"http://prometheus:{PORTS['prometheus']}",
+                },
+                {
+                    "name": "Alertmanager",
+                    "uid": "alertmanager",
+                    "type": "alertmanager",
+                    "access": "proxy",
+                    "url": f"http://alertmanager:{PORTS['alertmanager']}",
+                    "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
                 },
                 {
                     "name": "Loki",
