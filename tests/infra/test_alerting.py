@@ -210,3 +210,16 @@ def test_alert_rules_header_names_where_alerts_go():
     _, catalog = offline_catalog("staging")
     rules = next(f.content for f in catalog.services["prometheus"].files if f.path.endswith("platform.yml"))
     assert "No receiver is assumed" not in rules and "Alertmanager" in rules.splitlines()[0]
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_receiver_example_in_the_stack_file_is_valid_once_uncommented(stack):
+    from .harness import REPO
+
+    text = (REPO / f"Pulumi.{stack}.yaml").read_text()
+    block = text[text.index("  # mlops-platform:alerting:") :]
+    example = yaml.safe_load("\n".join(line.replace("  # ", "  ", 1) for line in block.splitlines()))
+    config = {**project_config(stack), **{k.split(":", 1)[1]: v for k, v in example.items()}}
+    settings = parse_settings(stack, {**config, "secrets": {"smtpPassword": "x"}})
+    assert settings.alerting.email.to == ["ops@iot64.de"]
+    assert f"pulumi config set --stack {stack} --secret --path 'secrets.smtpPassword'" in text
