@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 #: Alertmanager's group_wait (30s, rendered) comes before the first notification.
-DELIVERY_DEADLINE = 120
+DELIVERY_DEADLINE = 180
 
 
 class Receiver:
@@ -65,7 +65,7 @@ class Receiver:
         self.server.server_close()
 
 
-def wait_ready(url: str, proc: subprocess.Popen, log: Path, deadline: float = 60) -> None:
+def wait_ready(url: str, proc: subprocess.Popen, log: Path, deadline: float = 120) -> None:
     end = time.monotonic() + deadline
     while time.monotonic() < end:
         if proc.poll() is not None:

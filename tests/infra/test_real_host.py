@@ -64,7 +64,7 @@ def test_mlflow_server_app_loads_with_the_catalogs_prometheus_setting(tmp_path):
     env = {**os.environ, "prometheus_multiproc_dir": str(tmp_path / "metrics")}
     result = subprocess.run(
         [sys.executable, "-c", "import mlflow.server; print(type(mlflow.server.app).__name__)"],
-        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "Flask"
