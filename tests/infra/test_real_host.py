@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import os
 import re
 import subprocess
@@ -19,7 +20,6 @@ from infra.catalog.data import MINIO_BOOTSTRAP
 
 from .harness import REPO
 from .test_observability import aliases, upload
-from .test_stacks import service_of
 
 # -- MLflow -----------------------------------------------------------------------------------
 
