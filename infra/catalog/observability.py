@@ -104,7 +104,7 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             networks=("backend",),
             port=cfg.PORTS["tempo"],
             hostname="tempo",
-            # Runs as the image's user 10001: cmd/tempo/Dockerfile (v2.10.7) creates /var/tempo owned
+            # Runs as the image's user 10001: cmd/tempo/Dockerfile (v2.10.7, v2.10.8) creates /var/tempo owned
             # by it, and Docker copies that ownership into the fresh named volume mounted there.
             command=("-config.file=/etc/tempo/config.yaml",),
             files=(ConfigFile("/etc/tempo/config.yaml", cfg.tempo_config(s)),),

@@ -186,7 +186,7 @@ def tempo_config(settings: PlatformSettings) -> str:
             "compactor": {"compaction": {"block_retention": f"{hours}h"}},
             # Service graphs and span metrics for Grafana's service map, written to Mimir
             # (keys as in docs/sources/tempo/configuration/_index.md and
-            # example/docker-compose/local/tempo.yaml at grafana/tempo v2.10.7). Mimir runs
+            # example/docker-compose/local/tempo.yaml at grafana/tempo v2.10.7, same at v2.10.8). Mimir runs
             # without multitenancy, so no X-Scope-OrgID header is sent.
             "metrics_generator": {
                 "registry": {"external_labels": {"source": "tempo", "stack": settings.stack}},

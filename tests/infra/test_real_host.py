@@ -132,7 +132,7 @@ def tempo_config(run) -> dict:
 
 def test_tempo_generates_service_graph_and_span_metrics_into_mimir(run):
     """grafana/tempo docs/sources/tempo/configuration/_index.md and
-    example/docker-compose/local/tempo.yaml at v2.10.7."""
+    example/docker-compose/local/tempo.yaml at v2.10.7; unchanged at v2.10.8."""
     config = tempo_config(run)
     generator = config["metrics_generator"]
     assert generator["storage"]["path"].startswith("/var/tempo/")
@@ -229,16 +229,10 @@ def test_minio_bootstrap_is_the_same_sequence_of_idempotent_calls_on_every_run(t
 # -- pin evidence -----------------------------------------------------------------------------
 
 
-#: Images whose pins (and evidence) engineer 9b's upstream-contract work owns; drop an entry once
-#: its comment lands.
-_EVIDENCE_ELSEWHERE = {"proxy", "minio", "loki", "tempo", "mimir", "grafana", "alloy"}
-
-
-def _images() -> list:
+def _images() -> list[str]:
     from infra.catalog.images import IMAGES
 
-    marks = lambda s: [pytest.mark.xfail(reason="evidence on engineer 9b's branch", strict=False)] if s in _EVIDENCE_ELSEWHERE else []  # noqa: E731
-    return [pytest.param(s, marks=marks(s), id=s) for s in IMAGES]
+    return list(IMAGES)
 
 
 @pytest.mark.parametrize("service", _images())
