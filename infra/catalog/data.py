@@ -68,19 +68,23 @@ REVOKE ALL ON DATABASE pipeline FROM PUBLIC;
 SQL
 """
 
+#: Idempotent by construction, with nothing but /bin/sh and `mc`, all the MinIO image is known to
+#: ship (minio/minio Dockerfile.release at RELEASE.2025-09-07T16-13-09Z: ubi9-micro plus
+#: /usr/bin/{minio,mc,curl}). Every call converges on the wanted state: `mb --ignore-existing`,
+#: `policy create` and `user add` overwrite, and `policy attach` succeeds when the policy is
+#: already attached (mc >= RELEASE.2024-10-08, cmd/admin-policy-attach.go ignores
+#: XMinioAdminPolicyChangeAlreadyApplied). The policy document goes in on stdin: no temp file.
 MINIO_BOOTSTRAP = r"""
 set -eu
 export MC_HOST_local="http://admin:${S3_ROOT_PASSWORD}@127.0.0.1:9000"
 mc mb --ignore-existing local/pipeline-data local/mlflow-artifacts
 mc version enable local/mlflow-artifacts
 grant() {  # user secret bucket
-  printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::%s","arn:aws:s3:::%s/*"]}]}' "$3" "$3" > "/tmp/$1-policy.json"
-  mc admin policy create local "$1-rw" "/tmp/$1-policy.json"
+  mc admin policy create local "$1-rw" /dev/stdin <<POLICY
+{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::$3","arn:aws:s3:::$3/*"]}]}
+POLICY
   mc admin user add local "$1" "$2"
-  if ! mc admin user info local "$1" --json | grep -q "\"$1-rw\""; then
-    mc admin policy attach local "$1-rw" --user "$1"
-  fi
-  rm -f "/tmp/$1-policy.json"
+  mc admin policy attach local "$1-rw" --user "$1"
 }
 grant pipeline "$S3_PIPELINE_SECRET" pipeline-data
 grant mlflow "$S3_MLFLOW_SECRET" mlflow-artifacts
