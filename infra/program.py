@@ -47,9 +47,13 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
     return settings, dict(raw.get("secrets") or {})
 
 
-def deploy() -> dict[str, Service]:
+def deploy() -> dict[str, Any]:
     settings, overrides = load_settings()
     secrets = PlatformSecrets(settings.prefix, overrides)
+    if settings.target == "kubernetes":
+        from .k8s.program import deploy_kubernetes
+
+        return deploy_kubernetes(settings, secrets)
     catalog = build_catalog(CatalogContext(settings, secrets))
     networks = PlatformNetworks(settings)
     volumes = PlatformVolumes(settings, catalog.volumes)
@@ -77,6 +81,11 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
     pulumi.export("networks", networks.names)
     pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})
     pulumi.export("containers", {n: [c.name for c in s.containers] for n, s in sorted(services.items())})
+    pulumi.export("credentials", stack_credentials(catalog, secrets))
+
+
+def stack_credentials(catalog: Catalog, secrets: PlatformSecrets) -> Any:
+    """The `credentials` output, shared by both targets."""
     credentials = {
         "grafana": {"user": "admin", "password": secrets.get("grafanaAdminPassword")},
         "rabbitmq": {"user": "admin", "password": secrets.get("rabbitmqAdminPassword")},
@@ -86,4 +95,4 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
     for name, spec in catalog.public().items():
         if spec.public.basic_auth:
             credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
-    pulumi.export("credentials", pulumi.Output.secret(credentials))
+    return pulumi.Output.secret(credentials)

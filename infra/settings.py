@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .k8s.settings import KubernetesSettings, Target
+
 PROJECT = "mlops-platform"
 
 #: Public services and the host-table defaults from DEVELOPERS.md.
@@ -112,6 +114,8 @@ class PlatformSettings(BaseModel):
     images: dict[str, str] = Field(default_factory=dict)
     retention: Retention = Field(default_factory=Retention)
     dockerHost: str | None = None
+    target: Target = "docker"
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
 
     @field_validator("acmeEmail")
     @classmethod
