@@ -14,7 +14,7 @@ from ..catalog import build_catalog
 from ..catalog.context import CatalogContext
 from ..components import image_ref
 from ..secrets import PlatformSecrets
-from ..settings import PlatformSettings
+from ..settings import PROJECT, PlatformSettings
 from . import network, plan
 from .common import KubeContext, labels
 from .config import service_config
@@ -36,8 +36,15 @@ class KubeService:
         return [self.workload]
 
 
+def namespace_name(settings: PlatformSettings) -> str:
+    try:
+        return settings.kubernetes.namespace_for(settings.stack)
+    except ValueError as exc:
+        raise pulumi.RunError(f"{PROJECT}:kubernetes.namespace: {exc}; set kubernetes.namespace") from None
+
+
 def namespace(settings: PlatformSettings) -> k8s.core.v1.Namespace:
-    name = settings.kubernetes.namespace_for(settings.stack)
+    name = namespace_name(settings)
     pod_security = {
         # Some images start as root (plan.IMAGE_USERS), so `restricted` is warned about, `baseline` enforced.
         "pod-security.kubernetes.io/enforce": "baseline",
@@ -55,7 +62,7 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
 
     catalog = build_catalog(CatalogContext(settings, secrets))
     ns = namespace(settings)
-    ctx = KubeContext(settings, catalog, settings.kubernetes.namespace_for(settings.stack), ns)
+    ctx = KubeContext(settings, catalog, namespace_name(settings), ns)
     names = plan.rendered(catalog)
     ports = plan.service_ports(catalog, names)
     edges = plan.allowed_edges(catalog, names)
