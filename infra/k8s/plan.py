@@ -31,12 +31,12 @@ IMAGE_USERS: dict[str, tuple[int | None, str]] = {
     "processor": (10001, "app/processor/Dockerfile: USER 10001"),
     "ui": (10001, "app/ui/Dockerfile: USER 10001"),
     "mlflow": (10001, "app/mlflow/Dockerfile: USER 10001"),
-    # Upstream images whose Dockerfile declares a non-root user.
-    "prometheus": (65534, "prometheus Dockerfile: USER nobody (65534)"),
-    "loki": (10001, "loki cmd/loki/Dockerfile: USER 10001"),
-    "grafana": (472, "grafana Dockerfile: USER $GF_UID, GF_UID=472"),
-    "postgres-exporter": (65534, "postgres_exporter Dockerfile: USER nobody (65534)"),
-    "blackbox": (65534, "blackbox_exporter Dockerfile: USER nobody (65534)"),
+    # Upstream images whose Dockerfile declares a non-root user (busybox `nobody` is 65534).
+    "prometheus": (65534, "published: prometheus/prometheus v3.14.0 Dockerfile `USER nobody`"),
+    "loki": (10001, "grafana/loki cmd/loki/Dockerfile `USER 10001` (read on main, not at the 3.7.8 tag)"),
+    "grafana": (472, "grafana/grafana Dockerfile `ARG GF_UID=472` ... `USER $GF_UID` (read on main, not at the tag)"),
+    "postgres-exporter": (65534, "prometheus-community exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
+    "blackbox": (65534, "prometheus exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
     # Images that start as root.
     "postgres": (None, "docker-entrypoint.sh starts as root to chown PGDATA, then drops to postgres via gosu"),
     "rabbitmq": (None, "docker-entrypoint.sh starts as root and drops to rabbitmq; the image declares no USER"),
