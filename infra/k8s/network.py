@@ -66,30 +66,31 @@ def namespace_policies(ctx: KubeContext) -> list[pulumi.Resource]:
     return [deny, dns]
 
 
-def service_policy(
-    ctx: KubeContext, spec: ServiceSpec, edges: dict[tuple[str, str], set[int]]
+def pod_policy(
+    ctx: KubeContext, pod: str, edges: dict[tuple[str, str], set[int]], public_port: int | None = None
 ) -> k8s.networking.v1.NetworkPolicy | None:
+    """The policy of the pods named `pod` (a service or a bootstrap Job): both ends of its edges."""
     ingress = [
         {"from": [{"podSelector": {"matchLabels": selector(client)}}], "ports": _ports(ports)}
         for (client, server), ports in sorted(edges.items())
-        if server == spec.name
+        if server == pod
     ]
-    if spec.public:
+    if public_port:
         gateway = {"matchLabels": {"kubernetes.io/metadata.name": ctx.settings.kubernetes.gatewayNamespace}}
-        ingress.append({"from": [{"namespaceSelector": gateway}], "ports": _ports({spec.public.port})})
+        ingress.append({"from": [{"namespaceSelector": gateway}], "ports": _ports({public_port})})
     egress = [
         {"to": [{"podSelector": {"matchLabels": selector(server)}}], "ports": _ports(ports)}
         for (client, server), ports in sorted(edges.items())
-        if client == spec.name
+        if client == pod
     ]
     if not ingress and not egress:
         return None  # default deny already covers it
     types = [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules]
-    body: dict = {"podSelector": {"matchLabels": selector(spec.name)}, "policyTypes": types}
+    body: dict = {"podSelector": {"matchLabels": selector(pod)}, "policyTypes": types}
     if ingress:
         body["ingress"] = ingress
     if egress:
         body["egress"] = egress
     return k8s.networking.v1.NetworkPolicy(
-        ctx.urn_name(spec.name, "policy"), metadata=ctx.metadata(spec.name, spec.name), spec=body, opts=ctx.opts()
+        ctx.urn_name(pod, "policy"), metadata=ctx.metadata(pod, pod), spec=body, opts=ctx.opts()
     )

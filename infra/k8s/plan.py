@@ -118,9 +118,10 @@ def service_ports(catalog: Catalog, names: list[str]) -> dict[str, set[int]]:
 def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], set[int]]:
     """Every (client, server) -> ports the network policies allow inside the namespace.
 
-    Three sources, all from the catalog: dependencies (on the server's main port),
-    addresses in a client's configuration (`server:port`), and Prometheus to every
-    metrics endpoint.
+    Four sources, all from the catalog: dependencies (on the server's main port),
+    addresses in a client's configuration (`server:port`), a service's bootstrap Job
+    to the service, and Prometheus to every metrics endpoint. Clients are pod names
+    (`app.kubernetes.io/name`): a service, or `<service>-bootstrap`.
     """
     edges = referenced_ports(catalog, names)
     for client in names:
@@ -128,6 +129,10 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
             server = catalog.services.get(dep.service)
             if dep.service in names and server.port:
                 edges.setdefault((client, dep.service), set()).add(server.port)
+    for server in names:
+        spec = catalog.services[server]
+        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.k8s.bootstrap)
+            edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
     if "prometheus" in names:
         for server in names:
             spec = catalog.services[server]

@@ -16,6 +16,7 @@ from ..components import image_ref
 from ..secrets import PlatformSecrets
 from ..settings import PROJECT, PlatformSettings
 from . import network, plan
+from .bootstrap import bootstrap_job, job_name
 from .common import KubeContext, labels
 from .config import service_config
 from .workloads import workload
@@ -30,10 +31,11 @@ class KubeService:
     service: pulumi.Resource
     policy: pulumi.Resource | None
     image_ref: str
+    bootstrap: pulumi.Resource | None = None
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        return [self.workload]
+        return [self.workload] + ([self.bootstrap] if self.bootstrap else [])
 
 
 def namespace_name(settings: PlatformSettings) -> str:
@@ -72,13 +74,18 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
         spec = catalog.services[name]
         waits_for = [r for dep in plan.dependencies(catalog, name) for r in services[dep].ready]
         cfg = service_config(ctx, spec)
-        services[name] = KubeService(
+        svc = KubeService(
             name=name,
             workload=workload(ctx, spec, cfg, ports[name], waits_for),
             service=network.service(ctx, spec, ports[name]),
-            policy=network.service_policy(ctx, spec, edges),
+            policy=network.pod_policy(ctx, name, edges, spec.public.port if spec.public else None),
             image_ref=image_ref(settings, spec.image),
         )
+        if spec.bootstrap:
+            job_policy = network.pod_policy(ctx, job_name(name), edges)
+            after = [svc.workload, svc.service] + ([svc.policy, job_policy] if svc.policy else [job_policy])
+            svc.bootstrap = bootstrap_job(ctx, spec, after)
+        services[name] = svc
     pulumi.export("urls", stack_urls(settings, catalog))
     pulumi.export("namespace", ctx.namespace)
     pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})

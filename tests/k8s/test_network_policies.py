@@ -27,7 +27,10 @@ EXPECTED = {
     ("prometheus", "loki", 3100), ("prometheus", "mimir", 9009), ("prometheus", "minio", 9000),
     ("prometheus", "mlflow", 5000), ("prometheus", "postgres-exporter", 9187), ("prometheus", "processor", 9100),
     ("prometheus", "rabbitmq", 15692), ("prometheus", "tempo", 3200),
+    ("postgres-bootstrap", "postgres", 5432), ("minio-bootstrap", "minio", 9000),
 }  # fmt: skip
+#: Pods that are clients only: the bootstrap Jobs.
+JOBS = {"postgres-bootstrap", "minio-bootstrap"}
 #: Public services: their public port is open to the gateway's namespace, nothing else from outside.
 PUBLIC = {"rabbitmq": 15672, "minio": 9001, "mlflow": 5000, "grafana": 3000, "api": 8000, "ui": 8501}
 
@@ -70,7 +73,7 @@ def open_edges(run) -> set[tuple[str, str, int]]:
     }
     return {
         (client, server, port)
-        for client in names
+        for client in names | JOBS
         for server in names
         for port in ports[server]
         if client != server and allows(run, "Egress", client, server, port) and allows(run, "Ingress", server, client, port)
@@ -91,6 +94,7 @@ def test_unrelated_services_cannot_reach_each_other(run):
     assert ("ui", "postgres", 5432) not in edges
     assert ("api", "rabbitmq", 15672) not in edges  # the management UI is for the gateway only
     assert ("mlflow", "rabbitmq", 5672) not in edges
+    assert ("postgres-bootstrap", "minio", 9000) not in edges
 
 
 def test_only_public_ports_are_open_to_the_gateway_namespace(run):

@@ -31,7 +31,7 @@ def validate(obj: dict) -> None:
 def test_every_rendered_object_matches_the_pinned_kubernetes_schema(run):
     objects = kube_objects(run)
     kinds = {o["kind"] for o in objects}
-    assert kinds == {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy"}
+    assert kinds == {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy", "Job"}
     failures = []
     for obj in objects:
         try:
