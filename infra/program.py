@@ -49,11 +49,15 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
     return settings, dict(raw.get("secrets") or {})
 
 
-def deploy() -> dict[str, Service]:
+def deploy() -> dict[str, Any]:
     settings, overrides = load_settings()
     if warning := alerting.receiver_warning(settings):
         pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
+    if settings.target == "kubernetes":
+        from .k8s.program import deploy_kubernetes
+
+        return deploy_kubernetes(settings, secrets)
     catalog = build_catalog(CatalogContext(settings, secrets))
     networks = PlatformNetworks(settings)
     volumes = PlatformVolumes(settings, catalog.volumes)
@@ -81,6 +85,15 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
     pulumi.export("networks", networks.names)
     pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})
     pulumi.export("containers", {n: [c.name for c in s.containers] for n, s in sorted(services.items())})
+    pulumi.export("credentials", stack_credentials(catalog, secrets))
+    # What an nginx-proxy must serve for this stack (path -> content): with externalProxyNetwork
+    # the shared proxy needs these vhost.d and htpasswd files; the htpasswd lines are secret.
+    files = proxy_files(CatalogContext(settings, secrets), catalog.public())
+    pulumi.export("proxyFiles", pulumi.Output.secret({f.path: f.content for f in files}))
+
+
+def stack_credentials(catalog: Catalog, secrets: PlatformSecrets) -> Any:
+    """The `credentials` output, shared by both targets."""
     credentials = {
         "grafana": {"user": "admin", "password": secrets.get("grafanaAdminPassword")},
         "rabbitmq": {"user": "admin", "password": secrets.get("rabbitmqAdminPassword")},
@@ -90,8 +103,4 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
     for name, spec in catalog.public().items():
         if spec.public.basic_auth:
             credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
-    pulumi.export("credentials", pulumi.Output.secret(credentials))
-    # What an nginx-proxy must serve for this stack (path -> content): with externalProxyNetwork
-    # the shared proxy needs these vhost.d and htpasswd files; the htpasswd lines are secret.
-    files = proxy_files(CatalogContext(settings, secrets), catalog.public())
-    pulumi.export("proxyFiles", pulumi.Output.secret({f.path: f.content for f in files}))
+    return pulumi.Output.secret(credentials)

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from .k8s.settings import KubernetesSettings, Target
+
 PROJECT = "mlops-platform"
 
 #: Our own images: chosen by `imageOwner`/`imageTag` (or `buildImages`), never by `images.<key>`.
@@ -196,6 +198,8 @@ class PlatformSettings(BaseModel):
     #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.
     docker_host: str | None = None
     alerting: Alerting = Field(default_factory=Alerting)
+    target: Target = "docker"
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
 
     @field_validator("acmeEmail")
     @classmethod

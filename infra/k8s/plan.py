@@ -1,0 +1,146 @@
+"""Pure decisions of the Kubernetes renderer, read from the catalog (no Pulumi resources here).
+
+Which services render, which ports each one serves, who talks to whom, and how
+each image runs: the renderer modules and the tests read the same answers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..catalog.model import Catalog, HostMount, ServiceSpec
+
+#: Services that only make sense on one Docker host, with the reason. Their Kubernetes
+#: counterparts are later steps of issue 13 (Gateway API edge, Kubernetes-native observability).
+SKIPPED = {
+    "proxy": "nginx-proxy discovers routes through the Docker socket; the Kubernetes edge is the Gateway API (not rendered yet)",
+    "acme": "acme-companion issues certificates through the Docker socket; Kubernetes uses cert-manager (not rendered yet)",
+    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; the kubelet serves cAdvisor metrics on Kubernetes",
+    "node-exporter": "reads the host root filesystem; on Kubernetes it becomes a DaemonSet (not rendered yet)",
+    "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
+    "alloy": "collects logs through the Docker socket; on Kubernetes it reads pod logs through the API (not rendered yet)",
+}
+
+#: How each rendered image runs. `uid` is the numeric non-root user its image declares
+#: (runAsNonRoot needs a numeric user to be verifiable); `None` with a reason when the image
+#: must start as root. A catalog `user` wins over this table.
+IMAGE_USERS: dict[str, tuple[int | None, str]] = {
+    # Our images: app/*/Dockerfile `USER 10001`.
+    "api": (10001, "app/api/Dockerfile: USER 10001"),
+    "processor": (10001, "app/processor/Dockerfile: USER 10001"),
+    "ui": (10001, "app/ui/Dockerfile: USER 10001"),
+    "mlflow": (10001, "app/mlflow/Dockerfile: USER 10001"),
+    # Upstream images whose Dockerfile declares a non-root user (busybox `nobody` is 65534).
+    "prometheus": (65534, "published: prometheus/prometheus v3.14.0 Dockerfile `USER nobody`"),
+    "loki": (10001, "grafana/loki cmd/loki/Dockerfile `USER 10001` (read on main, not at the 3.7.8 tag)"),
+    "grafana": (472, "grafana/grafana Dockerfile `ARG GF_UID=472` ... `USER $GF_UID` (read on main, not at the tag)"),
+    "postgres-exporter": (65534, "prometheus-community exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
+    "blackbox": (65534, "prometheus exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
+    # Images that start as root.
+    "postgres": (None, "docker-entrypoint.sh starts as root to chown PGDATA, then drops to postgres via gosu"),
+    "rabbitmq": (None, "docker-entrypoint.sh starts as root and drops to rabbitmq; the image declares no USER"),
+    "minio": (None, "the MinIO image declares no USER and runs as root"),
+}
+
+_ROOT_USER = re.compile(r"^0(:0)?$|^root(:root)?$")
+
+
+@dataclass(frozen=True)
+class RunAs:
+    uid: int | None  # None: the image's own (root) user
+    gid: int | None
+    non_root: bool
+    reason: str
+
+
+def run_as(spec: ServiceSpec) -> RunAs:
+    if spec.user is not None:
+        uid, _, gid = spec.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            raise ValueError(f"{spec.name}: user '{spec.user}' must be numeric to run on Kubernetes")
+        root = bool(_ROOT_USER.match(spec.user))
+        return RunAs(int(uid), int(gid) if gid else None, not root, f"catalog user {spec.user}")
+    if spec.name not in IMAGE_USERS:
+        raise ValueError(f"{spec.name}: no entry in infra.k8s.plan.IMAGE_USERS (how does its image run?)")
+    uid, reason = IMAGE_USERS[spec.name]
+    return RunAs(uid, uid, uid is not None and uid != 0, reason)
+
+
+def rendered(catalog: Catalog) -> list[str]:
+    """Services rendered on Kubernetes, in startup order. Unlisted host mounts are an error."""
+    names = []
+    for name in catalog.startup_order():
+        spec = catalog.services[name]
+        if name in SKIPPED:
+            continue
+        if any(isinstance(m, HostMount) for m in spec.mounts):
+            raise ValueError(f"{name}: mounts a host path; add it to infra.k8s.plan.SKIPPED with a reason")
+        names.append(name)
+    return names
+
+
+def own_ports(spec: ServiceSpec) -> set[int]:
+    ports = {p for p in (spec.port, spec.metrics.port if spec.metrics else None) if p}
+    if spec.public:
+        ports.add(spec.public.port)
+    return ports
+
+
+def _texts(spec: ServiceSpec) -> list[str]:
+    """The plain (non-secret) text a service is configured with: env values and config files."""
+    texts = [v for v in spec.env.values() if isinstance(v, str)]
+    texts += [f.content for f in spec.files if isinstance(f.content, str) and not f.secret]
+    return texts
+
+
+def referenced_ports(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], set[int]]:
+    """(client, server) -> ports, where the client's configuration names `server:port`."""
+    edges: dict[tuple[str, str], set[int]] = {}
+    for client in names:
+        text = "\n".join(_texts(catalog.services[client]))
+        for server in names:
+            if server == client:
+                continue
+            for port in re.findall(rf"(?<![\w.-]){re.escape(server)}:(\d+)\b", text):
+                edges.setdefault((client, server), set()).add(int(port))
+    return edges
+
+
+def service_ports(catalog: Catalog, names: list[str]) -> dict[str, set[int]]:
+    """What each Service exposes: its own ports plus any other ports clients address it on."""
+    ports = {n: own_ports(catalog.services[n]) for n in names}
+    for (_, server), used in referenced_ports(catalog, names).items():
+        ports[server] |= used
+    return ports
+
+
+def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], set[int]]:
+    """Every (client, server) -> ports the network policies allow inside the namespace.
+
+    Four sources, all from the catalog: dependencies (on the server's main port),
+    addresses in a client's configuration (`server:port`), a service's bootstrap Job
+    to the service, and Prometheus to every metrics endpoint. Clients are pod names
+    (`app.kubernetes.io/name`): a service, or `<service>-bootstrap`.
+    """
+    edges = referenced_ports(catalog, names)
+    for client in names:
+        for dep in catalog.services[client].depends_on:
+            server = catalog.services.get(dep.service)
+            if dep.service in names and server.port:
+                edges.setdefault((client, dep.service), set()).add(server.port)
+    for server in names:
+        spec = catalog.services[server]
+        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.k8s.bootstrap)
+            edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
+    if "prometheus" in names:
+        for server in names:
+            spec = catalog.services[server]
+            if spec.metrics and server != "prometheus":
+                edges.setdefault(("prometheus", server), set()).add(spec.metrics.port)
+    return edges
+
+
+def dependencies(catalog: Catalog, name: str) -> list[str]:
+    """What a workload waits for: its catalog dependencies that are rendered on Kubernetes."""
+    return [d.service for d in catalog.services[name].depends_on if d.service not in SKIPPED]

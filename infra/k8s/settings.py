@@ -1,0 +1,78 @@
+"""Stack settings of the Kubernetes target (`target: kubernetes`, `kubernetes:` block).
+
+Validated by pydantic with the rest of `PlatformSettings`, so a bad value fails
+before any resource is declared, with a message naming `kubernetes.<key>`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Target = Literal["docker", "kubernetes"]
+
+#: RFC 1123 label: what Kubernetes accepts as a namespace name.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+class ApiScaling(BaseModel):
+    """The Pipeline API: at least two replicas behind its Service (section 7.5), HPA bounds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    minReplicas: int = Field(2, ge=2, le=64)
+    maxReplicas: int = Field(6, ge=2, le=64)
+    targetCpuPercent: int = Field(70, ge=10, le=100)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "ApiScaling":
+        if self.maxReplicas < self.minReplicas:
+            raise ValueError(f"maxReplicas ({self.maxReplicas}) is below minReplicas ({self.minReplicas})")
+        return self
+
+
+class ProcessorScaling(BaseModel):
+    """The Data Processor scales on RabbitMQ queue depth (KEDA); idle means `minReplicas`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    minReplicas: int = Field(1, ge=0, le=64)
+    maxReplicas: int = Field(8, ge=1, le=64)
+    messagesPerReplica: int = Field(5, ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "ProcessorScaling":
+        if self.maxReplicas < self.minReplicas:
+            raise ValueError(f"maxReplicas ({self.maxReplicas}) is below minReplicas ({self.minReplicas})")
+        return self
+
+
+class KubernetesSettings(BaseModel):
+    """The `kubernetes:` block. The cluster itself comes from the `kubernetes:` provider config."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    namespace: str | None = None  # default: mlops-<stack>
+    storageClass: str | None = None  # default: the cluster's default StorageClass
+    gatewayNamespace: str = "gateway-system"  # where the gateway's pods run (allowed to public ports)
+    api: ApiScaling = Field(default_factory=ApiScaling)
+    processor: ProcessorScaling = Field(default_factory=ProcessorScaling)
+
+    @field_validator("namespace", "gatewayNamespace")
+    @classmethod
+    def _dns_label(cls, v: str | None) -> str | None:
+        if v is not None and not _DNS_LABEL.match(v):
+            raise ValueError(f"'{v}' is not a valid namespace name (RFC 1123 label)")
+        return v
+
+    @field_validator("storageClass")
+    @classmethod
+    def _storage_class(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$", v):
+            raise ValueError(f"'{v}' is not a valid StorageClass name")
+        return v
+
+    def namespace_for(self, stack: str) -> str:
+        name = self.namespace or f"mlops-{stack}"
+        if not _DNS_LABEL.match(name):
+            raise ValueError(f"namespace '{name}' derived from the stack name is not a valid namespace name")
+        return name

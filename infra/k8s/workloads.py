@@ -1,0 +1,153 @@
+"""Deployments for stateless services, StatefulSets with volume claims for stateful ones.
+
+Probes come from the catalog's healthcheck, memory from `memory_mb`, the run-as
+user from `plan.run_as`. pulumi-kubernetes awaits a workload's readiness before
+dependents are created, which reproduces the Docker target's healthy-wait order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..catalog.model import Healthcheck, Mount, ServiceSpec
+from ..components import image_ref
+from . import plan
+from .common import KubeContext, labels, port_name, seconds, selector
+from .config import ServiceConfig
+
+
+def exec_command(hc: Healthcheck) -> list[str]:
+    kind, *rest = hc.test
+    if kind == "CMD":
+        return list(rest)
+    if kind == "CMD-SHELL":
+        return ["/bin/sh", "-c", " ".join(rest)]
+    raise ValueError(f"unsupported healthcheck test form '{kind}'")
+
+
+def probes(hc: Healthcheck | None) -> dict:
+    """Docker's healthcheck as probes: the start period becomes a startup probe's budget,
+    `retries` consecutive failures restart the container (liveness), readiness gates traffic."""
+    if hc is None:
+        return {}
+    period, timeout = seconds(hc.interval), seconds(hc.timeout)
+    base = {"exec": {"command": exec_command(hc)}, "periodSeconds": period, "timeoutSeconds": timeout}
+    startup_failures = math.ceil(seconds(hc.start_period) / period) + hc.retries
+    return {
+        "startupProbe": {**base, "failureThreshold": startup_failures},
+        "readinessProbe": {**base, "failureThreshold": 3},
+        "livenessProbe": {**base, "failureThreshold": hc.retries},
+    }
+
+
+def security(spec: ServiceSpec) -> tuple[dict, dict]:
+    """(pod securityContext, container securityContext)."""
+    who = plan.run_as(spec)
+    pod: dict = {"seccompProfile": {"type": "RuntimeDefault"}, "runAsNonRoot": who.non_root}
+    if who.uid is not None:
+        pod["runAsUser"] = who.uid
+    if who.gid is not None:
+        pod["runAsGroup"] = who.gid
+        pod["fsGroup"] = who.gid
+    container = {"allowPrivilegeEscalation": False, "privileged": False}
+    if who.non_root:
+        container["capabilities"] = {"drop": ["ALL"]}
+    return pod, container
+
+
+def memory(spec: ServiceSpec) -> dict:
+    if spec.memory_mb is None:
+        return {}
+    mem = f"{spec.memory_mb}Mi"
+    return {"requests": {"memory": mem}, "limits": {"memory": mem}}
+
+
+def replicas(ctx: KubeContext, spec: ServiceSpec) -> int:
+    if spec.name == "api":
+        return ctx.settings.kubernetes.api.minReplicas
+    return spec.replicas
+
+
+def stateful_volumes(ctx: KubeContext, spec: ServiceSpec) -> list[str]:
+    return [m.volume for m in spec.mounts if isinstance(m, Mount) and ctx.catalog.volumes[m.volume].stateful]
+
+
+def _claim(ctx: KubeContext, volume: str) -> dict:
+    # Storage size is not in the catalog; 10Gi is the claim a default provisioner grows from.
+    claim: dict = {
+        "metadata": {"name": volume},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}},
+    }
+    if ctx.settings.kubernetes.storageClass:
+        claim["spec"]["storageClassName"] = ctx.settings.kubernetes.storageClass
+    return claim
+
+
+def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports: set[int]) -> dict:
+    pod_sc, container_sc = security(spec)
+    mounts = [{"name": m.volume, "mountPath": m.path, "readOnly": m.read_only} for m in spec.mounts]
+    container: dict = {
+        "name": spec.name,
+        "image": image_ref(ctx.settings, spec.image),
+        "ports": [{"name": port_name(p), "containerPort": p, "protocol": "TCP"} for p in sorted(ports)],
+        "env": cfg.env,
+        "volumeMounts": mounts + cfg.mounts,
+        "resources": memory(spec),
+        "securityContext": container_sc,
+        **probes(spec.healthcheck),
+    }
+    if spec.command:
+        # Docker's `command` replaces the image CMD and keeps its ENTRYPOINT: that is `args`.
+        container["args"] = list(spec.command)
+    claimed = set(stateful_volumes(ctx, spec))
+    scratch = [
+        {"name": m.volume, "emptyDir": {}}
+        for m in spec.mounts
+        if isinstance(m, Mount) and m.volume not in claimed
+    ]
+    pod: dict = {
+        "automountServiceAccountToken": False,
+        "securityContext": pod_sc,
+        "containers": [container],
+        "volumes": cfg.volumes + scratch,
+    }
+    if spec.hostname and spec.replicas == 1:
+        pod["hostname"] = spec.hostname
+    return {"metadata": {"labels": labels(ctx.settings, spec.name)}, "spec": pod}
+
+
+def workload(
+    ctx: KubeContext,
+    spec: ServiceSpec,
+    cfg: ServiceConfig,
+    ports: set[int],
+    depends_on: Sequence[pulumi.Resource],
+) -> pulumi.CustomResource:
+    template = pod_template(ctx, spec, cfg, ports)
+    claims = stateful_volumes(ctx, spec)
+    body: dict = {"replicas": replicas(ctx, spec), "selector": {"matchLabels": selector(spec.name)}, "template": template}
+    deps = [*depends_on, *cfg.resources]
+    if not claims:
+        return k8s.apps.v1.Deployment(
+            ctx.urn_name(spec.name, "deployment"),
+            metadata=ctx.metadata(spec.name, spec.name),
+            spec=body,
+            opts=ctx.opts(deps),
+        )
+    keep = ctx.settings.protectData
+    body.update(
+        serviceName=spec.name,
+        volumeClaimTemplates=[_claim(ctx, v) for v in claims],
+        # Claims outlive the StatefulSet on delete and scale-down: data is never removed implicitly.
+        persistentVolumeClaimRetentionPolicy={"whenDeleted": "Retain", "whenScaled": "Retain"},
+    )
+    return k8s.apps.v1.StatefulSet(
+        ctx.urn_name(spec.name, "statefulset"),
+        metadata=ctx.metadata(spec.name, spec.name),
+        spec=body,
+        opts=ctx.opts(deps, protect=keep, retain_on_delete=keep),
+    )
