@@ -36,7 +36,9 @@ IMAGE_USERS: dict[str, tuple[int | None, str]] = {
     "loki": (10001, "grafana/loki cmd/loki/Dockerfile `USER 10001` (read on main, not at the 3.7.8 tag)"),
     "grafana": (472, "grafana/grafana Dockerfile `ARG GF_UID=472` ... `USER $GF_UID` (read on main, not at the tag)"),
     "postgres-exporter": (65534, "prometheus-community exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
-    "blackbox": (65534, "prometheus exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
+    "blackbox": (65534, "its Dockerfile sets no USER (read at v0.28.0, tests/catalog_runs/images.py); TCP probes need no root"),
+    "tempo": (10001, "grafana/tempo cmd/tempo/Dockerfile @v2.10.7: creates /var/tempo for 10001, `USER 10001`"),
+    "alertmanager": (65534, "prometheus/alertmanager Dockerfile @v0.34.0 (085f0ef7): `USER nobody`"),
     # Images that start as root.
     "postgres": (None, "docker-entrypoint.sh starts as root to chown PGDATA, then drops to postgres via gosu"),
     "rabbitmq": (None, "docker-entrypoint.sh starts as root and drops to rabbitmq; the image declares no USER"),

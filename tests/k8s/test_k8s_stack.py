@@ -15,7 +15,7 @@ NAMESPACE = "mlops-k8s-staging"
 SKIPPED = {"proxy", "acme", "cadvisor", "node-exporter", "volume-usage", "alloy"}
 STATEFUL = {  # service -> the claims its StatefulSet templates (the catalog's stateful volumes)
     "postgres": ["postgres"], "rabbitmq": ["rabbitmq"], "minio": ["minio"], "prometheus": ["prometheus"],
-    "loki": ["loki"], "tempo": ["tempo"], "mimir": ["mimir"], "grafana": ["grafana"],
+    "loki": ["loki"], "tempo": ["tempo"], "mimir": ["mimir"], "grafana": ["grafana"], "alertmanager": ["alertmanager"],
 }  # fmt: skip
 STATELESS = {"mlflow", "postgres-exporter", "blackbox", "api", "processor", "ui"}
 #: What each workload waits for: the catalog's dependency edges, minus the skipped edge services.
@@ -23,7 +23,7 @@ WAITS_FOR = {
     "postgres": set(), "rabbitmq": set(), "minio": set(), "mlflow": {"postgres", "minio"},
     "prometheus": set(), "loki": set(), "tempo": set(), "mimir": set(), "grafana": set(),
     "postgres-exporter": {"postgres"}, "blackbox": set(), "api": {"postgres", "rabbitmq"},
-    "processor": {"postgres", "rabbitmq"}, "ui": set(),
+    "processor": {"postgres", "rabbitmq"}, "ui": set(), "alertmanager": set(),
 }  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def test_every_pod_runs_with_runtime_default_seccomp_and_no_privilege_escalation
 
 
 def test_pods_run_as_non_root_unless_their_image_is_a_listed_exception(run):
-    root = {"postgres", "rabbitmq", "minio", "tempo", "mimir"}  # entrypoints that start as root; 0:0 in the catalog
+    root = {"postgres", "rabbitmq", "minio", "mimir"}  # entrypoints that start as root; 0:0 in the catalog
     for name, w in workloads(run).items():
         pod_sc = w["spec"]["template"]["spec"]["securityContext"]
         assert pod_sc["runAsNonRoot"] is (name not in root), name

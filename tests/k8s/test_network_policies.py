@@ -27,6 +27,8 @@ EXPECTED = {
     ("prometheus", "loki", 3100), ("prometheus", "mimir", 9009), ("prometheus", "minio", 9000),
     ("prometheus", "mlflow", 5000), ("prometheus", "postgres-exporter", 9187), ("prometheus", "processor", 9100),
     ("prometheus", "rabbitmq", 15692), ("prometheus", "tempo", 3200),
+    # Alerts go to Alertmanager; Grafana shows them; Tempo's metrics generator writes to Mimir.
+    ("prometheus", "alertmanager", 9093), ("grafana", "alertmanager", 9093), ("tempo", "mimir", 9009),
     ("postgres-bootstrap", "postgres", 5432), ("minio-bootstrap", "minio", 9000),
 }  # fmt: skip
 #: Pods that are clients only: the bootstrap Jobs.
