@@ -24,6 +24,7 @@ from pipeline_common.tabular import DataError, coerce, read_csv, records_frame
 from pipeline_common.telemetry import context_from
 
 from . import modeling
+from .faults import fault_point
 from .registry import ModelCache, champion_version, log_and_register
 
 log = logging.getLogger("data_processor.jobs")
@@ -79,6 +80,7 @@ class Worker:
         if job is None:
             log.info("job already finished, acknowledging redelivery", extra={"job_id": job_id})
             return "skipped"
+        fault_point("claimed", job.id)
         with tracer.start_as_current_span(f"job.{job.kind}", context=context_from(job.traceparent)) as span:
             span.set_attribute("job.id", job.id)
             log.info("job started", extra={"job_id": job.id, "kind": job.kind})
@@ -92,6 +94,7 @@ class Worker:
                 return "failed"
             finally:
                 DURATION.labels(kind=job.kind).observe(time.perf_counter() - started)
+            fault_point("finishing", job.id)
             self.finish(job.id, "succeeded", result=result)
             log.info("job succeeded", extra={"job_id": job.id, "status": "succeeded"})
             return "succeeded"
@@ -127,6 +130,7 @@ class Worker:
             df = pd.concat([df, extra.astype(df.dtypes.to_dict(), errors="ignore")], ignore_index=True)
         X, y = modeling.prepare(df, p["target"])
         split = modeling.split(X, y)
+        fault_point("fitting", job.id)
         with tracer.start_as_current_span("train.fit"):
             model, best = modeling.fit(split, optimize=bool(p.get("optimize")))
         metrics = modeling.evaluate(model, split.X_test, split.y_test)
@@ -134,6 +138,7 @@ class Worker:
         with tracer.start_as_current_span("mlflow.log_and_register"):
             run_id, version = log_and_register(model, split.X_train, name, job.id, params, metrics)
         promoted, champion_metrics = self.promote_if_better(name, version, metrics, split)
+        fault_point("promoted", job.id)
         return {
             "run_id": run_id,
             "model_name": name,

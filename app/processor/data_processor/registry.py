@@ -12,6 +12,7 @@ from mlflow.models import infer_signature
 
 from pipeline_common.tabular import Column, columns_from_signature
 
+from .faults import fault_point
 from .modeling import SKOPS_TRUSTED_TYPES
 
 CHAMPION = "champion"
@@ -41,6 +42,7 @@ def log_and_register(model, X_train: pd.DataFrame, name: str, job_id: str, param
     with mlflow.start_run(experiment_id=experiment.experiment_id, tags={"job_id": job_id}) as run:
         mlflow.log_params({k: str(v) for k, v in params.items()})
         mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})
+        fault_point("logged", job_id)
         example = X_train.head(3)
         signature = infer_signature(X_train.head(200), model.predict(X_train.head(200)))
         info = mlflow.sklearn.log_model(
@@ -52,8 +54,10 @@ def log_and_register(model, X_train: pd.DataFrame, name: str, job_id: str, param
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
         version = str(info.registered_model_version)
+        fault_point("registered", job_id)
         client.set_model_version_tag(name, version, "job_id", job_id)
         mlflow.set_tag("model_version", version)
+        fault_point("tagged", job_id)
         return run.info.run_id, version
 
 
