@@ -178,7 +178,7 @@ def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 120, proc)
+    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 300, proc)
     return url
 
 
@@ -221,7 +221,7 @@ class Stack:
         env = {**self.env, "PORT": str(port), **extra_env}
         proc = self.procs.start(name, [sys.executable, "-m", "pipeline_api"], env=env)
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 60, proc)
+        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 180, proc)
         return url
 
     def start_worker(self, name: str = "worker", wait: bool = True, **extra_env) -> subprocess.Popen:
@@ -233,7 +233,7 @@ class Stack:
         self.worker_metrics[name] = f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"
         return proc
 
-    def wait_worker(self, name: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    def wait_worker(self, name: str, proc: subprocess.Popen, timeout: float = 240) -> None:
         wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", timeout, proc)
 
     def wait_log(self, name: str, text: str, proc: subprocess.Popen | None = None, timeout: float = 180) -> None:
