@@ -174,7 +174,10 @@ def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
     proc = procs.start(
         "mlflow",
         [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts"],
+         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts",
+         # uvicorn kills a worker that misses a 5 s health check; on a loaded test machine that
+         # loops forever and MLflow never comes up (uvicorn 0.54 `--timeout-worker-healthcheck`).
+         "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
