@@ -52,7 +52,7 @@ _ENV = {
 #: timeout and 7 retries with exponential back-off, minutes per call while the registry's store
 #: is down. Each service sets its own defaults here; the environment still overrides them.
 MLFLOW_CLIENT_DEFAULTS = {
-    "api": {"MLFLOW_HTTP_REQUEST_TIMEOUT": "5", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"},
+    "api": {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"},
     "processor": {"MLFLOW_HTTP_REQUEST_TIMEOUT": "60", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"},
 }
 
