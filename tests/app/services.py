@@ -239,7 +239,7 @@ class Stack:
     def wait_worker(self, name: str, proc: subprocess.Popen, timeout: float = 240) -> None:
         wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", timeout, proc)
 
-    def wait_log(self, name: str, text: str, proc: subprocess.Popen | None = None, timeout: float = 180) -> None:
+    def wait_log(self, name: str, text: str, proc: subprocess.Popen | None = None, timeout: float = 900) -> None:
         """Block until `text` appears in a process's log (an event, not a sleep)."""
         wait_for(lambda: text in self.log(name), f"{text!r} in {name}.log", timeout, proc)
 
