@@ -56,6 +56,7 @@ INVALID = {422: _doc("Invalid request: `field` names the first problem, `errors`
 UNAVAILABLE = {503: _doc("A dependency (database, queue, object store or model registry) is unavailable; see Retry-After")}
 NOT_FOUND = {404: _doc("No such resource")}
 TOO_LARGE = {413: _doc("The upload exceeds the size limit")}
+MALFORMED = {400: _doc("The body is not valid multipart/form-data")}
 COMMON = {**AUTH, **INVALID, **UNAVAILABLE}
 
 

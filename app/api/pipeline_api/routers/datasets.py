@@ -11,7 +11,7 @@ from pipeline_common.db import Dataset, new_id
 from pipeline_common.tabular import describe_columns, read_csv
 
 from ..dependencies import API, Services, authorized, get_services
-from ..errors import COMMON, NOT_FOUND, TOO_LARGE, ApiError, not_found
+from ..errors import COMMON, MALFORMED, NOT_FOUND, TOO_LARGE, ApiError, not_found
 from ..schemas import DatasetOut, PreviewOut
 
 router = APIRouter(prefix=f"{API}/datasets", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
@@ -37,7 +37,7 @@ def dataset_out(d: Dataset) -> DatasetOut:
     return DatasetOut(id=d.id, name=d.name, rows=d.rows, columns=d.columns, created_at=d.created_at)
 
 
-@router.post("", status_code=201, response_model=DatasetOut, responses=TOO_LARGE)
+@router.post("", status_code=201, response_model=DatasetOut, responses={**TOO_LARGE, **MALFORMED})
 def upload_dataset(file: UploadFile = File(...), name: str | None = Form(None), svc: Services = Depends(get_services)) -> DatasetOut:
     limit = svc.settings.max_upload_bytes
     data = file.file.read(limit + 1)
