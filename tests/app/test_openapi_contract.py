@@ -35,7 +35,7 @@ def test_a_bounded_schemathesis_run_finds_no_server_error_and_no_undocumented_re
          "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
          "--phases", "examples,fuzzing", "--max-examples", "6", "--seed", "10",
          "--header", f"Authorization: Bearer {stack.api_token}",
-         "--request-timeout", "30", "--report-dir", str(tmp_path)],
+         "--request-timeout", "30", "--report-dir", str(tmp_path), "--generation-database", "none"],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-6000:]
