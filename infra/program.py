@@ -59,6 +59,7 @@ def deploy() -> dict[str, Service]:
         waits_for = [r for dep in spec.depends_on for r in services[dep.service].ready]
         services[name] = Service(spec, settings, networks, volumes, depends_on=waits_for)
     export_outputs(settings, catalog, secrets, networks, services)
+    export_tls(settings)
     return services
 
 
@@ -87,3 +88,9 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
         if spec.public.basic_auth:
             credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
     pulumi.export("credentials", pulumi.Output.secret(credentials))
+
+
+# --- verify support (engineer 11v): `python -m infra.verify` reads this to know whether the
+# stack serves HTTPS and whether Let's Encrypt's staging CA is expected on it.
+def export_tls(settings: PlatformSettings) -> None:
+    pulumi.export("tls", {"enabled": settings.tls, "acmeStaging": settings.tls and settings.acmeStaging})
