@@ -25,14 +25,15 @@ def url_check(ctx: Context, name: str, url: str):
         problem = ctx.net.verify(host, port, ctx.trusted)
         issued_by = f"issuer {cert.issuer}, {cert.days_left} days left"
         if problem is not None:
-            by_staging = ctx.net.verify(host, port, ctx.staging_only) is None
-            if by_staging and not ctx.outputs.acme_staging:
+            staging_problem = ctx.net.verify(host, port, ctx.staging_only)
+            if staging_problem is None and not ctx.outputs.acme_staging:
                 raise CheckFailed(
                     f"{host}: certificate from Let's Encrypt's staging CA ({cert.issuer}) "
                     "on a stack that does not use it (tls.acmeStaging is false)"
                 )
-            if not by_staging:
-                raise CheckFailed(f"{host}: certificate rejected: {problem} ({issued_by}, names {', '.join(cert.names)})")
+            if staging_problem is not None:
+                reason = staging_problem if ctx.outputs.acme_staging else problem
+                raise CheckFailed(f"{host}: certificate rejected: {reason} ({issued_by}, names {', '.join(cert.names)})")
             issued_by += " (staging CA, as configured)"
         status = ctx.http.get(url).status_code
         if status >= 500:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import shutil
 import signal
@@ -22,9 +24,11 @@ class Route:
 
 
 def htpasswd_line(user: str, password: str) -> str:
-    """An apr1 line (nginx's auth_basic reads it like the stack's bcrypt lines)."""
-    hashed = subprocess.run(["openssl", "passwd", "-apr1", "-stdin"], input=password, capture_output=True, text=True, check=True)
-    return f"{user}:{hashed.stdout.strip()}\n"
+    """A salted SHA-1 (`{SSHA}`) line: nginx's auth_basic_user_file reads it like the stack's
+    bcrypt lines (nginx docs, ngx_http_auth_basic_module), without an htpasswd tool."""
+    salt = os.urandom(8)
+    digest = hashlib.sha1(password.encode() + salt).digest()
+    return f"{user}:{{SSHA}}{base64.b64encode(digest + salt).decode()}\n"
 
 
 def nginx_bin() -> str:
