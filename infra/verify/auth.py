@@ -57,7 +57,7 @@ class Rule:
 
 
 RULES: dict[str, Rule] = {
-    "api": Rule(_bearer("api/v1/models"), "bearer token"),
+    "api": Rule(_bearer("api/v1/datasets"), "bearer token"),  # needs PostgreSQL only
     "mlflow": Rule(_basic("api/2.0/mlflow/experiments/search?max_results=1"), "basic auth at the proxy"),
     "ui": Rule(_basic("_stcore/health"), "basic auth at the proxy"),
     # Grafana's HTTP API accepts basic auth with a user's login (docs: "Authentication options for the HTTP API").

@@ -49,13 +49,13 @@ class Budget:
             attempts += 1
             try:
                 detail = check()
-                return Result(name, "ok", detail, attempts, time.monotonic() - started)
+                return Result(name, "ok", detail, attempts, round(time.monotonic() - started, 2))
             except Skipped as exc:
-                return Result(name, "skip", str(exc), attempts, time.monotonic() - started)
+                return Result(name, "skip", str(exc), attempts, round(time.monotonic() - started, 2))
             except (CheckFailed, httpx.HTTPError, ssl.SSLError, OSError, ValueError, KeyError) as exc:
                 detail = describe(exc)
             if time.monotonic() + delay > self.deadline:
-                return Result(name, "FAIL", detail, attempts, time.monotonic() - started)
+                return Result(name, "FAIL", detail, attempts, round(time.monotonic() - started, 2))
             time.sleep(delay)
             delay = min(delay * 2, self.max_delay)
 

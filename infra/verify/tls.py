@@ -21,7 +21,10 @@ def url_check(ctx: Context, name: str, url: str):
                 raise Skipped(f"plain HTTP (tls disabled on this stack); HTTP {status}")
             raise CheckFailed(f"{url}: not HTTPS although the stack has tls enabled")
         host, port = parts.hostname, parts.port or 443
-        cert = ctx.net.peer_certificate(host, port)
+        try:
+            cert = ctx.net.peer_certificate(host, port)
+        except OSError as exc:  # DNS, refused, TLS handshake: name where it failed
+            raise CheckFailed(f"{host}:{port}: no TLS connection: {type(exc).__name__}: {exc}") from None
         problem = ctx.net.verify(host, port, ctx.trusted)
         issued_by = f"issuer {cert.issuer}, {cert.days_left} days left"
         if problem is not None:

@@ -64,7 +64,7 @@ def test_wrong_api_token_fails_auth_check(site, verify, vstack):
 
 
 def test_ready_not_ok_fails_ready_check(site, verify, vstack):
-    broken_api = vstack.start_api(MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    broken_api = vstack.start_api("api-without-mlflow", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}")  # nothing listens there
     code, report = verify(site(backends={"api": broken_api.removeprefix("http://")}), *_only("ready"))
     assert code == 1
     assert set(failed(report)) == {"api ready"}
@@ -73,7 +73,7 @@ def test_ready_not_ok_fails_ready_check(site, verify, vstack):
 
 def test_failing_job_fails_the_e2e_check(site, verify, vstack):
     prefix = "verify-broken"  # its own queues: the session's worker must not take these jobs
-    api = vstack.start_api(QUEUE_PREFIX=prefix)
+    api = vstack.start_api("api-broken-queue", QUEUE_PREFIX=prefix)
     vstack.start_worker("broken-worker", QUEUE_PREFIX=prefix, S3_BUCKET="no-such-bucket")
     code, report = verify(site(backends={"api": api.removeprefix("http://")}), *_only("e2e"))
     assert code == 1
@@ -82,7 +82,7 @@ def test_failing_job_fails_the_e2e_check(site, verify, vstack):
 
 
 def test_job_not_finishing_within_the_bound_fails_the_e2e_check(site, verify, vstack):
-    api = vstack.start_api(QUEUE_PREFIX="verify-no-worker")  # nobody consumes its queue
+    api = vstack.start_api("api-no-worker", QUEUE_PREFIX="verify-no-worker")  # nobody consumes its queue
     code, report = verify(site(backends={"api": api.removeprefix("http://")}), *_only("e2e"), "--job-timeout", "2")
     assert code == 1
     assert "still queued after 2s" in failed(report)["e2e job"]
