@@ -19,7 +19,7 @@ import pytest
 from infra.catalog import offline_catalog
 from infra.configs.observability import replica_aliases, scrape_jobs
 from infra.verify.__main__ import main as verify_main
-from tests.app.services import BIN, PYTHONPATH, REPO, Stack, free_port, port_open, start_mlflow, start_postgres, start_s3, wait_for
+from tests.app.services import BIN, PYTHONPATH, REPO, S3_ENV, Stack, free_port, port_open, start_postgres, start_s3, wait_for
 
 from .certs import CA
 from .fakes import FakeGrafana, FakeMinioConsole
@@ -64,6 +64,22 @@ def start_rabbitmq_management(procs, password: str) -> tuple[str, int]:
     return f"amqp://admin:{password}@127.0.0.1:{port}//", mgmt
 
 
+def start_mlflow_one_process(procs, pg_url: str, s3_url: str) -> str:
+    """MLflow as tests/app/services.py starts it, but in one process: with two, uvicorn's
+    supervisor kept killing workers that imported slowly on a machine shared by many suites,
+    and MLflow did not come up within 300 s (seen while developing these tests)."""
+    port = free_port()
+    proc = procs.start(
+        "mlflow",
+        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts"],
+        env={**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url},
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 300, proc)
+    return url
+
+
 class VerifyStack(Stack):
     def __init__(self):
         super().__init__()
@@ -73,7 +89,7 @@ class VerifyStack(Stack):
         self.pg = start_postgres(self.procs)
         self.amqp, self.rabbitmq_mgmt = start_rabbitmq_management(self.procs, self.passwords["rabbitmq"])
         self.s3 = start_s3(self.procs)
-        self.mlflow = start_mlflow(self.procs, self.pg, self.s3)
+        self.mlflow = start_mlflow_one_process(self.procs, self.pg, self.s3)
         return self
 
     def start_ui(self, api_url: str) -> int:

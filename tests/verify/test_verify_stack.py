@@ -1,7 +1,6 @@
 """verify against a working local stack: every check passes and nothing is left behind."""
 
 import httpx
-import pytest
 
 from .conftest import STACK, failed, results
 
@@ -20,3 +19,6 @@ def test_a_working_stack_passes_every_check_and_leaves_nothing_behind(site, veri
     assert not [d for d in datasets if d["name"] == f"verify-{STACK}"]
     model = httpx.get(f"{vstack.mlflow}/api/2.0/mlflow/registered-models/get", params={"name": f"verify-{STACK}"})
     assert model.status_code == 404 and "RESOURCE_DOES_NOT_EXIST" in model.text
+    exp = httpx.get(f"{vstack.mlflow}/api/2.0/mlflow/experiments/get-by-name", params={"experiment_name": f"verify-{STACK}"})
+    runs = httpx.post(f"{vstack.mlflow}/api/2.0/mlflow/runs/search", json={"experiment_ids": [exp.json()["experiment"]["experiment_id"]]})
+    assert runs.json().get("runs", []) == []  # active runs; deleted ones are only listed on request
