@@ -54,6 +54,7 @@ def deploy() -> dict[str, Any]:
     if warning := alerting.receiver_warning(settings):
         pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
+    export_tls(settings)  # both targets: `verify` reads it
     if settings.target == "kubernetes":
         from .k8s.program import deploy_kubernetes
 
@@ -104,3 +105,9 @@ def stack_credentials(catalog: Catalog, secrets: PlatformSecrets) -> Any:
         if spec.public.basic_auth:
             credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
     return pulumi.Output.secret(credentials)
+
+
+def export_tls(settings: PlatformSettings) -> None:
+    """Whether the stack serves HTTPS and expects Let's Encrypt's staging CA: `python -m
+    infra.verify` reads it to judge certificates."""
+    pulumi.export("tls", {"enabled": settings.tls, "acmeStaging": settings.tls and settings.acmeStaging})
