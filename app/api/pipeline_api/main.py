@@ -10,7 +10,7 @@ import time
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from opentelemetry import trace
@@ -25,7 +25,8 @@ from pipeline_common.storage import ObjectStore
 from pipeline_common.tabular import DataError, describe_columns, read_csv, records_frame
 from pipeline_common.telemetry import current_traceparent
 
-from . import models_info
+from . import job_wait, models_info
+from .routers import predictions
 from .schemas import DatasetOut, FeedbackIn, FeedbackOut, JobCreated, JobOut, PredictionJobIn, TrainingJobIn
 
 log = logging.getLogger("pipeline_api")
@@ -74,6 +75,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     )
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,metrics")
     svc = Services(settings)
+    waiter = job_wait.JobWaiter(svc.sessions)
     bearer = HTTPBearer(auto_error=False)
 
     def authorized(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
@@ -136,6 +138,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     # -- datasets ---------------------------------------------------------------------
     api = "/api/v1"
     guard = [Depends(authorized)]
+    app.include_router(predictions.router(settings), dependencies=guard)
 
     @app.post(f"{api}/datasets", status_code=201, response_model=DatasetOut, dependencies=guard, tags=["datasets"])
     def upload_dataset(file: UploadFile = File(...), name: str | None = Form(None)) -> DatasetOut:
@@ -248,7 +251,12 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         )
 
     @app.get(f"{api}/jobs/{{job_id}}", response_model=JobOut, dependencies=guard, tags=["jobs"])
-    def get_job(job_id: str) -> JobOut:
+    def get_job(
+        job_id: str,
+        wait: float = Query(0, ge=0, le=job_wait.MAX_WAIT_SECONDS, description="seconds to wait for the job to finish"),
+    ) -> JobOut:
+        if wait:
+            waiter.until_finished(job_id, wait)
         with svc.sessions() as s:
             job = s.get(Job, job_id)
         if job is None:
