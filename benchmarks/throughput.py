@@ -52,7 +52,7 @@ CHUNKS = (1_000, 5_000)
 GOALS = {"submissions": 93.0, "vs_serve": 2.0, "vs_floor": 0.6, "p50": 1.0}
 
 
-def wait_job(client: httpx.Client, job_id: str, timeout: float = 600) -> dict:
+def wait_job(client: httpx.Client, job_id: str, timeout: float = 3600) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         job = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60}).json()
@@ -129,7 +129,7 @@ def main() -> None:
         ds = upload(client, data, args.data.stem)
         job = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": args.target, "model_name": MODEL}).json()
         trained = wait_job(client, job["id"])
-        assert trained["status"] == "succeeded", trained["error"]
+        assert trained["status"] == "succeeded", trained
         version = trained["result"]["model_version"]
         serve = start_serve(stack)
         serve_client = httpx.Client(base_url=serve, timeout=120, headers={"Content-Type": "application/json"})

@@ -49,7 +49,7 @@ def test_prediction_returns_label_and_probability_per_class(client, trained):
 def test_online_and_job_predictions_agree(client, trained):
     online = predict(client, RECORDS).json()["predictions"]
     job_id = client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": RECORDS}).json()["id"]
-    job = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60}).json()
+    job = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60}, timeout=90).json()
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["predictions"] == [{"prediction": p["prediction"], "probability": p["probability"]} for p in online]
 

@@ -41,7 +41,7 @@ def predict(worker, job) -> dict:
     df = read_csv(data)
     missing = [c.name for c in schema if c.name not in df.columns]
     if missing:
-        raise PermanentError(f"dataset lacks model input column '{missing[0]}'")
+        raise PermanentError(f"dataset_id: dataset lacks model input column '{missing[0]}'")
     X = coerce(df[[c.name for c in schema]], schema)
     with tracer.start_as_current_span("predict.score"):
         labels, probability = score_in_chunks(model, X)
