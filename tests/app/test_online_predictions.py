@@ -29,8 +29,9 @@ def trained(client, worker, csv_bytes):
     return ds
 
 
-def predict(client, records, model=MODEL, **kw):
-    return client.post("/api/v1/predictions", json={"model_name": model, "records": records}, **kw)
+def predict(client, records, model=MODEL, timeout=600):
+    """The first request for a model waits for its load from the registry: slow on a busy host."""
+    return client.post("/api/v1/predictions", json={"model_name": model, "records": records}, timeout=timeout)
 
 
 # -- contract ---------------------------------------------------------------------------
@@ -229,3 +230,34 @@ def test_wait_returns_an_unfinished_job_after_the_timeout(stack, client):
 def test_wait_over_sixty_seconds_gets_422(client):
     r = client.get("/api/v1/jobs/whatever", params={"wait": 61})
     assert r.status_code == 422
+
+
+# -- batch result file ----------------------------------------------------------------------
+def batch_result(data: bytes) -> tuple[bytes, bytes]:
+    """(the appended file, pandas' re-serialised file) for the same made-up predictions."""
+    import numpy as np
+
+    from data_processor.scoring import append_columns
+    from pipeline_common.tabular import read_csv
+
+    df = read_csv(data)
+    labels = np.where(np.arange(len(df)) % 2 == 0, ">50K", "<=50K")
+    probability = np.round(np.linspace(0.5, 1, len(df)), 6)
+    frame = df.copy()
+    frame["prediction"], frame["probability"] = labels, probability
+    return append_columns(data, labels, probability, df), frame.to_csv(index=False).encode()
+
+
+def test_batch_result_appends_predictions_to_the_uploaded_lines():
+    data = make_csv(rows=50).replace(b"\n", b"\r\n")
+    appended, pandas = batch_result(data)
+    assert appended.splitlines()[1].startswith(data.splitlines()[1])
+    from pipeline_common.tabular import read_csv
+
+    assert read_csv(appended).equals(read_csv(pandas))
+
+
+@pytest.mark.parametrize("data", [b'a,b\n1,"x,y"\n2,z\n', b"a,b\n1,x\n\n2,z\n", b"a,b,prediction\n1,x,3\n"])
+def test_batch_result_falls_back_to_pandas_when_lines_are_not_rows(data):
+    appended, pandas = batch_result(data)
+    assert appended == pandas
