@@ -62,7 +62,9 @@ def wait_job(client: httpx.Client, job_id: str, timeout: float = 3600) -> dict:
 
 def start_serve(stack: Stack) -> str:
     port = free_port()
-    env = {**S3_ENV, "MLFLOW_TRACKING_URI": stack.mlflow, "MLFLOW_S3_ENDPOINT_URL": stack.s3}
+    # serve execs `uvicorn` from PATH (mlflow/pyfunc/backend.py): this venv's bin comes first.
+    env = {**S3_ENV, "MLFLOW_TRACKING_URI": stack.mlflow, "MLFLOW_S3_ENDPOINT_URL": stack.s3,
+           "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
     proc = stack.procs.start(
         "mlflow-serve",
         [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{MODEL}@champion", "--env-manager", "local",
