@@ -206,9 +206,8 @@ def test_registry_outage_without_a_loaded_model_gets_503_with_retry_after(outage
 
 
 # -- GET /jobs/{id}?wait= ------------------------------------------------------------------
-def test_wait_answers_when_a_training_job_finishes(client, worker, csv_bytes):
-    ds = upload(client, csv_bytes, "wait")
-    job_id = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income", "model_name": "wait-model"}).json()["id"]
+def test_wait_answers_when_a_prediction_job_finishes(client, trained):
+    job_id = client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": RECORDS}).json()["id"]
     job = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60}, timeout=90).json()
     assert job["status"] == "succeeded", job
 
