@@ -14,6 +14,7 @@ from pipeline_common.storage import ObjectStore
 from pipeline_common.unavailable import Unavailable
 
 from .errors import ApiError
+from .job_wait import JobWaiter
 
 API = "/api/v1"
 
@@ -25,6 +26,7 @@ class Services:
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.celery = make_celery(settings.amqp_url, settings.queue_prefix)
         self.topology_ready = False
+        self.waiter = JobWaiter(self.sessions)  # GET /jobs/{id}?wait=
 
     def publish(self, task: str, job_id: str) -> None:
         try:

@@ -46,17 +46,17 @@ def not_found(field: str, what: str) -> ApiError:
     return ApiError(404, field, f"{what} does not exist")
 
 
-def _doc(description: str) -> dict:
+def doc(description: str) -> dict:
     return {"model": ErrorOut, "description": description}
 
 
 #: OpenAPI `responses=` for the API's operations (every one needs the bearer token).
-AUTH = {401: _doc("Missing or invalid bearer token")}
-INVALID = {422: _doc("Invalid request: `field` names the first problem, `errors` lists all")}
-UNAVAILABLE = {503: _doc("A dependency (database, queue, object store or model registry) is unavailable; see Retry-After")}
-NOT_FOUND = {404: _doc("No such resource")}
-TOO_LARGE = {413: _doc("The upload exceeds the size limit")}
-MALFORMED = {400: _doc("The body is not valid multipart/form-data")}
+AUTH = {401: doc("Missing or invalid bearer token")}
+INVALID = {422: doc("Invalid request: `field` names the first problem, `errors` lists all")}
+UNAVAILABLE = {503: doc("A dependency (database, queue, object store or model registry) is unavailable; see Retry-After")}
+NOT_FOUND = {404: doc("No such resource")}
+TOO_LARGE = {413: doc("The upload exceeds the size limit")}
+MALFORMED = {400: doc("The body is not valid multipart/form-data")}
 COMMON = {**AUTH, **INVALID, **UNAVAILABLE}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import Counter, Histogram
 
@@ -17,8 +17,8 @@ from pipeline_common.config import AppSettings, get_settings
 from pipeline_common.db import migrate
 
 from . import errors
-from .dependencies import Services
-from .routers import datasets, feedback, jobs, models, operations
+from .dependencies import Services, authorized
+from .routers import datasets, feedback, jobs, models, operations, predictions
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -60,4 +60,5 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     errors.install(app, settings.retry_after_seconds)
     for router in (operations.router, datasets.router, jobs.router, models.router, feedback.router):
         app.include_router(router)
+    app.include_router(predictions.router(settings), dependencies=[Depends(authorized)])
     return app

@@ -12,7 +12,6 @@ its version (and the champion alias) back out of the registry.
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import socket
@@ -21,7 +20,6 @@ import time
 import uuid
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
@@ -30,11 +28,11 @@ from sqlalchemy import update
 from pipeline_common.config import AppSettings
 from pipeline_common.db import Dataset, Feedback, Job, session_factory, utcnow
 from pipeline_common.storage import ObjectStore
-from pipeline_common.tabular import DataError, coerce, json_safe, read_csv, records_frame
+from pipeline_common.tabular import DataError, json_safe, read_csv
 from pipeline_common.telemetry import context_from
 from pipeline_common.unavailable import dependency_of
 
-from . import modeling, registry
+from . import modeling, registry, scoring
 from .faults import fault_point
 from .registry import ModelCache, champion_version
 
@@ -45,7 +43,6 @@ JOBS = Counter("pipeline_jobs_total", "Finished jobs", ["kind", "status"])
 DURATION = Histogram(
     "pipeline_job_duration_seconds", "Job run time", ["kind"], buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 )
-BATCH_ROWS = 50_000
 
 
 class PermanentError(Exception):
@@ -280,39 +277,4 @@ class Worker:
         return promote, old_metrics
 
     def predict(self, job: Job) -> dict:
-        p = job.params
-        name = p.get("model_name") or self.settings.default_model_name
-        with tracer.start_as_current_span("mlflow.load_model"):
-            version, model, schema = self.models.resolve(name, p.get("model_version"))
-        if p.get("records") is not None:
-            X = records_frame(p["records"], schema)
-            labels, proba = score(model, X)
-            return {
-                "model_name": name,
-                "model_version": version,
-                "predictions": [{"prediction": l, "probability": round(float(q), 6)} for l, q in zip(labels, proba)],
-            }
-        df = self.load_dataset(p["dataset_id"])
-        missing = [c.name for c in schema if c.name not in df.columns]
-        if missing:
-            raise PermanentError(f"dataset_id: dataset lacks model input column '{missing[0]}'")
-        X = coerce(df[[c.name for c in schema]], schema)
-        out = io.StringIO()
-        for start in range(0, len(X), BATCH_ROWS):
-            chunk = X.iloc[start : start + BATCH_ROWS]
-            labels, proba = score(model, chunk)
-            frame = df.iloc[start : start + BATCH_ROWS].copy()
-            frame["prediction"] = labels
-            frame["probability"] = np.round(proba, 6)
-            frame.to_csv(out, index=False, header=start == 0)
-        key = f"predictions/{job.id}.csv"
-        with tracer.start_as_current_span("s3.put_object"):
-            self.store.put(key, out.getvalue().encode())
-        return {"model_name": name, "model_version": version, "object_key": key, "rows": int(len(X))}
-
-
-def score(model, X: pd.DataFrame) -> tuple[list[str], np.ndarray]:
-    proba = model.predict_proba(X)
-    idx = proba.argmax(axis=1)
-    classes = np.asarray(model.classes_)
-    return classes[idx].tolist(), proba[np.arange(len(idx)), idx]
+        return scoring.predict(self, job)

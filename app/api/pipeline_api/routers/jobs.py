@@ -20,6 +20,7 @@ from pipeline_common.unavailable import Unavailable
 
 from ..dependencies import API, Services, authorized, get_services
 from ..errors import COMMON, NOT_FOUND, ApiError
+from ..job_wait import MAX_WAIT_SECONDS
 from ..schemas import JobCreated, JobOut, PredictionJobIn, TrainingJobIn
 from .datasets import find_dataset, plausible_id
 from .models import champion_schema
@@ -127,7 +128,13 @@ def list_jobs(
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=NOT_FOUND)
-def get_job(job_id: str, svc: Services = Depends(get_services)) -> JobOut:
+def get_job(
+    job_id: str,
+    wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for the job to finish"),
+    svc: Services = Depends(get_services),
+) -> JobOut:
+    if wait:
+        svc.waiter.until_finished(job_id, wait)
     job = find_job(svc, job_id)
     if job is None:
         raise ApiError(404, "job_id", f"job '{job_id}' does not exist")
