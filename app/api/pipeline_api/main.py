@@ -26,6 +26,7 @@ from pipeline_common.tabular import DataError, describe_columns, read_csv, recor
 from pipeline_common.telemetry import current_traceparent
 
 from . import models_info
+from .routers import dataset_profiles
 from .schemas import DatasetOut, FeedbackIn, FeedbackOut, JobCreated, JobOut, PredictionJobIn, TrainingJobIn
 
 log = logging.getLogger("pipeline_api")
@@ -285,4 +286,5 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     def settings_public_url() -> str | None:
         return os.environ.get("PUBLIC_URL")
 
+    app.include_router(dataset_profiles.router(svc.sessions, svc.store), prefix=api, dependencies=guard)
     return app
