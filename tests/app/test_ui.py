@@ -146,7 +146,7 @@ def test_a_failing_call_leaves_the_rest_of_the_page(scripted):
     at = run_view("data")
     assert not at.exception
     assert "toy" in at.dataframe[0].value["name"].tolist()  # the list stays
-    assert at.button and any(b.label == "Upload" for b in at.button)  # so does the upload form
+    assert at.button and any(b.label == "Upload data set" for b in at.button)  # so does the upload form
     assert "boom" in at.error[0].value
 
 

@@ -14,7 +14,7 @@ st.set_page_config(page_title="MLOps pipeline", page_icon=":material/insights:",
 
 PAGES = {
     "Workflow": [
-        st.Page(data.render, title="1 · Data", icon=":material/table:", url_path="data", default=True),
+        st.Page(data.render, title="1 · Data", icon=":material/table:", default=True),
         st.Page(train.render, title="2 · Train", icon=":material/model_training:", url_path="train"),
         st.Page(predict.render, title="3 · Predict", icon=":material/online_prediction:", url_path="predict"),
     ],

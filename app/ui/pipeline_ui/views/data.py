@@ -35,7 +35,7 @@ def upload_form(api) -> None:
     with st.form("upload", clear_on_submit=True, border=True):
         upload = st.file_uploader("CSV file", type=["csv"])
         name = st.text_input("Name (optional)", placeholder="taken from the file name")
-        if st.form_submit_button("Upload", type="primary"):
+        if st.form_submit_button("Upload data set", type="primary"):
             if upload is None:
                 st.error("Choose a CSV file first.")
                 return

@@ -36,7 +36,8 @@ def render() -> None:
             f"Champion: version {version['version']}, registered {when(version.get('created_at'))} UTC"
             + (f", trained on **{source['name']}** to predict **{target}**" if source else "")
         )
-        single, batch = st.tabs(["One record", "A whole data set"])
+        tabs = ["One record", "A whole data set"]
+        single, batch = st.tabs(tabs, default=tabs[1] if st.query_params.get("batch_job") else tabs[0])
         with single:
             with inline_errors():
                 record_form(api, model, profile, source)
