@@ -78,7 +78,7 @@ def page(browser, ui_url):
     from playwright.sync_api import expect
 
     expect.set_options(timeout=120_000)  # a loaded CI machine renders slowly; waits end as soon as content shows
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, base_url=ui_url)
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, base_url=ui_url)
     context.set_default_timeout(120_000)
     pg = context.new_page()
     yield pg
