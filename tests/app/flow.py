@@ -11,7 +11,7 @@ def upload(client, data: bytes, name: str = "demo") -> dict:
     return r.json()
 
 
-def wait_job(client, job_id: str, timeout: float = 180, until=("succeeded", "failed"), interval: float = 0.3) -> dict:
+def wait_job(client, job_id: str, timeout: float = 600, until=("succeeded", "failed"), interval: float = 0.3) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/api/v1/jobs/{job_id}").json()

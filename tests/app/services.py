@@ -174,11 +174,14 @@ def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
     proc = procs.start(
         "mlflow",
         [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
-         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts"],
+         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts",
+         # uvicorn kills a worker that misses a 5 s health check; on a loaded test machine that
+         # loops forever and MLflow never comes up (uvicorn 0.54 `--timeout-worker-healthcheck`).
+         "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 120, proc)
+    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 300, proc)
     return url
 
 
@@ -216,20 +219,29 @@ class Stack:
             "MAX_JOB_ATTEMPTS": "2",
         }
 
-    def start_api(self, **extra_env) -> str:
+    def start_api(self, name: str = "api", **extra_env) -> str:
         port = free_port()
         env = {**self.env, "PORT": str(port), **extra_env}
-        proc = self.procs.start("api", [sys.executable, "-m", "pipeline_api"], env=env)
+        proc = self.procs.start(name, [sys.executable, "-m", "pipeline_api"], env=env)
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 60, proc)
+        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 180, proc)
         return url
 
-    def start_worker(self, name: str = "worker", **extra_env) -> subprocess.Popen:
+    def start_worker(self, name: str = "worker", wait: bool = True, **extra_env) -> subprocess.Popen:
+        """A worker process; `wait=False` returns at once (see `wait_worker`) so several start in parallel."""
         env = {**self.env, "METRICS_PORT": str(free_port()), "HEARTBEAT_FILE": str(self.root / f"{name}.hb"), **extra_env}
         proc = self.procs.start(name, [sys.executable, "-m", "data_processor"], env=env)
-        wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", 60, proc)
+        if wait:
+            self.wait_worker(name, proc)
         self.worker_metrics[name] = f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"
         return proc
+
+    def wait_worker(self, name: str, proc: subprocess.Popen, timeout: float = 240) -> None:
+        wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", timeout, proc)
+
+    def wait_log(self, name: str, text: str, proc: subprocess.Popen | None = None, timeout: float = 900) -> None:
+        """Block until `text` appears in a process's log (an event, not a sleep)."""
+        wait_for(lambda: text in self.log(name), f"{text!r} in {name}.log", timeout, proc)
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")

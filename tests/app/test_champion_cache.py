@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.models import infer_signature
 from pipeline_api import models_info
 
@@ -20,7 +21,7 @@ def registry(monkeypatch):
         def get_model_version_by_alias(self, name, alias):
             state.lookups += 1
             if name not in state.champion:
-                raise MlflowException(f"no alias {alias}")
+                raise MlflowException(f"no alias {alias}", error_code=RESOURCE_DOES_NOT_EXIST)  # what MLflow answers
             return SimpleNamespace(version=state.champion[name])
 
     monkeypatch.setattr(models_info, "MlflowClient", FakeClient)

@@ -44,7 +44,8 @@ def test_full_pipeline_from_upload_to_retraining(client, worker, csv_bytes):
     retrained = train(client, ds["id"], MODEL, include_feedback=True)
     assert retrained["status"] == "succeeded", retrained["error"]
     assert retrained["result"]["model_version"] == "2"
-    versions = {v["version"] for v in client.get("/api/v1/models").json()[0]["versions"]}
+    model = next(m for m in client.get("/api/v1/models").json() if m["name"] == MODEL)
+    versions = {v["version"] for v in model["versions"]}
     assert {"1", "2"} <= versions
 
 

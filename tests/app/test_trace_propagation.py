@@ -108,3 +108,21 @@ def test_one_trace_spans_the_request_the_queue_and_the_workers_calls(stack, csv_
         time.sleep(0.2)
     assert expected <= receiver.spans_of(trace_id), expected - receiver.spans_of(trace_id)
     receiver.server.shutdown()
+
+
+def test_requests_on_one_keep_alive_connection_after_a_large_upload_get_their_own_traces(stack, api_url):
+    """uvicorn resumes reading a >64 KiB body from the request's task, which leaked its context
+    into the next request on the connection (CPython #140947, Kludex/uvicorn#2167)."""
+    from .conftest import make_csv
+
+    big = make_csv(4000, seed=7)
+    assert len(big) > 64 * 1024
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {stack.api_token}"}, timeout=30) as client:
+        ds = upload(client, big, "large-upload")
+        ids = []
+        for _ in range(2):
+            r = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income", "model_name": "keepalive-model"})
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["id"])
+    traces = {l["job_id"]: l["trace_id"] for l in json_lines(stack.log("api")) if l.get("job_id") in ids}
+    assert len(traces) == 2 and len(set(traces.values())) == 2, traces

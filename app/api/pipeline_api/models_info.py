@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime, timezone
 
 import mlflow
 from mlflow import MlflowClient
@@ -18,6 +19,10 @@ _lock = threading.Lock()
 
 class NoChampion(LookupError):
     pass
+
+
+#: Registry answers that mean "no such model or alias"; any other failure is the registry's (503).
+NOT_FOUND_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
 def champion_schema(name: str, max_age: float = 0.0) -> tuple[str, list[Column]]:
@@ -35,7 +40,9 @@ def champion_schema(name: str, max_age: float = 0.0) -> tuple[str, list[Column]]
     else:
         try:
             version = str(MlflowClient().get_model_version_by_alias(name, "champion").version)
-        except MlflowException:
+        except MlflowException as exc:
+            if exc.error_code not in NOT_FOUND_CODES:
+                raise
             raise NoChampion(f"model '{name}' has no champion version yet; train one first") from None
         with _lock:
             _champions[name] = (version, now)
@@ -52,6 +59,11 @@ def input_columns(name: str, version: str) -> list[Column]:
         return _schemas[key]
 
 
+def registry_reachable() -> None:
+    """A cheap call through MLflow's store (its /health answers even while the store is down)."""
+    MlflowClient().search_registered_models(max_results=1)
+
+
 def list_models() -> list[dict]:
     client = MlflowClient()
     out = []
@@ -61,14 +73,16 @@ def list_models() -> list[dict]:
         for alias, version in (rm.aliases or {}).items():
             aliases.setdefault(str(version), []).append(alias)
         for mv in client.search_model_versions(f"name='{rm.name}'"):
-            metrics = client.get_run(mv.run_id).data.metrics if mv.run_id else {}
+            data = client.get_run(mv.run_id).data if mv.run_id else None
+            created = mv.creation_timestamp
             versions.append(
                 {
                     "version": str(mv.version),
                     "run_id": mv.run_id,
                     "aliases": aliases.get(str(mv.version), []),
-                    "metrics": metrics,
-                    "created_at": mv.creation_timestamp,
+                    "metrics": dict(data.metrics) if data else {},
+                    "params": dict(data.params) if data else {},
+                    "created_at": datetime.fromtimestamp(created / 1000, timezone.utc) if created else None,
                 }
             )
         versions.sort(key=lambda v: int(v["version"]), reverse=True)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
+TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
 
 
 class ColumnOut(BaseModel):
@@ -49,7 +50,7 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
     model_name: str | None = Field(None, pattern=NAME)
     record: dict[str, Any] = Field(min_length=1)
-    label: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1, max_length=200, pattern=TEXT)
 
 
 class JobCreated(BaseModel):
@@ -60,11 +61,12 @@ class JobCreated(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    kind: str
+    kind: Literal["training", "prediction"]
     status: Literal["queued", "running", "succeeded", "failed"]
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    params: dict[str, Any] = Field(description="The job's parameters; inline `records` are replaced by `record_count`")
     result: dict[str, Any] | None
     error: str | None
 
@@ -73,3 +75,40 @@ class FeedbackOut(BaseModel):
     id: str
     model_name: str
     label: str
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str]
+
+
+class PreviewOut(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]]
+
+
+class ModelInputOut(BaseModel):
+    name: str
+    type: str
+    required: bool
+
+
+class ModelVersionOut(BaseModel):
+    version: str
+    run_id: str | None
+    aliases: list[str]
+    metrics: dict[str, float]
+    params: dict[str, str] = Field(description="The parameters its training run logged (target, dataset_id, rows, ...)")
+    created_at: datetime | None
+
+
+class ModelOut(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    name: str
+    aliases: dict[str, str]
+    versions: list[ModelVersionOut]
+    inputs: list[ModelInputOut]

@@ -23,6 +23,11 @@ class AppSettings(BaseModel):
     inline_prediction_limit: int = Field(1000, ge=1)
     # How long the API trusts a resolved champion alias: saves an MLflow round trip per request.
     champion_cache_seconds: float = Field(5.0, ge=0)
+    # A worker holds a running job for this long and renews it every third of it; a job whose
+    # lease ran out (its worker died) may be claimed by another worker.
+    job_lease_seconds: float = Field(60.0, gt=0)
+    # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
+    retry_after_seconds: int = Field(5, ge=1)
 
 
 _ENV = {
@@ -39,7 +44,23 @@ _ENV = {
     "max_job_attempts": "MAX_JOB_ATTEMPTS",
     "inline_prediction_limit": "INLINE_PREDICTION_LIMIT",
     "champion_cache_seconds": "CHAMPION_CACHE_SECONDS",
+    "job_lease_seconds": "JOB_LEASE_SECONDS",
+    "retry_after_seconds": "RETRY_AFTER_SECONDS",
 }
+
+#: MLflow client bounds (mlflow/environment_variables.py at v3.17.2): its defaults are a 120 s
+#: timeout and 7 retries with exponential back-off, minutes per call while the registry's store
+#: is down. Each service sets its own defaults here; the environment still overrides them.
+MLFLOW_CLIENT_DEFAULTS = {
+    "api": {"MLFLOW_HTTP_REQUEST_TIMEOUT": "15", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"},
+    "processor": {"MLFLOW_HTTP_REQUEST_TIMEOUT": "60", "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"},
+}
+
+
+def bound_mlflow_client(service: str) -> None:
+    """Apply `MLFLOW_CLIENT_DEFAULTS[service]` for variables the environment does not set."""
+    for name, value in MLFLOW_CLIENT_DEFAULTS[service].items():
+        os.environ.setdefault(name, value)
 
 
 @lru_cache

@@ -70,8 +70,53 @@ def columns_from_signature(signature, source: str = "model") -> list[Column]:
     ]
 
 
+_MISSING = frozenset(MISSING)
+
+
+def _cell(value, col: Column, where: str):
+    """One JSON value as the CSV reader would read it for `col`: None when missing."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value in _MISSING:
+            value = None
+    if value is None:
+        if col.required:
+            raise DataError(where, "is missing (the model was trained without gaps in this column)")
+        return None
+    if col.type in _NUMERIC:
+        if isinstance(value, bool):
+            raise DataError(where, f"expected a number, got {value!r}")
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise DataError(where, f"expected a number, got {value!r}") from None
+        elif not isinstance(value, (int, float)):
+            raise DataError(where, f"expected a number, got {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise DataError(where, "must be a finite number")
+        if col.type in ("long", "integer") and float(value) != int(value):
+            raise DataError(where, "expected a whole number")
+        return value
+    if col.type == "boolean":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise DataError(where, f"expected true or false, got {value!r}")
+        return value
+    if col.type == "string":
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise DataError(where, f"expected a string, got {type(value).__name__}")
+        return value if isinstance(value, str) else str(value)
+    return value
+
+
 def records_frame(records: list[dict], schema: list[Column], field: str = "records") -> pd.DataFrame:
-    """Validate JSON records against a model's input schema and build the frame it expects."""
+    """Validate JSON records against a model's input schema and build the frame it expects.
+
+    Records accept what an uploaded CSV accepts: numbers as strings ("39.1") and the
+    missing-value tokens of `MISSING` (or null) wherever the column may be missing.
+    """
     if not records:
         raise DataError(field, "at least one record is required")
     known = {c.name for c in schema}
@@ -84,42 +129,50 @@ def records_frame(records: list[dict], schema: list[Column], field: str = "recor
             raise DataError(f"{field}[{i}].{unknown[0]}", "is not an input of the model")
         row = {}
         for col in schema:
-            value = record.get(col.name)
             where = f"{field}[{i}].{col.name}"
-            if value is None:
-                if col.required and col.name not in record:
-                    raise DataError(where, "is missing")
-                row[col.name] = None
-                continue
-            if col.type in _NUMERIC:
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    raise DataError(where, f"expected a number, got {type(value).__name__}")
-                if isinstance(value, float) and not math.isfinite(value):
-                    raise DataError(where, "must be a finite number")
-                if col.type in ("long", "integer") and float(value) != int(value):
-                    raise DataError(where, "expected a whole number")
-            elif col.type == "boolean":
-                if not isinstance(value, bool):
-                    raise DataError(where, f"expected true or false, got {type(value).__name__}")
-            elif col.type == "string" and not isinstance(value, str):
-                raise DataError(where, f"expected a string, got {type(value).__name__}")
-            row[col.name] = value
+            if col.name not in record and col.required:
+                raise DataError(where, "is missing")
+            row[col.name] = _cell(record.get(col.name), col, where)
         rows.append(row)
     return coerce(pd.DataFrame(rows, columns=[c.name for c in schema]), schema)
 
 
+def _numeric(series: pd.Series, name: str) -> pd.Series:
+    """`series` as numbers; a value that is not one is a DataError naming the column and row."""
+    parsed = pd.to_numeric(series, errors="coerce")
+    bad = parsed.isna() & series.notna()
+    if bad.any():
+        pos = int(bad.to_numpy().argmax())
+        raise DataError(name, f"row {pos + 1}: expected a number, got {series.iloc[pos]!r}")
+    return parsed
+
+
 def coerce(df: pd.DataFrame, schema: list[Column]) -> pd.DataFrame:
-    """Cast columns to the schema's types (missing values stay missing)."""
+    """Cast columns to the schema's types (missing values stay missing).
+
+    Errors name the column and the 1-based data row, e.g. "age: row 2: expected a number, got 'abc'".
+    """
     out = df.copy()
     for col in schema:
         if col.name not in out.columns:
             raise DataError(col.name, "column is missing")
         if col.type in ("double", "float"):
-            out[col.name] = pd.to_numeric(out[col.name], errors="raise").astype("float64")
+            out[col.name] = _numeric(out[col.name], col.name).astype("float64")
         elif col.type in ("long", "integer"):
-            series = pd.to_numeric(out[col.name], errors="raise")
+            series = _numeric(out[col.name], col.name)
             # Integer columns with gaps cannot be int64; the model's imputer handles NaN as float.
             out[col.name] = series.astype("int64") if not series.isna().any() else series.astype("float64")
         elif col.type == "string":
             out[col.name] = out[col.name].astype("object").where(out[col.name].notna(), None)
     return out
+
+
+def json_safe(value):
+    """`value` with NaN and infinities replaced by None: PostgreSQL's json type refuses them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

@@ -4,10 +4,12 @@ import os
 
 from prometheus_client import start_http_server
 
+from pipeline_common.config import bound_mlflow_client
 from pipeline_common.telemetry import setup_logging, setup_tracing
 
 
 def main() -> None:
+    bound_mlflow_client("processor")
     setup_logging()
     setup_tracing(os.environ.get("OTEL_SERVICE_NAME", "processor"))
     start_http_server(int(os.environ.get("METRICS_PORT", "9100")))

@@ -1,30 +1,42 @@
 """Job execution: state transitions in PostgreSQL around the training and prediction work.
 
-A job's outcome is committed before its message is acknowledged (Celery
-acks_late), so a worker killed mid-job leaves the message unacknowledged and
-another worker runs the job again; training reuses a version already
-registered for the job, so a retried job still yields exactly one version.
+A worker claims a job with a lease (renewed while it works); a running job whose lease
+is alive is not claimed again, one whose lease ran out (its worker died) is. A job's
+outcome is committed before its message is acknowledged (Celery acks_late), so a worker
+killed mid-job leaves the message unacknowledged and another worker resumes the job:
+each training step finds what an earlier attempt left by the job id (see registry), so
+a retried job still yields exactly one run and one version. Data errors fail a job at
+once; only an unavailable dependency is retried. A training job that ends failed takes
+its version (and the champion alias) back out of the registry.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 from opentelemetry import trace
 from prometheus_client import Counter, Histogram
+from sqlalchemy import update
 
 from pipeline_common.config import AppSettings
 from pipeline_common.db import Dataset, Feedback, Job, session_factory, utcnow
 from pipeline_common.storage import ObjectStore
-from pipeline_common.tabular import DataError, coerce, read_csv, records_frame
+from pipeline_common.tabular import DataError, coerce, json_safe, read_csv, records_frame
 from pipeline_common.telemetry import context_from
+from pipeline_common.unavailable import dependency_of
 
-from . import modeling
-from .registry import ModelCache, champion_version, log_and_register
+from . import modeling, registry
+from .faults import fault_point
+from .registry import ModelCache, champion_version
 
 log = logging.getLogger("data_processor.jobs")
 tracer = trace.get_tracer("data_processor")
@@ -40,38 +52,92 @@ class PermanentError(Exception):
     """The job cannot succeed by retrying (bad data, unknown model): fail it at once."""
 
 
+class LeaseHeld(Exception):
+    """Another live worker holds the job; try again once its lease may have run out."""
+
+    def __init__(self, job_id: str, seconds_left: float):
+        super().__init__(f"job {job_id} is held by another worker for {seconds_left:.0f} s more")
+        self.seconds_left = seconds_left
+
+
 class Worker:
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.sessions = session_factory(settings.database_url)
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.models = ModelCache()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=settings.job_lease_seconds)
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self, job_id: str) -> Job | None:
-        """Mark the job running; None when it is already finished (a redelivered message)."""
+        """Claim the job: None when it is already finished (a redelivered message).
+
+        Raises LeaseHeld while another worker's lease on it is alive.
+        """
         with self.sessions.begin() as s:
             job = s.get(Job, job_id, with_for_update=True)
             if job is None:
                 raise LookupError(f"job {job_id} does not exist")
             if job.status in ("succeeded", "failed"):
                 return None
+            now = utcnow()
+            if job.status == "running" and job.lease_owner != self.owner and job.lease_expires_at and job.lease_expires_at > now:
+                raise LeaseHeld(job_id, (job.lease_expires_at - now).total_seconds())
             job.status = "running"
             job.attempts += 1
-            job.started_at = job.started_at or utcnow()
+            job.lease_owner, job.lease_expires_at = self.owner, now + self.lease
+            job.started_at = job.started_at or now
             job.error = None
             s.flush()
             s.expunge(job)
             return job
 
-    def finish(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> None:
+    def renew(self, job_id: str) -> None:
+        with self.sessions.begin() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_owner == self.owner, Job.status == "running")
+                .values(lease_expires_at=utcnow() + self.lease)
+            )
+
+    def _keep_lease(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(self.lease.total_seconds() / 3):
+            try:
+                self.renew(job_id)
+            except Exception as exc:  # the next renewal may succeed; the lease outlives a few misses
+                log.warning("lease renewal failed: %s", exc, extra={"job_id": job_id})
+
+    def finish(self, job_id: str, status: str, result: dict | None = None, error: str | None = None) -> bool:
+        """Commit the outcome; False when this worker no longer holds the job (its lease was taken)."""
         with tracer.start_as_current_span("postgres.finish_job"), self.sessions.begin() as s:
             job = s.get(Job, job_id, with_for_update=True)
+            if job.status in ("succeeded", "failed") or (job.lease_owner not in (None, self.owner) and status == "succeeded"):
+                log.warning("job is no longer ours; outcome %s dropped", status, extra={"job_id": job_id})
+                return False
             job.status = status
-            job.result = result
+            job.result = json_safe(result)
             job.error = error
             job.finished_at = utcnow()
-        JOBS.labels(kind=job.kind, status=status).inc()
+            job.lease_owner = job.lease_expires_at = None
+            kind = job.kind
+        JOBS.labels(kind=kind, status=status).inc()
+        return True
+
+    def fail(self, job: Job, error: str) -> None:
+        """Fail the job; a training job's version and champion alias are rolled back first."""
+        if job.kind == "training":
+            self.roll_back(job)
+        self.finish(job.id, "failed", error=error)
+        log.warning("job failed: %s", error, extra={"job_id": job.id, "status": "failed"})
+
+    def roll_back(self, job: Job) -> None:
+        from mlflow import MlflowClient
+
+        name = job.params.get("model_name") or self.settings.default_model_name
+        removed = registry.roll_back(MlflowClient(), name, job.id)
+        if removed:
+            log.warning("rolled back version(s) %s of %s", ",".join(removed), name, extra={"job_id": job.id})
 
     def run(self, job_id: str) -> str:
         """Run one job. Returns the final status; raises for errors worth a retry."""
@@ -79,6 +145,18 @@ class Worker:
         if job is None:
             log.info("job already finished, acknowledging redelivery", extra={"job_id": job_id})
             return "skipped"
+        fault_point("claimed", job.id)
+        if job.attempts > self.settings.max_job_attempts:
+            self.fail(job, f"gave up after {self.settings.max_job_attempts} attempts (the worker was lost each time)")
+            return "failed"
+        done = threading.Event()
+        threading.Thread(target=self._keep_lease, args=(job.id, done), daemon=True, name="lease").start()
+        try:
+            return self._run(job)
+        finally:
+            done.set()
+
+    def _run(self, job: Job) -> str:
         with tracer.start_as_current_span(f"job.{job.kind}", context=context_from(job.traceparent)) as span:
             span.set_attribute("job.id", job.id)
             log.info("job started", extra={"job_id": job.id, "kind": job.kind})
@@ -87,14 +165,26 @@ class Worker:
                 handler = self.train if job.kind == "training" else self.predict
                 result = handler(job)
             except (PermanentError, DataError, LookupError) as exc:
-                self.finish(job.id, "failed", error=str(exc))
-                log.warning("job failed: %s", exc, extra={"job_id": job.id, "status": "failed"})
+                self.fail(job, str(exc))
+                return "failed"
+            except Exception as exc:
+                if dependency_of(exc) is not None:
+                    raise  # transient: the task retries it
+                log.exception("job failed on an unexpected error", extra={"job_id": job.id})
+                self.fail(job, f"internal error: {type(exc).__name__}: {exc}")
                 return "failed"
             finally:
                 DURATION.labels(kind=job.kind).observe(time.perf_counter() - started)
+            fault_point("finishing", job.id)
             self.finish(job.id, "succeeded", result=result)
             log.info("job succeeded", extra={"job_id": job.id, "status": "succeeded"})
             return "succeeded"
+
+    def give_up(self, job_id: str, error: str) -> None:
+        with self.sessions() as s:
+            job = s.get(Job, job_id)
+        if job is not None and job.status not in ("succeeded", "failed"):
+            self.fail(job, error)
 
     def attempts(self, job_id: str) -> int:
         with self.sessions() as s:
@@ -106,11 +196,11 @@ class Worker:
         with tracer.start_as_current_span("postgres.select_dataset"), self.sessions() as s:
             ds = s.get(Dataset, dataset_id)
         if ds is None:
-            raise PermanentError(f"dataset {dataset_id} does not exist")
+            raise PermanentError(f"dataset_id: dataset {dataset_id} does not exist")
         with tracer.start_as_current_span("s3.get_object") as span:
             span.set_attribute("s3.key", ds.object_key)
             data = self.store.get(ds.object_key)
-        return read_csv(data)
+        return read_csv(data, field="dataset_id")
 
     def feedback_frame(self, model_name: str, target: str, columns: list[str]) -> pd.DataFrame:
         with tracer.start_as_current_span("postgres.select_feedback"), self.sessions() as s:
@@ -119,6 +209,8 @@ class Worker:
         return pd.DataFrame(records, columns=columns)
 
     def train(self, job: Job) -> dict:
+        from mlflow import MlflowClient
+
         p = job.params
         name = p.get("model_name") or self.settings.default_model_name
         df = self.load_dataset(p["dataset_id"])
@@ -126,16 +218,29 @@ class Worker:
             extra = self.feedback_frame(name, p["target"], list(df.columns))
             df = pd.concat([df, extra.astype(df.dtypes.to_dict(), errors="ignore")], ignore_index=True)
         X, y = modeling.prepare(df, p["target"])
-        split = modeling.split(X, y)
-        with tracer.start_as_current_span("train.fit"):
-            model, best = modeling.fit(split, optimize=bool(p.get("optimize")))
-        metrics = modeling.evaluate(model, split.X_test, split.y_test)
-        params = {"target": p["target"], "dataset_id": p["dataset_id"], "rows": len(df), **best}
+        split = modeling.split(X, y, p["target"])
+        client = MlflowClient()
+        run = registry.job_run(client, name, job.id)
         with tracer.start_as_current_span("mlflow.log_and_register"):
-            run_id, version = log_and_register(model, split.X_train, name, job.id, params, metrics)
-        promoted, champion_metrics = self.promote_if_better(name, version, metrics, split)
+            if registry.MODEL_URI_TAG not in run.data.tags:  # not logged by an earlier attempt
+                fault_point("fitting", job.id)
+                with tracer.start_as_current_span("train.fit"):
+                    model, best = modeling.fit(split, optimize=bool(p.get("optimize")))
+                metrics = modeling.evaluate(model, split.X_test, split.y_test)
+                params = {"target": p["target"], "dataset_id": p["dataset_id"], "rows": len(df), **best}
+                registry.log_model(run, model, split.X_train, params, metrics)
+                run = client.get_run(run.info.run_id)
+                fault_point("logged", job.id)
+            metrics = registry.logged_metrics(run)
+            version = registry.ensure_version(client, name, run, job.id)
+            fault_point("registered", job.id)
+            registry.tag_run(client, run.info.run_id, version)
+            fault_point("tagged", job.id)
+        promoted, champion_metrics = self.promote_if_better(client, name, version, run.info.run_id, metrics, split)
+        fault_point("promoted", job.id)
+        registry.end_run(client, run.info.run_id)
         return {
-            "run_id": run_id,
+            "run_id": run.info.run_id,
             "model_name": name,
             "model_version": version,
             "metrics": metrics,
@@ -143,25 +248,36 @@ class Worker:
             "previous_champion_metrics": champion_metrics,
         }
 
-    def promote_if_better(self, name: str, version: str, metrics: dict, split) -> tuple[bool, dict | None]:
-        """Move `champion` only if the new version beats it on this job's held-out split."""
-        from mlflow import MlflowClient
+    def promote_if_better(self, client, name: str, version: str, run_id: str, metrics: dict, split) -> tuple[bool, dict | None]:
+        """Move `champion` only if the new version beats it on this job's held-out split.
 
-        client = MlflowClient()
+        The decision is recorded on the run before the alias moves; a retry replays it.
+        """
+        import json
+
+        tags = client.get_run(run_id).data.tags
+        if registry.PROMOTION_TAG in tags:
+            promote = tags[registry.PROMOTION_TAG] == "champion"
+            if promote:
+                client.set_registered_model_alias(name, registry.CHAMPION, version)
+            return promote, json.loads(tags.get(registry.PREVIOUS_METRICS_TAG) or "null")
         current = champion_version(client, name)
+        if current is not None and str(current.version) == version:
+            return True, metrics
         old_metrics = None
-        if current is not None and str(current.version) != version:
+        if current is not None:
             try:
                 _, old_model, _ = self.models.resolve(name, str(current.version))
                 old_metrics = modeling.evaluate(old_model, split.X_test, split.y_test)
             except Exception as exc:  # the old champion cannot score these features: replace it
+                if dependency_of(exc) is not None:
+                    raise
                 log.warning("champion v%s cannot score this data (%s)", current.version, exc)
-        elif current is not None:
-            return True, metrics
-        if modeling.better(metrics, old_metrics):
-            client.set_registered_model_alias(name, "champion", version)
-            return True, old_metrics
-        return False, old_metrics
+        promote = modeling.better(metrics, old_metrics)
+        registry.record_promotion(client, run_id, promote, str(current.version) if current else None, old_metrics)
+        if promote:
+            client.set_registered_model_alias(name, registry.CHAMPION, version)
+        return promote, old_metrics
 
     def predict(self, job: Job) -> dict:
         p = job.params
@@ -179,7 +295,7 @@ class Worker:
         df = self.load_dataset(p["dataset_id"])
         missing = [c.name for c in schema if c.name not in df.columns]
         if missing:
-            raise PermanentError(f"dataset lacks model input column '{missing[0]}'")
+            raise PermanentError(f"dataset_id: dataset lacks model input column '{missing[0]}'")
         X = coerce(df[[c.name for c in schema]], schema)
         out = io.StringIO()
         for start in range(0, len(X), BATCH_ROWS):

@@ -8,6 +8,7 @@ ensemble does the classification.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,11 +61,24 @@ def prepare(df: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
     return X, y
 
 
-def split(X: pd.DataFrame, y: pd.Series) -> Split:
-    stratify = y if y.value_counts().min() >= 2 else None
+def split(X: pd.DataFrame, y: pd.Series, target: str = "target") -> Split:
+    """Hold out TEST_SIZE of the rows, stratified when every class has enough rows for it.
+
+    Too few rows to train on two classes is the data's fault: a DataError naming the target.
+    """
+    counts = y.value_counts()
+    n_test = math.ceil(len(y) * TEST_SIZE)
+    enough = counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts)
     X_tr, X_te, y_tr, y_te = train_test_split(
-        X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE, stratify=stratify
+        X, y, test_size=TEST_SIZE, random_state=RANDOM_STATE, stratify=y if enough else None
     )
+    if y_tr.nunique() < 2 or len(y_te) == 0:
+        rare = counts.idxmin()
+        raise DataError(
+            "target",
+            f"column '{target}' has too few rows for a held-out split ({len(y)} rows; class {rare!r} has "
+            f"{counts.min()}): give every class at least 2 rows and the data set at least {2 * len(counts) + 1}",
+        )
     return Split(X_tr, X_te, y_tr, y_te)
 
 
@@ -117,7 +131,10 @@ def evaluate(model, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
     pred = model.predict(X)
     proba = model.predict_proba(X)
     classes = list(model.classes_)
-    if len(classes) == 2:
+    if y.nunique() < 2:  # one class in the held-out rows: ROC AUC is undefined (stored as null)
+        auc = float("nan")
+        f1 = f1_score(y, pred, average="macro")
+    elif len(classes) == 2:
         auc = roc_auc_score((y == classes[1]).astype(int), proba[:, 1])
         f1 = f1_score(y, pred, pos_label=classes[1])
     else:
@@ -128,6 +145,11 @@ def evaluate(model, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
 
 
 def better(new: dict[str, float], old: dict[str, float] | None, metric: str = "roc_auc") -> bool:
-    if old is None or np.isnan(old.get(metric, np.nan)):
+    """True when `new` beats `old` on `metric`; an undefined (NaN/None) old score always loses."""
+    def score(metrics):
+        value = (metrics or {}).get(metric)
+        return np.nan if value is None else float(value)
+
+    if old is None or np.isnan(score(old)):
         return True
-    return new[metric] > old[metric]
+    return score(new) > score(old)

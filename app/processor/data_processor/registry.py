@@ -1,60 +1,165 @@
-"""MLflow access: logging and registering models, moving the champion alias, loading by alias."""
+"""MLflow access: one run and one version per training job, the champion alias, loading by alias.
+
+Every step is idempotent and findable by the job id, so a job retried after its worker
+died at any point resumes instead of duplicating: the run carries the `job_id` tag from
+its creation, the logged model's URI is a run tag, the version is registered with the
+`job_id` tag in the same call, and the promotion decision is recorded on the run before
+the alias moves (so a failed job can move it back).
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import mlflow
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import ColSpec, Schema
 
-from pipeline_common.tabular import Column, columns_from_signature
+from pipeline_common.tabular import Column, columns_from_signature, json_safe
 
 from .modeling import SKOPS_TRUSTED_TYPES
 
 CHAMPION = "champion"
+JOB_TAG = "job_id"
+MODEL_URI_TAG = "model_uri"
+MODEL_ID_TAG = "model_id"
+PROMOTION_TAG = "promotion"  # "champion" | "kept"
+PREVIOUS_TAG = "previous_champion"  # version the alias pointed to before ("" for none)
+PREVIOUS_METRICS_TAG = "previous_champion_metrics"
+METRICS = ("accuracy", "f1", "roc_auc")
 
 
 def champion_version(client: MlflowClient, name: str):
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
 
 
 def schema_of(model_uri: str) -> list[Column]:
     return columns_from_signature(mlflow.models.get_model_info(model_uri).signature, model_uri)
 
 
-def log_and_register(model, X_train: pd.DataFrame, name: str, job_id: str, params: dict, metrics: dict) -> tuple[str, str]:
-    """Log one run and register it as a new version. A job logs at most one version (retries reuse it)."""
-    client = MlflowClient()
-    experiment = mlflow.set_experiment(name)
-    previous = client.search_runs(
-        [experiment.experiment_id], f"tags.job_id = '{job_id}' and tags.model_version != ''", max_results=1
-    )
-    if previous:
-        run = previous[0]
-        return run.info.run_id, run.data.tags["model_version"]
-    with mlflow.start_run(experiment_id=experiment.experiment_id, tags={"job_id": job_id}) as run:
-        mlflow.log_params({k: str(v) for k, v in params.items()})
-        mlflow.log_metrics({k: v for k, v in metrics.items() if v == v})
-        example = X_train.head(3)
-        signature = infer_signature(X_train.head(200), model.predict(X_train.head(200)))
+def job_run(client: MlflowClient, name: str, job_id: str):
+    """The job's run, created (tagged with the job id) on its first attempt."""
+    experiment = client.get_experiment_by_name(name)
+    experiment_id = experiment.experiment_id if experiment else _create_experiment(client, name)
+    found = client.search_runs([experiment_id], f"tags.{JOB_TAG} = '{job_id}'", max_results=1, order_by=["attributes.start_time ASC"])
+    if found:
+        return found[0]
+    return client.create_run(experiment_id, tags={JOB_TAG: job_id})
+
+
+def _create_experiment(client: MlflowClient, name: str) -> str:
+    try:
+        return client.create_experiment(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        return client.get_experiment_by_name(name).experiment_id
+
+
+def signature_for(model, X_train: pd.DataFrame) -> ModelSignature:
+    """Types from a sample; "required" from the whole training set (a gap anywhere makes an input optional)."""
+    sample = X_train.head(200)
+    inferred = infer_signature(sample, model.predict(sample))
+    gaps = X_train.isna().any()
+    inputs = Schema([ColSpec(c.type, c.name, required=not bool(gaps[c.name])) for c in inferred.inputs.inputs])
+    return ModelSignature(inputs=inputs, outputs=inferred.outputs)
+
+
+def log_model(run, model, X_train: pd.DataFrame, params: dict, metrics: dict) -> str:
+    """Log params, metrics and the model into the job's run (once); returns the model's URI."""
+    run_id = run.info.run_id
+    with mlflow.start_run(run_id=run_id):
+        new_params = {k: str(v) for k, v in params.items() if k not in run.data.params}
+        if new_params:
+            mlflow.log_params(new_params)
+        mlflow.log_metrics({k: v for k, v in json_safe(metrics).items() if v is not None})
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=signature,
-            input_example=example,
-            registered_model_name=name,
+            signature=signature_for(model, X_train),
+            input_example=X_train.head(3),
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
         )
-        version = str(info.registered_model_version)
-        client.set_model_version_tag(name, version, "job_id", job_id)
-        mlflow.set_tag("model_version", version)
-        return run.info.run_id, version
+        mlflow.set_tags({MODEL_URI_TAG: info.model_uri, MODEL_ID_TAG: info.model_id or ""})
+    return info.model_uri
+
+
+def logged_metrics(run) -> dict[str, float]:
+    return {k: float(run.data.metrics.get(k, float("nan"))) for k in METRICS}
+
+
+def job_version(client: MlflowClient, name: str, job_id: str) -> str | None:
+    found = client.search_model_versions(f"name = '{name}' and tags.{JOB_TAG} = '{job_id}'")
+    return str(min(int(v.version) for v in found)) if found else None
+
+
+def ensure_version(client: MlflowClient, name: str, run, job_id: str) -> str:
+    """The job's model version, registered (with its job tag, in one call) if it is not yet."""
+    version = job_version(client, name, job_id)
+    if version is not None:
+        return version
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    tags = run.data.tags
+    model_id = tags.get(MODEL_ID_TAG) or None
+    mv = client.create_model_version(
+        name, tags[MODEL_URI_TAG], run_id=run.info.run_id, tags={JOB_TAG: job_id}, model_id=model_id
+    )
+    return str(mv.version)
+
+
+def tag_run(client: MlflowClient, run_id: str, version: str) -> None:
+    client.set_tag(run_id, "model_version", version)
+
+
+def record_promotion(client: MlflowClient, run_id: str, promote: bool, previous: str | None, previous_metrics) -> None:
+    """Write the decision (and what it replaces) in one call, before the alias moves."""
+    client.log_batch(
+        run_id,
+        tags=[
+            RunTag(PREVIOUS_TAG, previous or ""),
+            RunTag(PREVIOUS_METRICS_TAG, json.dumps(json_safe(previous_metrics))),
+            RunTag(PROMOTION_TAG, "champion" if promote else "kept"),
+        ],
+    )
+
+
+def end_run(client: MlflowClient, run_id: str, status: str = "FINISHED") -> None:
+    if client.get_run(run_id).info.status == "RUNNING":
+        client.set_terminated(run_id, status)
+
+
+def roll_back(client: MlflowClient, name: str, job_id: str) -> list[str]:
+    """Undo a failed job in the registry: move `champion` back, delete its version, end its run."""
+    removed = []
+    for mv in client.search_model_versions(f"name = '{name}' and tags.{JOB_TAG} = '{job_id}'"):
+        current = champion_version(client, name)
+        if current is not None and str(current.version) == str(mv.version):
+            previous = client.get_run(mv.run_id).data.tags.get(PREVIOUS_TAG) if mv.run_id else None
+            if previous:
+                client.set_registered_model_alias(name, CHAMPION, previous)
+            else:
+                client.delete_registered_model_alias(name, CHAMPION)
+        client.delete_model_version(name, mv.version)
+        removed.append(str(mv.version))
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        for run in client.search_runs([experiment.experiment_id], f"tags.{JOB_TAG} = '{job_id}'"):
+            end_run(client, run.info.run_id, "FAILED")
+    return removed
 
 
 class ModelCache:

@@ -14,7 +14,7 @@ from celery.signals import worker_ready
 from pipeline_common.config import get_settings
 from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, ensure_topology, make_celery
 
-from .jobs import Worker
+from .jobs import LeaseHeld, Worker
 
 log = logging.getLogger("data_processor.worker")
 HEARTBEAT = Path(os.environ.get("HEARTBEAT_FILE", "/tmp/processor-heartbeat"))
@@ -38,12 +38,15 @@ def _execute(task, job_id) -> str:
     w = worker()
     try:
         return w.run(job_id)
+    except LeaseHeld as exc:  # another worker is on it; look again once its lease may have run out
+        log.info("%s; retrying later", exc, extra={"job_id": job_id})
+        raise task.retry(exc=exc, countdown=max(1.0, exc.seconds_left + 0.5), max_retries=None)
     except LookupError as exc:
         log.error("poison message: %s; dead-lettering", exc, extra={"job_id": job_id})
         raise Reject(str(exc), requeue=False)
     except Exception as exc:
         if w.attempts(job_id) >= settings.max_job_attempts:
-            w.finish(job_id, "failed", error=f"gave up after {settings.max_job_attempts} attempts: {exc}")
+            w.give_up(job_id, f"gave up after {settings.max_job_attempts} attempts: {exc}")
             log.exception("job failed repeatedly; dead-lettering", extra={"job_id": job_id})
             raise Reject(str(exc), requeue=False)
         log.warning("job attempt failed, retrying: %s", exc, extra={"job_id": job_id})

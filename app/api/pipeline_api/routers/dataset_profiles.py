@@ -1,8 +1,4 @@
-"""GET /api/v1/datasets/{dataset_id}/profile: per-column types, gaps, distributions and target fitness.
-
-The router is built from the API's session factory and object store so it needs nothing else of the
-application; `create_app` mounts it under the API prefix with the bearer guard.
-"""
+"""GET /api/v1/datasets/{dataset_id}/profile: per-column types, gaps, distributions and target fitness."""
 
 from __future__ import annotations
 
@@ -11,15 +7,22 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from pipeline_common.db import Dataset
 from pipeline_common.profile import profile
 from pipeline_common.tabular import read_csv
 
+from ..dependencies import API, Services, authorized, get_services
+from ..errors import COMMON, NOT_FOUND
+from .datasets import find_dataset
+
 #: Profiles kept in memory: a data set never changes after upload, so a profile never goes stale.
 CACHED_PROFILES = 32
+_cache: OrderedDict[str, dict] = OrderedDict()
+_lock = threading.Lock()
+
+router = APIRouter(prefix=f"{API}/datasets", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
 
 
 class ValueCount(BaseModel):
@@ -56,26 +59,15 @@ class DatasetProfile(BaseModel):
     columns: list[ColumnProfile]
 
 
-def router(sessions, store) -> APIRouter:
-    """The profile route over the API's database sessions and object store."""
-    api = APIRouter(tags=["datasets"])
-    cache: OrderedDict[str, dict] = OrderedDict()
-    lock = threading.Lock()
-
-    @api.get("/datasets/{dataset_id}/profile", response_model=DatasetProfile)
-    def dataset_profile(dataset_id: str) -> DatasetProfile:
-        with sessions() as s:
-            ds = s.get(Dataset, dataset_id)
-        if ds is None:
-            raise HTTPException(404, f"dataset_id: dataset '{dataset_id}' does not exist")
-        with lock:
-            found = cache.get(dataset_id)
-        if found is None:
-            found = profile(read_csv(store.get(ds.object_key)))
-            with lock:
-                cache[dataset_id] = found
-                while len(cache) > CACHED_PROFILES:
-                    cache.popitem(last=False)
-        return DatasetProfile(dataset_id=ds.id, name=ds.name, created_at=ds.created_at, **found)
-
-    return api
+@router.get("/{dataset_id}/profile", response_model=DatasetProfile, responses=NOT_FOUND)
+def dataset_profile(dataset_id: str, svc: Services = Depends(get_services)) -> DatasetProfile:
+    ds = find_dataset(svc, dataset_id)
+    with _lock:
+        found = _cache.get(ds.id)
+    if found is None:
+        found = profile(read_csv(svc.store.get(ds.object_key)))
+        with _lock:
+            _cache[ds.id] = found
+            while len(_cache) > CACHED_PROFILES:
+                _cache.popitem(last=False)
+    return DatasetProfile(dataset_id=ds.id, name=ds.name, created_at=ds.created_at, **found)

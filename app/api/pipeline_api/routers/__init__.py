@@ -1,0 +1,1 @@
+"""One APIRouter per resource (FastAPI's "bigger applications" layout)."""

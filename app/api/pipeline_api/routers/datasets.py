@@ -1,0 +1,90 @@
+"""Datasets: CSV uploads stored in S3 with a row in PostgreSQL."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import Response
+from opentelemetry import trace
+from sqlalchemy import select
+
+from pipeline_common.db import Dataset, new_id
+from pipeline_common.tabular import describe_columns, read_csv
+
+from ..dependencies import API, Services, authorized, get_services
+from ..errors import COMMON, NOT_FOUND, TOO_LARGE, ApiError, not_found
+from ..schemas import DatasetOut, PreviewOut
+
+router = APIRouter(prefix=f"{API}/datasets", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
+tracer = trace.get_tracer("pipeline_api")
+
+
+def plausible_id(value: str) -> bool:
+    """Ids are uuid4 hex: anything else cannot exist (and never reaches the database)."""
+    return value.isascii() and value.isalnum() and len(value) <= 32
+
+
+def find_dataset(svc: Services, dataset_id: str, status: int = 404) -> Dataset:
+    ds = None
+    if plausible_id(dataset_id):
+        with svc.sessions() as s:
+            ds = s.get(Dataset, dataset_id)
+    if ds is None:
+        raise ApiError(status, "dataset_id", f"dataset '{dataset_id}' does not exist")
+    return ds
+
+
+def dataset_out(d: Dataset) -> DatasetOut:
+    return DatasetOut(id=d.id, name=d.name, rows=d.rows, columns=d.columns, created_at=d.created_at)
+
+
+@router.post("", status_code=201, response_model=DatasetOut, responses=TOO_LARGE)
+def upload_dataset(file: UploadFile = File(...), name: str | None = Form(None), svc: Services = Depends(get_services)) -> DatasetOut:
+    limit = svc.settings.max_upload_bytes
+    data = file.file.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "file", f"larger than the limit of {limit} bytes")
+    df = read_csv(data)
+    ds_name = (name or file.filename or "dataset").replace("\x00", "").strip()[:200] or "dataset"
+    dataset_id = new_id()
+    key = f"datasets/{dataset_id}.csv"
+    with tracer.start_as_current_span("s3.put_object"):
+        svc.store.put(key, data)
+    try:
+        with svc.sessions.begin() as s:
+            s.add(Dataset(id=dataset_id, name=ds_name, object_key=key, rows=len(df), columns=describe_columns(df)))
+    except Exception:
+        svc.store.delete(key)  # nothing half-stored
+        raise
+    return DatasetOut(id=dataset_id, name=ds_name, rows=len(df), columns=describe_columns(df))
+
+
+@router.get("", response_model=list[DatasetOut])
+def list_datasets(svc: Services = Depends(get_services)) -> list[DatasetOut]:
+    with svc.sessions() as s:
+        rows = s.scalars(select(Dataset).order_by(Dataset.created_at.desc())).all()
+    return [dataset_out(d) for d in rows]
+
+
+@router.get("/{dataset_id}", response_model=DatasetOut, responses=NOT_FOUND)
+def get_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> DatasetOut:
+    return dataset_out(find_dataset(svc, dataset_id))
+
+
+@router.delete("/{dataset_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
+def delete_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> Response:
+    """Delete the stored file, then the row (a failure in between leaves the row to delete again)."""
+    ds = find_dataset(svc, dataset_id)
+    svc.store.delete(ds.object_key)
+    with svc.sessions.begin() as s:
+        row = s.get(Dataset, ds.id)
+        if row is None:
+            raise not_found("dataset_id", f"dataset '{dataset_id}'")
+        s.delete(row)
+    return Response(status_code=204)
+
+
+@router.get("/{dataset_id}/preview", response_model=PreviewOut, responses=NOT_FOUND)
+def preview_dataset(dataset_id: str, rows: int = Query(20, ge=1, le=200), svc: Services = Depends(get_services)) -> PreviewOut:
+    d = find_dataset(svc, dataset_id)
+    df = read_csv(svc.store.get(d.object_key)).head(rows)
+    return PreviewOut(columns=list(df.columns), rows=df.astype(object).where(df.notna(), None).to_dict("records"))

@@ -1,0 +1,151 @@
+"""Jobs: training and prediction jobs are queued for the Data Processor; results are read back here."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from opentelemetry import trace
+from prometheus_client import Counter
+from sqlalchemy import delete, select
+
+from pipeline_common.db import Job, new_id
+from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK
+from pipeline_common.tabular import records_frame
+from pipeline_common.telemetry import current_traceparent
+from pipeline_common.unavailable import Unavailable
+
+from ..dependencies import API, Services, authorized, get_services
+from ..errors import COMMON, NOT_FOUND, ApiError
+from ..schemas import JobCreated, JobOut, PredictionJobIn, TrainingJobIn
+from .datasets import find_dataset, plausible_id
+from .models import champion_schema
+
+log = logging.getLogger("pipeline_api")
+tracer = trace.get_tracer("pipeline_api")
+JOBS_SUBMITTED = Counter("api_jobs_submitted_total", "Jobs accepted", ["kind"])
+
+router = APIRouter(prefix=API, tags=["jobs"], dependencies=[Depends(authorized)], responses=COMMON)
+
+
+def submit(svc: Services, kind: str, params: dict) -> JobCreated:
+    """Store the job, then queue it. When the queue is down the row is removed again (503): a
+    client never holds the id of a job that cannot run."""
+    job_id = new_id()
+    with svc.sessions.begin() as s:
+        s.add(Job(id=job_id, kind=kind, status="queued", params=params, traceparent=current_traceparent()))
+    try:
+        with tracer.start_as_current_span("rabbitmq.publish"):
+            svc.publish(TRAIN_TASK if kind == "training" else PREDICT_TASK, job_id)
+    except Unavailable:
+        with svc.sessions.begin() as s:
+            s.execute(delete(Job).where(Job.id == job_id))
+        raise
+    JOBS_SUBMITTED.labels(kind).inc()
+    log.info("job queued", extra={"job_id": job_id, "kind": kind})
+    return JobCreated(id=job_id, kind=kind, status="queued")
+
+
+@router.post("/training-jobs", status_code=202, response_model=JobCreated)
+def create_training_job(body: TrainingJobIn, svc: Services = Depends(get_services)) -> JobCreated:
+    ds = find_dataset(svc, body.dataset_id, status=422)
+    columns = [c["name"] for c in ds.columns]
+    if body.target not in columns:
+        raise ApiError(422, "target", f"column '{body.target}' is not in dataset '{ds.id}' ({', '.join(columns)})")
+    params = body.model_dump()
+    params["model_name"] = body.model_name or svc.settings.default_model_name
+    return submit(svc, "training", params)
+
+
+@router.post("/prediction-jobs", status_code=202, response_model=JobCreated)
+def create_prediction_job(body: PredictionJobIn, svc: Services = Depends(get_services)) -> JobCreated:
+    name, version, schema = champion_schema(svc.settings, body.model_name)
+    params = {"model_name": name, "model_version": version}
+    if body.records is not None:
+        records_frame(body.records, schema)  # raises DataError -> 422 naming the field
+        params["records"] = body.records
+    else:
+        ds = find_dataset(svc, body.dataset_id, status=422)
+        columns = {c["name"] for c in ds.columns}
+        missing = [c.name for c in schema if c.name not in columns]
+        if missing:
+            raise ApiError(422, "dataset_id", f"dataset lacks model input column '{missing[0]}'")
+        params["dataset_id"] = ds.id
+    return submit(svc, "prediction", params)
+
+
+def public_params(params: dict) -> dict:
+    out = {k: v for k, v in (params or {}).items() if k != "records"}
+    if "records" in (params or {}):
+        out["record_count"] = len(params["records"])
+    return out
+
+
+def job_out(job: Job) -> JobOut:
+    result = dict(job.result) if job.result else None
+    if result and result.get("object_key"):
+        base = (os.environ.get("PUBLIC_URL") or "").rstrip("/")
+        result["download_url"] = f"{base}{API}/jobs/{job.id}/result"
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        params=public_params(job.params),
+        result=result,
+        error=job.error,
+    )
+
+
+def find_job(svc: Services, job_id: str) -> Job | None:
+    if not plausible_id(job_id):
+        return None
+    with svc.sessions() as s:
+        return s.get(Job, job_id)
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def list_jobs(
+    limit: int = Query(50, ge=1, le=500),
+    kind: Literal["training", "prediction"] | None = None,
+    status: Literal["queued", "running", "succeeded", "failed"] | None = None,
+    svc: Services = Depends(get_services),
+) -> list[JobOut]:
+    """Newest first."""
+    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if status:
+        query = query.where(Job.status == status)
+    with svc.sessions() as s:
+        return [job_out(j) for j in s.scalars(query).all()]
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses=NOT_FOUND)
+def get_job(job_id: str, svc: Services = Depends(get_services)) -> JobOut:
+    job = find_job(svc, job_id)
+    if job is None:
+        raise ApiError(404, "job_id", f"job '{job_id}' does not exist")
+    return job_out(job)
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    response_class=StreamingResponse,
+    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "The scored rows as CSV"}},
+)
+def download_result(job_id: str, svc: Services = Depends(get_services)) -> StreamingResponse:
+    job = find_job(svc, job_id)
+    if job is None or not job.result or not job.result.get("object_key"):
+        raise ApiError(404, "job_id", f"job '{job_id}' has no downloadable result")
+    body = svc.store.client.get_object(Bucket=svc.store.bucket, Key=job.result["object_key"])["Body"]
+    return StreamingResponse(
+        body.iter_chunks(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="predictions-{job_id}.csv"'},
+    )
