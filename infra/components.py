@@ -102,8 +102,11 @@ class PlatformNetworks(pulumi.ComponentResource):
             edge_name = settings.docker_name("edge")
             edge = docker.Network(edge_name, name=edge_name, labels=labels, opts=child)
             self.edge_name = edge.name
-        self.names = {"backend": self.backend.name, "edge": self.edge_name}
-        self.register_outputs({"backend": self.backend.name, "edge": self.edge_name})
+        # Outbound only, for Alertmanager's notifications: not internal, and the proxy never joins it.
+        egress = settings.docker_name("egress")
+        self.egress = docker.Network(egress, name=egress, labels=labels, opts=child)
+        self.names = {"backend": self.backend.name, "edge": self.edge_name, "egress": self.egress.name}
+        self.register_outputs(dict(self.names))
 
 
 class PlatformVolumes(pulumi.ComponentResource):
@@ -221,11 +224,22 @@ class Service(pulumi.ComponentResource):
                 aliases = [cname]
             attachments.append(docker.ContainerNetworksAdvancedArgs(name=networks.names[net], aliases=aliases))
         mounts = []
+        binds = []  # host mounts with a propagation mode need the Mount API
         for m in spec.mounts:
             if isinstance(m, Mount):
                 mounts.append(
                     docker.ContainerVolumeArgs(
                         volume_name=volumes.volumes[m.volume].name, container_path=m.path, read_only=m.read_only
+                    )
+                )
+            elif isinstance(m, HostMount) and m.propagation:
+                binds.append(
+                    docker.ContainerMountArgs(
+                        type="bind",
+                        source=m.host_path,
+                        target=m.path,
+                        read_only=m.read_only,
+                        bind_options=docker.ContainerMountBindOptionsArgs(propagation=m.propagation),
                     )
                 )
             elif isinstance(m, HostMount):
@@ -247,6 +261,14 @@ class Service(pulumi.ComponentResource):
             networks_advanced=attachments,
             ports=[docker.ContainerPortArgs(internal=p, external=p) for p in spec.host_ports],
             volumes=mounts,
+            mounts=binds or None,
+            pid_mode=spec.pid_namespace,
+            devices=[
+                docker.ContainerDeviceArgs(host_path=d.host_path, container_path=d.path, permissions=d.permissions)
+                for d in spec.devices
+            ]
+            or None,
+            capabilities=docker.ContainerCapabilitiesArgs(adds=list(spec.capabilities)) if spec.capabilities else None,
             uploads=[
                 docker.ContainerUploadArgs(
                     file=f.path, content=pulumi.Output.secret(f.content) if f.secret else f.content

@@ -12,6 +12,7 @@ from .catalog import build_catalog
 from .catalog.context import CatalogContext
 from .catalog.edge import proxy_files
 from .catalog.model import Catalog
+from .configs import alerting
 from .components import PlatformNetworks, PlatformVolumes, Service
 from .secrets import BASIC_AUTH_USER, PlatformSecrets
 from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
@@ -50,6 +51,8 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
 
 def deploy() -> dict[str, Service]:
     settings, overrides = load_settings()
+    if warning := alerting.receiver_warning(settings):
+        pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
     catalog = build_catalog(CatalogContext(settings, secrets))
     networks = PlatformNetworks(settings)

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_random as random
 
-from .settings import OVERRIDABLE_SECRETS
+from .settings import EXTERNAL_SECRETS, OVERRIDABLE_SECRETS
 
 #: Users of HTTP basic auth at the proxy, one per protected service.
 BASIC_AUTH_USER = "mlops"
@@ -30,6 +30,9 @@ class PlatformSecrets:
                 self._values[name] = pulumi.Output.secret(
                     random.RandomPassword(f"{prefix}-{name}", length=32, special=False).result
                 )
+        for name in EXTERNAL_SECRETS:  # supplied by the operator only; settings check they are set
+            if name in overrides:
+                self._values[name] = pulumi.Output.secret(overrides[name])
 
     def get(self, name: str) -> Any:
         return self._values[name]

@@ -54,11 +54,15 @@ OVERRIDABLE_SECRETS = (
     "apiToken",
 )
 
+#: Secrets only the operator can supply (never generated): set them with the same command.
+EXTERNAL_SECRETS = ("smtpPassword",)
+
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 _PINNED_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 _OWNER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38})$")
 _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
+_WEBHOOK = re.compile(r"^https?://[^\s/?#]+(:\d+)?(/\S*)?$")
 
 
 class ConfigError(Exception):
@@ -116,6 +120,60 @@ class Retention(BaseModel):
     tracesDays: int = Field(7, ge=1, le=3650)
 
 
+class EmailReceiver(BaseModel):
+    """Alert e-mail over SMTP; the password is `secrets.smtpPassword` (Pulumi secret), never here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    to: list[str] = Field(min_length=1)
+    from_: str = Field(alias="from")
+    smarthost: str  # host:port of the submission server
+    username: str | None = None  # SMTP AUTH user; requires secrets.smtpPassword
+    requireTls: StrictBool = True
+
+    @field_validator("to")
+    @classmethod
+    def _to(cls, v: list[str]) -> list[str]:
+        for i, address in enumerate(v):
+            if not _EMAIL.match(address):
+                raise ValueError(f"to[{i}]: '{address}' is not an e-mail address")
+        return v
+
+    @field_validator("from_")
+    @classmethod
+    def _from(cls, v: str) -> str:
+        if not _EMAIL.match(v):
+            raise ValueError(f"'{v}' is not an e-mail address")
+        return v
+
+    @field_validator("smarthost")
+    @classmethod
+    def _smarthost(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not _HOSTNAME.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"'{v}' is not host:port (for example smtp.example.org:587)")
+        return v
+
+
+class Alerting(BaseModel):
+    """Where Alertmanager sends notifications; no receiver means alerts reach nobody."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    email: EmailReceiver | None = None
+    webhooks: list[str] = Field(default_factory=list)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _webhooks(cls, v: list[str]) -> list[str]:
+        for i, url in enumerate(v):
+            if not _WEBHOOK.match(url):
+                raise ValueError(f"webhooks[{i}]: '{url}' is not an http(s) URL")
+        return v
+
+    @property
+    def has_receiver(self) -> bool:
+        return self.email is not None or bool(self.webhooks)
+
+
 class PlatformSettings(BaseModel):
     """Validated settings of one stack. Field names are the stack config keys."""
 
@@ -137,6 +195,7 @@ class PlatformSettings(BaseModel):
     #: `docker:host` (the provider's own key), not a key of this project: the bootstrap's
     #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.
     docker_host: str | None = None
+    alerting: Alerting = Field(default_factory=Alerting)
 
     @field_validator("acmeEmail")
     @classmethod
@@ -277,9 +336,9 @@ def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None =
         problems.append(f"{PROJECT}:secrets: must be a map of secret name to value")
         secrets = {}
     for name in secrets:
-        if name not in OVERRIDABLE_SECRETS:
+        if name not in OVERRIDABLE_SECRETS + EXTERNAL_SECRETS:
             problems.append(
-                f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS)})"
+                f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS + EXTERNAL_SECRETS)})"
             )
     settings = None
     try:
@@ -287,6 +346,11 @@ def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None =
     except ValidationError as exc:
         problems.extend(_flatten_error(exc))
     problems.extend(_cross_checks(stack, data))
+    if settings and settings.alerting.email and settings.alerting.email.username and "smtpPassword" not in secrets:
+        problems.append(
+            f"{PROJECT}:secrets.smtpPassword: required by alerting.email.username; set it with "
+            f"pulumi config set --secret --path 'secrets.smtpPassword' <password>"
+        )
     if problems:
         raise ConfigError(f"invalid configuration for stack '{stack}':\n  " + "\n  ".join(problems))
     assert settings is not None

@@ -11,7 +11,7 @@ from ..configs import observability as cfg
 from . import data as d
 from .context import CatalogContext
 from .edge import DOCKER_SOCKET
-from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from .model import ConfigFile, Dependency, Device, HostMount, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
 
 NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
@@ -61,8 +61,22 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             networks=("backend",),
             port=NODE_EXPORTER_PORT,
             hostname="node-exporter",
-            # The host's root, read-only: filesystems (where the Docker volumes live), CPU, memory.
-            mounts=(HostMount("/", "/host"), Mount("metrics-textfile", TEXTFILE_DIR, read_only=True)),
+            # The host's root, read-only, `rslave` so filesystems mounted after start show too
+            # (prometheus/node_exporter README.md at v1.12.1: `-v "/:/host:ro,rslave"`).
+            mounts=(
+                HostMount("/", "/host", propagation="rslave"),
+                Mount("metrics-textfile", TEXTFILE_DIR, read_only=True),
+            ),
+            # Namespaces, decided one by one (upstream runs both pid and net "host"):
+            # - pid: host. /host/proc/self must resolve to this process for the process and
+            #   /proc/net readers; the exporter (user nobody) then sees the host's process list,
+            #   which it only counts. Read-only information, accepted.
+            # - net: the container's own (backend network). Host networking would publish 9100 on
+            #   every host interface (the public one included) and leave Prometheus, which sits on
+            #   the internal network without a route to the host, unable to scrape it. The price:
+            #   node_network_* figures describe this container's interface, not the host's NICs;
+            #   no dashboard panel or alert uses them.
+            pid_namespace="host",
             command=(
                 "--path.rootfs=/host",
                 "--path.procfs=/host/proc",
@@ -104,6 +118,12 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
                 HostMount("/var/lib/docker", "/var/lib/docker"),
                 HostMount("/dev/disk", "/dev/disk"),
             ),
+            # OOM kills are read from the kernel log (google/cadvisor README.md at v0.57.0:
+            # `--device=/dev/kmsg`). Read access suffices; hosts with kernel.dmesg_restrict=1
+            # (Debian and Ubuntu default) also require CAP_SYSLOG to open it. Upstream runs the
+            # container --privileged instead; these two grants are what the OOM watcher needs.
+            devices=(Device("/dev/kmsg", "/dev/kmsg", "r"),),
+            capabilities=("SYSLOG",),
             command=(
                 "--docker_only=true",
                 "--housekeeping_interval=15s",

@@ -13,12 +13,19 @@ IMAGES = {
     # published: nginx-proxy/acme-companion tag v2.8.2 (2026-07-17); .github/workflows/build-publish.yml
     # pushes `{{version}}` to nginxproxy/acme-companion on a semver tag.
     "acme": "nginxproxy/acme-companion:2.8.2",
+    # published: docker-library/official-images library/postgres (2026-08-21): "Tags: 18.6, 18, latest".
     "postgres": "postgres:18.6",
-    "rabbitmq": "rabbitmq:4.2.3-management",
+    # published: docker-library/official-images library/rabbitmq (2026-08-21): "Tags: 4.2.9-management".
+    "rabbitmq": "rabbitmq:4.2.9-management",
     # published: minio/minio tag RELEASE.2025-09-07T16-13-09Z (Dockerfile.release), the last release with
     # official images (RELEASE.2025-10-15T17-29-55Z shipped as source only); frozen on quay.io.
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+    # published: prometheus/prometheus tag v3.14.0 (newest 3.x tag); promci publish_release pushes
+    # prom/prometheus:<tag> to Docker Hub.
     "prometheus": "prom/prometheus:v3.14.0",
+    # published: prometheus/alertmanager tag v0.34.0 (2026-08-16, newest); .github/workflows/release.yml
+    # publish_release pushes prom/alertmanager:<tag>. Base busybox: wget for the healthcheck.
+    "alertmanager": "prom/alertmanager:v0.34.0",
     # published: grafana/loki:3.7.8@sha256:1107dd5274e0... digest-pinned in public use (Sept 2026); git tags
     # up to v3.7.6 (2026-08-05) seen, .github/workflows/release.yml publishImages pushes them.
     "loki": "grafana/loki:3.7.8",
@@ -32,9 +39,17 @@ IMAGES = {
     "grafana": "grafana/grafana:13.2.3",
     # published: grafana/alloy:v1.19.2 pulled and run (`alloy validate`) in several public repositories (2026).
     "alloy": "grafana/alloy:v1.19.2",
-    "node-exporter": "prom/node-exporter:v1.10.2",
-    "cadvisor": "ghcr.io/google/cadvisor:v0.56.2",  # gcr.io only carries releases before v0.53
-    "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
+    # published: prometheus/node_exporter tag v1.12.1 (2026-07-14), pushed to prom/ by promci publish_release.
+    "node-exporter": "prom/node-exporter:v1.12.1",
+    # published: google/cadvisor tag v0.57.0 (2026-05-14): .github/workflows/publish-container.yml
+    # pushes `{{version}}` and, from d45869d9 on, `v{{version}}` to GHCR (google/cadvisor#3871:
+    # no `v` tags for v0.54.0..v0.56.2). gcr.io only carries releases before v0.53.
+    "cadvisor": "ghcr.io/google/cadvisor:v0.57.0",
+    # published: prometheus-community/postgres_exporter tag v0.20.1 (2026-07-07); .github/workflows/ci.yml
+    # publish_release pushes to Docker Hub org prometheuscommunity.
+    "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.20.1",
+    # published: prometheus/blackbox_exporter tag v0.28.0 (newest tag), pushed to prom/ by promci.
     "blackbox": "prom/blackbox-exporter:v0.28.0",
+    # published: docker-library/official-images library/busybox (2026-08-21): "Tags: 1.37.0, 1.37".
     "volume-usage": "busybox:1.37.0",
 }

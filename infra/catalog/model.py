@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Network = Literal["edge", "backend"]
+#: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy).
+Network = Literal["edge", "backend", "egress"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class HostMount:
     host_path: str
     path: str
     read_only: bool = True
+    #: Bind propagation, e.g. "rslave": host mounts made after start appear inside too.
+    propagation: str | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    """A host device node handed to the container (cgroup permissions, e.g. "r")."""
+
+    host_path: str
+    path: str
+    permissions: str = "r"
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,9 @@ class ServiceSpec:
     replicas: int = 1
     memory_mb: int | None = None
     host_ports: tuple[int, ...] = ()
+    pid_namespace: Literal["host"] | None = None  # None: the container's own
+    devices: tuple[Device, ...] = ()
+    capabilities: tuple[str, ...] = ()  # added to the default set, e.g. "SYSLOG"
     labels: dict[str, str] = field(default_factory=dict)
     metrics: MetricsEndpoint | None = None
     bootstrap: Bootstrap | None = None

@@ -3,10 +3,20 @@ Alloy log agent, Tempo for traces, Mimir for long-term metrics, Grafana on top."
 
 from __future__ import annotations
 
-from ..configs import dashboards
+from ..configs import alerting, dashboards
 from ..configs import observability as cfg
 from .context import CatalogContext
-from .model import ConfigFile, Dependency, HostMount, MetricsEndpoint, Mount, PublicRoute, ServiceSpec, VolumeSpec
+from .model import (
+    ConfigFile,
+    Dependency,
+    Healthcheck,
+    HostMount,
+    MetricsEndpoint,
+    Mount,
+    PublicRoute,
+    ServiceSpec,
+    VolumeSpec,
+)
 from .edge import DOCKER_SOCKET
 
 VOLUMES = (
@@ -15,6 +25,7 @@ VOLUMES = (
     VolumeSpec("tempo"),
     VolumeSpec("mimir"),
     VolumeSpec("grafana"),
+    VolumeSpec("alertmanager"),  # silences and the notification log
 )
 
 
@@ -31,7 +42,6 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             command=(
                 "--config.file=/etc/prometheus/prometheus.yml",
                 "--storage.tsdb.path=/prometheus",
-                f"--storage.tsdb.retention.time={s.retention.metricsDays}d",
                 "--web.enable-lifecycle",
             ),
             mounts=(Mount("prometheus", "/prometheus"),),
@@ -39,6 +49,39 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             metrics=MetricsEndpoint(cfg.PORTS["prometheus"]),
             memory_mb=1024,
             description="Prometheus: scrapes every service, evaluates alert rules",
+        ),
+        ServiceSpec(
+            name="alertmanager",
+            layer="observability",
+            image=ctx.image("alertmanager"),
+            # Private: never routed by the proxy. `egress` (outbound only) lets it reach SMTP and
+            # webhook receivers, which the internal backend network cannot.
+            networks=("backend", "egress"),
+            port=alerting.PORT,
+            hostname="alertmanager",
+            command=(
+                "--config.file=/etc/alertmanager/alertmanager.yml",
+                "--storage.path=/alertmanager",
+                "--cluster.listen-address=",  # one instance: no HA gossip port
+            ),
+            files=(
+                ConfigFile("/etc/alertmanager/alertmanager.yml", alerting.alertmanager_config(s)),
+                *(
+                    (ConfigFile(alerting.SMTP_PASSWORD_FILE, ctx.secrets.get("smtpPassword"), secret=True),)
+                    if s.alerting.email and s.alerting.email.username
+                    else ()
+                ),
+            ),
+            # The image's /alertmanager belongs to `nobody` (its Dockerfile at v0.34.0); Docker
+            # copies that into the fresh volume.
+            mounts=(Mount("alertmanager", "/alertmanager"),),
+            # busybox base image (quay.io/prometheus/busybox): wget is there, curl is not.
+            healthcheck=Healthcheck(
+                ("CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{alerting.PORT}/-/healthy")
+            ),
+            metrics=MetricsEndpoint(alerting.PORT),
+            memory_mb=128,
+            description="Alertmanager: groups, inhibits and delivers the alerts to the stack's receivers",
         ),
         ServiceSpec(
             name="loki",
@@ -61,8 +104,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             networks=("backend",),
             port=cfg.PORTS["tempo"],
             hostname="tempo",
-            # The named volume is created root-owned; Tempo's image user (10001) could not write it.
-            user="0:0",
+            # Runs as the image's user 10001: cmd/tempo/Dockerfile (v2.10.7, v2.10.8) creates /var/tempo owned
+            # by it, and Docker copies that ownership into the fresh named volume mounted there.
             command=("-config.file=/etc/tempo/config.yaml",),
             files=(ConfigFile("/etc/tempo/config.yaml", cfg.tempo_config(s)),),
             mounts=(Mount("tempo", "/var/tempo"),),

@@ -1,4 +1,6 @@
-"""Prometheus alert rules. No receiver is assumed: they show in Prometheus and Grafana."""
+"""Prometheus alert rules. Prometheus sends firing alerts to the stack's Alertmanager, which
+notifies the receivers of the stack file (`alerting`); without one they only show in Prometheus,
+Alertmanager and Grafana, and the preview warns."""
 
 from __future__ import annotations
 
@@ -63,5 +65,8 @@ def alert_rules(services: Iterable[ServiceSpec]) -> str:
             },
         ]
     doc = {"groups": [{"name": "platform", "rules": rules}]}
-    header = "# Generated from the catalog. Scraped jobs: " + ", ".join(scraped) + "\n"
+    header = (
+        "# Generated from the catalog; Prometheus sends firing alerts to Alertmanager, which notifies the\n"
+        "# stack's `alerting` receivers. Scraped jobs: " + ", ".join(scraped) + "\n"
+    )
     return header + yaml.safe_dump(doc, sort_keys=False)

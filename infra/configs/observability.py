@@ -22,11 +22,13 @@ PORTS = {
     "grafana": 3000,
     "alloy": 12345,
     "blackbox": 9115,
+    "alertmanager": 9093,
 }
 CERTIFICATE_JOB = "certificates"
 CERTIFICATE_PROBER = "blackbox"  # the catalog service that probes the proxy's certificates
 TEMPO_OTLP_HTTP = 4318
 TEMPO_OTLP_GRPC = 4317
+MIMIR_PUSH = f"http://mimir:{PORTS['mimir']}/api/v1/push"
 
 
 def _dump(doc: dict) -> str:
@@ -111,8 +113,16 @@ def prometheus_config(settings: PlatformSettings, services: Iterable[ServiceSpec
                 "external_labels": {"stack": settings.stack},
             },
             "rule_files": ["/etc/prometheus/rules/*.yml"],
+            "alerting": {
+                "alertmanagers": [
+                    {"static_configs": [{"targets": [f"{s.name}:{s.port}" for s in services if s.name == "alertmanager"]}]}
+                ]
+            },
             "scrape_configs": jobs,
-            "remote_write": [{"url": f"http://mimir:{PORTS['mimir']}/api/v1/push"}],
+            "remote_write": [{"url": MIMIR_PUSH}],
+            # The config file's retention replaces the flag deprecated in v3 (prometheus
+            # cmd/prometheus/main.go and docs/configuration/configuration.md at v3.14.0).
+            "storage": {"tsdb": {"retention": {"time": f"{settings.retention.metricsDays}d"}}},
         }
     )
 
@@ -174,6 +184,19 @@ def tempo_config(settings: PlatformSettings) -> str:
                 }
             },
             "compactor": {"compaction": {"block_retention": f"{hours}h"}},
+            # Service graphs and span metrics for Grafana's service map, written to Mimir
+            # (keys as in docs/sources/tempo/configuration/_index.md and
+            # example/docker-compose/local/tempo.yaml at grafana/tempo v2.10.7, same at v2.10.8). Mimir runs
+            # without multitenancy, so no X-Scope-OrgID header is sent.
+            "metrics_generator": {
+                "registry": {"external_labels": {"source": "tempo", "stack": settings.stack}},
+                "storage": {
+                    "path": "/var/tempo/generator/wal",
+                    "remote_write": [{"url": MIMIR_PUSH}],
+                    "remote_write_add_org_id_header": False,
+                },
+            },
+            "overrides": {"defaults": {"metrics_generator": {"processors": ["service-graphs", "span-metrics"]}}},
         }
     )
 
@@ -262,6 +285,14 @@ def grafana_datasources() -> str:
                     "type": "prometheus",
                     "access": "proxy",
                     "url": f"http://prometheus:{PORTS['prometheus']}",
+                },
+                {
+                    "name": "Alertmanager",
+                    "uid": "alertmanager",
+                    "type": "alertmanager",
+                    "access": "proxy",
+                    "url": f"http://alertmanager:{PORTS['alertmanager']}",
+                    "jsonData": {"implementation": "prometheus", "handleGrafanaManagedAlerts": False},
                 },
                 {
                     "name": "Loki",

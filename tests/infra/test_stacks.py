@@ -14,7 +14,7 @@ from .harness import PROJECT, plain_strings, run_stack
 ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
     "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
-    "volume-usage",
+    "volume-usage", "alertmanager",
 }  # fmt: skip
 #: Joins the edge network without being public: it probes the certificates the proxy serves.
 CERTIFICATE_PROBER = "blackbox"
@@ -85,6 +85,7 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "cadvisor": set(),
         "postgres-exporter": {"postgres"},
         "volume-usage": set(),
+        "alertmanager": set(),
     }
     if stack != "dev":
         expected["acme"] = {"proxy"}
@@ -264,7 +265,7 @@ def test_dev_urls_are_plain_http_localhost(runs):
 
 
 def test_outputs_name_networks_and_images(run):
-    assert run.output("networks") == {"backend": f"{PROJECT}-{run.stack}-backend", "edge": f"{PROJECT}-{run.stack}-edge"}
+    assert run.output("networks") == {net: f"{PROJECT}-{run.stack}-{net}" for net in ("backend", "edge", "egress")}
     assert run.output("images")["postgres"].startswith("postgres:")
 
 
