@@ -60,7 +60,7 @@ def test_train_page_refuses_a_target_the_profile_rules_out(live, client, csv_byt
     upload(client, csv_bytes, "ui-refuse")
     at = run_view("train")
     at.selectbox(key=next(s.key for s in at.selectbox if s.label.startswith("Column to predict"))).set_value("age").run()
-    assert any("age cannot be a target" in e.value for e in at.error)
+    assert any("**age** cannot be a target" in e.value for e in at.error)
     assert next(b for b in at.button if b.label == "Start training").disabled
 
 
