@@ -18,7 +18,7 @@ from pipeline_common.db import migrate
 
 from . import errors
 from .dependencies import Services, authorized
-from .routers import datasets, feedback, jobs, models, operations, predictions
+from .routers import dataset_profiles, datasets, feedback, jobs, models, operations, predictions
 
 REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -58,7 +58,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
         return response
 
     errors.install(app, settings.retry_after_seconds)
-    for router in (operations.router, datasets.router, jobs.router, models.router, feedback.router):
+    for router in (operations.router, datasets.router, dataset_profiles.router, jobs.router, models.router, feedback.router):
         app.include_router(router)
     app.include_router(predictions.router(settings), dependencies=[Depends(authorized)])
     return app

@@ -1,0 +1,90 @@
+"""Data: upload a CSV, see the data sets and a picture of each column."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pipeline_ui.widgets import client, column_chart, inline_errors, pick_dataset, when
+
+KIND_LABELS = {"numeric": "number", "integer": "whole number", "categorical": "category", "boolean": "yes/no"}
+
+
+def render() -> None:
+    api = client()
+    st.header("1 · Data")
+    st.write("Upload a CSV file with a header row: one column is what you want to predict, the others describe each row.")
+    with inline_errors():
+        upload_form(api)
+    with inline_errors():
+        datasets = api.datasets()
+        if not datasets:
+            st.info("No data sets yet: upload a CSV file above.")
+            return
+        st.subheader("Data sets")
+        table = pd.DataFrame(
+            [{"name": d["name"], "rows": d["rows"], "columns": len(d["columns"]), "uploaded (UTC)": when(d.get("created_at"))} for d in datasets]
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        chosen = pick_dataset(datasets, "Look at", key="data_pick", prefer=st.session_state.get("uploaded"))
+        show_profile(api, chosen)
+
+
+def upload_form(api) -> None:
+    with st.form("upload", clear_on_submit=True, border=True):
+        upload = st.file_uploader("CSV file", type=["csv"])
+        name = st.text_input("Name (optional)", placeholder="taken from the file name")
+        if st.form_submit_button("Upload data set", type="primary"):
+            if upload is None:
+                st.error("Choose a CSV file first.")
+                return
+            ds = api.upload(name.strip() or upload.name.removesuffix(".csv"), upload.getvalue())
+            st.session_state["uploaded"] = ds["id"]
+            st.success(f"Uploaded **{ds['name']}**: {ds['rows']:,} rows, {len(ds['columns'])} columns. Next: **Train**.")
+
+
+def show_profile(api, ds: dict) -> None:
+    profile = api.profile(ds["id"])
+    cols = profile["columns"]
+    st.subheader(f"Profile of {ds['name']}")
+    a, b, c, d = st.columns(4)
+    a.metric("Rows", f"{profile['rows']:,}")
+    b.metric("Columns", profile["column_count"])
+    c.metric("Missing cells", f"{sum(col['missing'] for col in cols):,}")
+    d.metric("Uploaded (UTC)", when(profile.get("created_at")) or "—")
+    summary = pd.DataFrame(
+        [
+            {
+                "column": col["name"],
+                "type": KIND_LABELS[col["kind"]],
+                "missing": col["missing"],
+                "distinct values": col["distinct"],
+                "range / most common": value_summary(col),
+            }
+            for col in cols
+        ]
+    )
+    st.dataframe(summary, hide_index=True, width="stretch")
+    charts = [chart for col in cols if (chart := column_chart(col)) is not None]
+    for start in range(0, len(charts), 3):
+        row = st.columns(3)
+        for slot, chart in zip(row, charts[start : start + 3]):
+            slot.altair_chart(chart, width="stretch")
+    missing = pd.DataFrame([{"column": c["name"], "missing": c["missing"]} for c in cols if c["missing"]])
+    if not missing.empty:
+        st.altair_chart(
+            alt.Chart(missing, height=160, title="Missing values per column").mark_bar(color="#e45756").encode(
+                x=alt.X("missing:Q", title="rows"), y=alt.Y("column:N", sort="-x", title=None)
+            ),
+            width="stretch",
+        )
+    with st.expander("First rows"):
+        st.dataframe(pd.DataFrame(api.preview(ds["id"])["rows"]), hide_index=True)
+
+
+def value_summary(col: dict) -> str:
+    if col.get("histogram"):
+        return f"{col['min']:g} … {col['max']:g} (median {col['median']:g})"
+    top = col.get("top_values") or []
+    return ", ".join(v["value"] for v in top[:3]) + (" …" if len(top) > 3 else "")

@@ -1,0 +1,49 @@
+"""Jobs: the recent training and prediction jobs, from the API, refreshed by themselves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pipeline_ui.widgets import client, inline_errors, when
+from pipeline_ui.client import first_sentence
+
+REFRESH_SECONDS = 3
+
+
+def render() -> None:
+    st.header("Jobs")
+    st.write(f"The latest jobs of everyone using the platform; the list updates itself every {REFRESH_SECONDS} seconds.")
+    kind = st.segmented_control("Show", ["all", "training", "prediction"], default="all")
+    recent_jobs(None if kind in (None, "all") else kind)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def recent_jobs(kind: str | None) -> None:
+    with inline_errors():
+        jobs = client().jobs(limit=50, kind=kind)
+        if not jobs:
+            st.info("No jobs yet.")
+            return
+        st.dataframe(pd.DataFrame([job_row(j) for j in jobs]), hide_index=True, width="stretch")
+
+
+def job_row(job: dict) -> dict:
+    params = job.get("params") or {}
+    result = job.get("result") or {}
+    if job["status"] == "failed":
+        outcome = first_sentence(job.get("error"), 120)
+    elif job["kind"] == "training" and result:
+        outcome = f"version {result.get('model_version')}" + (" (champion)" if result.get("champion") else "")
+    elif result:
+        outcome = f"{result.get('rows', len(result.get('predictions') or []))} rows scored"
+    else:
+        outcome = ""
+    return {
+        "status": job["status"],
+        "kind": job["kind"],
+        "model": params.get("model_name", result.get("model_name", "")),
+        "target / input": params.get("target") or (f"{params['record_count']} records" if "record_count" in params else params.get("dataset_id", "")),
+        "started (UTC)": when(job.get("created_at")),
+        "outcome": outcome,
+    }

@@ -1,0 +1,237 @@
+"""Predict: one record from a form built from the champion's inputs and its training data, or a whole data set."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pipeline_ui.lineage import champion, training_source, with_champion
+from pipeline_ui.widgets import client, follow_job, inline_errors, pick_dataset, when
+from pipeline_ui.client import ApiError
+
+NOT_KNOWN = "(not known)"
+NUMERIC = {"double", "float", "long", "integer"}
+INTEGER = {"long", "integer"}
+
+
+def render() -> None:
+    api = client()
+    st.header("3 · Predict")
+    with inline_errors():
+        models = with_champion(api.models())
+        if not models:
+            st.info("Train a model on **Train** first: predictions come from a model's champion version.")
+            return
+        datasets = api.datasets()
+        names = [m["name"] for m in models]
+        model = models[names.index(st.selectbox("Model", names, key="predict_model"))]
+        source, target = training_source(model, datasets)
+        profile = {c["name"]: c for c in api.profile(source["id"])["columns"]} if source else {}
+        version = champion(model)
+        st.caption(
+            f"Champion: version {version['version']}, registered {when(version.get('created_at'))} UTC"
+            + (f", trained on **{source['name']}** to predict **{target}**" if source else "")
+        )
+        tabs = ["One record", "A whole data set"]
+        single, batch = st.tabs(tabs, default=tabs[1] if st.query_params.get("batch_job") else tabs[0])
+        with single:
+            with inline_errors():
+                record_form(api, model, profile, source)
+            with inline_errors():
+                json_form(api, model, profile)
+        with batch:
+            with inline_errors():
+                batch_section(api, model, datasets)
+
+
+# -- one record -------------------------------------------------------------------------------
+def key_of(model: dict, column: str) -> str:
+    return f"in:{model['name']}:{column}"
+
+
+def record_form(api, model: dict, profile: dict, source: dict | None) -> None:
+    inputs = model.get("inputs") or []
+    if source:
+        fill_from_row(api, model, source, profile)
+    with st.form(f"record:{model['name']}"):
+        st.write("Fill in the record; choices and defaults come from the training data.")
+        record = {}
+        grid = st.columns(3)
+        for i, col in enumerate(inputs):
+            with grid[i % 3]:
+                record[col["name"]] = input_widget(col, profile.get(col["name"]), key_of(model, col["name"]))
+        submitted = st.form_submit_button("Predict", type="primary")
+        result = st.container()  # right under the button
+    if submitted:
+        with result, inline_errors():
+            missing_required = [c["name"] for c in inputs if c.get("required", True) and record[c["name"]] is None]
+            if missing_required:
+                st.error(f"Fill in the required fields: {', '.join(missing_required)}.")
+                return
+            show_prediction(api, model, record, profile)
+
+
+def whole_numbers(col: dict, prof: dict | None) -> bool:
+    """Integer steps when the model says so or the training data only held whole numbers
+    (the model's signature may type such a column as double)."""
+    return col["type"] in INTEGER or (prof or {}).get("kind") == "integer"
+
+
+def input_widget(col: dict, prof: dict | None, key: str):
+    label, required = col["name"], col.get("required", True)
+    if col["type"] == "boolean":
+        return st.checkbox(label, key=key)
+    if col["type"] in NUMERIC:
+        whole = whole_numbers(col, prof)
+        median = (prof or {}).get("median")
+        default = (round(median) if whole else float(median)) if median is not None else (0 if whole else 0.0)
+        help_ = f"training data: {prof['min']:g} … {prof['max']:g}" if prof and prof.get("min") is not None else None
+        st.session_state.setdefault(key, int(default) if whole else float(default))
+        return st.number_input(label, step=1 if whole else None, format=None if whole else "%.4g", key=key, help=help_)
+    values = [v["value"] for v in (prof or {}).get("top_values") or []]
+    if values and (prof or {}).get("distinct", 0) <= len(values):
+        options = values + ([] if required else [NOT_KNOWN])
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = values[0]  # the most common value
+        chosen = st.selectbox(label, options, key=key, help="values seen in the training data, most common first")
+        return None if chosen == NOT_KNOWN else chosen
+    text = st.text_input(label, key=key, placeholder="required" if required else "optional").strip()
+    return None if text in ("", NOT_KNOWN) else text
+
+
+def fill_from_row(api, model: dict, source: dict, profile: dict) -> None:
+    with st.expander(f"Fill from a row of {source['name']}"):
+        row = st.number_input("Row number", min_value=1, max_value=min(source["rows"], 200), value=1, step=1, key=f"row:{model['name']}")
+        if st.button("Fill the form", key=f"fill:{model['name']}"):
+            values = api.preview(source["id"], rows=int(row))["rows"][int(row) - 1]
+            for col in model.get("inputs") or []:
+                st.session_state[key_of(model, col["name"])] = widget_value(col, values.get(col["name"]), profile.get(col["name"]))
+            st.rerun()
+
+
+def widget_value(col: dict, value, prof: dict | None = None):
+    """A data-set cell as the form's widget for `col` holds it."""
+    if col["type"] in NUMERIC:
+        return None if value is None else (int(value) if whole_numbers(col, prof) else float(value))
+    if col["type"] == "boolean":
+        return bool(value)
+    return NOT_KNOWN if value is None else str(value)
+
+
+def json_form(api, model: dict, profile: dict) -> None:
+    with st.expander("…or paste a record as JSON"):
+        example = {c["name"]: example_value(c, profile.get(c["name"])) for c in model.get("inputs") or []}
+        with st.form(f"json:{model['name']}"):
+            raw = st.text_area("JSON record", value=json.dumps(example, indent=1), height=220)
+            submitted = st.form_submit_button("Predict this record")
+            result = st.container()
+        if submitted:
+            with result, inline_errors():
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError as exc:
+                    st.error(f"That is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}. "
+                             'Write one object like {"age": 39, "job": "clerk"}.', icon=":material/warning:")
+                    return
+                if not isinstance(record, dict):
+                    st.error('The record must be one JSON object like {"age": 39, "job": "clerk"}, '
+                             f"not a {type(record).__name__}.", icon=":material/warning:")
+                    return
+                show_prediction(api, model, record, profile)
+
+
+def example_value(col: dict, prof: dict | None):
+    prof = prof or {}
+    if col["type"] in NUMERIC and prof.get("median") is not None:
+        return round(prof["median"]) if col["type"] in INTEGER else prof["median"]
+    if prof.get("top_values"):
+        return prof["top_values"][0]["value"]
+    return 0 if col["type"] in NUMERIC else ""
+
+
+def caution(record: dict, profile: dict, inputs: list[dict]) -> list[str]:
+    """Why a prediction for this record deserves less trust: values the training data never had, gaps."""
+    notes = []
+    for col in inputs:
+        value, prof = record.get(col["name"]), profile.get(col["name"]) or {}
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and prof.get("min") is not None:
+            if not prof["min"] <= value <= prof["max"]:
+                notes.append(f"{col['name']} = {value:g} is outside the training data ({prof['min']:g} … {prof['max']:g})")
+        elif isinstance(value, str) and prof.get("top_values") and prof["distinct"] <= len(prof["top_values"]):
+            if value not in {v["value"] for v in prof["top_values"]}:
+                notes.append(f"{col['name']} = '{value}' never occurs in the training data")
+    blank = [c["name"] for c in inputs if record.get(c["name"]) in (None, "")]
+    if blank:
+        notes.append(f"{len(blank)} of {len(inputs)} inputs are blank ({', '.join(blank)}) and were filled with typical values")
+    return notes
+
+
+def show_prediction(api, model: dict, record: dict, profile: dict) -> None:
+    out = api.predict_online(model["name"], [record])
+    p = out["predictions"][0]
+    label = p["prediction"]
+    st.markdown(f"### Prediction: {label}")
+    st.write(f"Probability of **{label}**: **{p['probability']:.1%}** (model {out['model_name']} version {out['model_version']})")
+    if p.get("probabilities"):
+        frame = pd.DataFrame([{"class": k, "probability": v} for k, v in p["probabilities"].items()])
+        st.altair_chart(
+            alt.Chart(frame, height=90).mark_bar().encode(
+                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+                y=alt.Y("class:N", title=None),
+                tooltip=["class:N", alt.Tooltip("probability:Q", format=".1%")],
+            ),
+            width="stretch",
+        )
+    notes = caution(record, profile, model.get("inputs") or [])
+    if notes:
+        st.warning("Treat this prediction with caution: " + "; ".join(notes) + ".", icon=":material/warning:")
+
+
+# -- a whole data set -------------------------------------------------------------------------
+def batch_section(api, model: dict, datasets: list[dict]) -> None:
+    if not datasets:
+        st.info("Upload a data set on **Data** to score it.")
+        return
+    ds = pick_dataset(datasets, "Data set to score", key="batch_dataset")
+    if st.button("Score data set", type="primary"):
+        job = api.predict(model_name=model["name"], dataset_id=ds["id"])
+        st.query_params["batch_job"] = job["id"]
+        st.rerun()
+    if job_id := st.query_params.get("batch_job"):
+        follow_job(api, job_id, show_batch_result)
+
+
+def show_batch_result(job: dict) -> None:
+    cache = st.session_state.setdefault("result_csv", {})
+    if job["id"] not in cache:  # downloaded once per job, not on every rerun
+        try:
+            cache[job["id"]] = client().result_csv(job["id"])
+        except ApiError as exc:
+            st.error(str(exc))
+            return
+    data = cache[job["id"]]
+    frame = pd.read_csv(io.BytesIO(data))
+    r = job["result"]
+    st.success(f"Scored **{len(frame):,} rows** with {r['model_name']} version {r['model_version']}.")
+    counts = frame["prediction"].astype(str).value_counts().rename_axis("class").reset_index(name="rows")
+    left, right = st.columns([1, 2])
+    left.altair_chart(
+        alt.Chart(counts, height=180, title="Predicted classes").mark_arc(innerRadius=40).encode(
+            theta="rows:Q", color=alt.Color("class:N"), tooltip=["class:N", "rows:Q"]
+        ),
+        width="stretch",
+    )
+    right.altair_chart(
+        alt.Chart(frame, height=180, title="Confidence of the predictions").mark_bar().encode(
+            x=alt.X("probability:Q", bin=alt.Bin(maxbins=20), axis=alt.Axis(format="%")),
+            y=alt.Y("count():Q", title="rows"),
+            color=alt.Color("prediction:N"),
+        ),
+        width="stretch",
+    )
+    st.dataframe(frame.head(20), hide_index=True)
+    st.download_button("Download all predictions (CSV)", data, file_name=f"predictions-{job['id']}.csv", mime="text/csv")

@@ -1,0 +1,85 @@
+"""Train: pick a data set and a target the profile says is fit, follow the job, see its metrics."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipeline_ui.widgets import client, counts_chart, follow_job, inline_errors, metrics_chart, metrics_frame, pick_dataset
+
+NEW_MODEL = "New model…"
+DEFAULT_NEW_NAME = "tabular-classifier"
+
+
+def render() -> None:
+    api = client()
+    st.header("2 · Train")
+    st.write("Choose a data set and the column to predict. Each training adds a version to a model; "
+             "the new version becomes the **champion** (the one that predicts) only if it scores better.")
+    with inline_errors():
+        datasets = api.datasets()
+        if not datasets:
+            st.info("Upload a data set on **Data** first.")
+        else:
+            training_form(api, datasets)
+    if job_id := st.query_params.get("train_job"):
+        st.subheader("Training job")
+        with inline_errors():
+            follow_job(api, job_id, show_training_result)
+
+
+def training_form(api, datasets: list[dict]) -> None:
+    ds = pick_dataset(datasets, "Data set", key="train_dataset", prefer=st.session_state.get("uploaded"))
+    profile = {c["name"]: c for c in api.profile(ds["id"])["columns"]}
+    names = list(profile)
+    fit = [n for n in names if profile[n]["target_problem"] is None]
+    default = names[-1] if names[-1] in fit else (fit[0] if fit else names[-1])
+    target = st.selectbox("Column to predict (target)", names, index=names.index(default), key=f"target_{ds['id']}")
+    problem = profile[target]["target_problem"]
+    if problem:
+        st.error(f"**{target}** cannot be a target: {problem}.", icon=":material/block:")
+    else:
+        st.altair_chart(counts_chart(profile[target]["top_values"], f"Classes of {target}"), width="stretch")
+    model_name = pick_model_name(api)
+    optimize = st.checkbox("Search hyper-parameters (slower, often better)")
+    feedback = st.checkbox("Include collected feedback")
+    disabled = bool(problem) or not model_name
+    if st.button("Start training", type="primary", disabled=disabled):
+        job = api.train(dataset_id=ds["id"], target=target, model_name=model_name, optimize=optimize, include_feedback=feedback)
+        st.query_params["train_job"] = job["id"]  # in the address: a reload keeps following it
+        st.rerun()
+
+
+def pick_model_name(api) -> str | None:
+    """An existing model by default (training adds a version); a new one only on purpose."""
+    models = api.models()
+    existing = [m["name"] for m in models]
+    if not existing:
+        return st.text_input("New model name", value=DEFAULT_NEW_NAME).strip() or None
+    # The model worked on last comes first: a second click adds a version to it.
+    latest = max(models, key=lambda m: max((str(v.get("created_at") or "") for v in m["versions"]), default=""))["name"]
+    choice = st.selectbox(
+        "Model", [*existing, NEW_MODEL], index=existing.index(latest), help="Training adds a new version to the chosen model."
+    )
+    if choice != NEW_MODEL:
+        return choice
+    name = st.text_input("New model name", placeholder="letters, digits, . _ -").strip()
+    if name in existing:
+        st.warning(f"A model named {name} exists; training adds a version to it.")
+    return name or None
+
+
+def show_training_result(job: dict) -> None:
+    r = job["result"]
+    verdict = "is now the **champion**" if r["champion"] else "did not beat the champion, which stays in place"
+    st.success(f"Model **{r['model_name']}** version **{r['model_version']}** {verdict}.")
+    old = r.get("previous_champion_metrics") or {}
+    cols = st.columns(3)
+    for slot, (key, label) in zip(cols, (("accuracy", "Accuracy"), ("f1", "F1"), ("roc_auc", "ROC AUC"))):
+        value = r["metrics"].get(key)
+        delta = f"{value - old[key]:+.3f} vs. champion" if key in old and value == value else None
+        slot.metric(label, f"{value:.3f}" if value == value else "—", delta=delta)
+    series = {f"version {r['model_version']}": r["metrics"]}
+    if old:
+        series["previous champion"] = old
+    st.altair_chart(metrics_chart(metrics_frame(series), "series", "Held-out test metrics (higher is better)"), width="stretch")
+    st.caption("Next: **Predict** scores records with the champion.")

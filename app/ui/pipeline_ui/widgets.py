@@ -1,0 +1,150 @@
+"""Widgets the pages share: inline errors, data-set labels, charts, job progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from pipeline_ui.client import FINISHED, ApiClient, ApiError, first_sentence
+
+STATUS_ICONS = {
+    "queued": ":material/hourglass_top:",
+    "running": ":material/autorenew:",
+    "succeeded": ":material/check_circle:",
+    "failed": ":material/cancel:",
+}
+
+
+def client() -> ApiClient:
+    return ApiClient()
+
+
+@contextmanager
+def inline_errors() -> Iterator[None]:
+    """An API error becomes a message where it happened; the rest of the page stays."""
+    try:
+        yield
+    except ApiError as exc:
+        st.error(str(exc), icon=":material/error:")
+
+
+def when(value) -> str:
+    """'2026-11-29 01:40' from an ISO string or epoch milliseconds (MLflow); '' if unknown."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, (int, float)):
+        moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def dataset_label(ds: dict) -> str:
+    return f"{ds['name']} · {ds['rows']:,} rows × {len(ds['columns'])} columns · {when(ds.get('created_at'))}".rstrip(" ·")
+
+
+def pick_dataset(datasets: list[dict], label: str, key: str, prefer: str | None = None) -> dict:
+    ids = [d["id"] for d in datasets]
+    index = ids.index(prefer) if prefer in ids else 0
+    chosen = st.selectbox(label, ids, index=index, key=key, format_func=lambda i: dataset_label(datasets[ids.index(i)]))
+    return datasets[ids.index(chosen)]
+
+
+# -- charts ------------------------------------------------------------------------------
+def histogram_chart(col: dict, height: int = 140) -> alt.Chart:
+    h = col["histogram"]
+    frame = pd.DataFrame({"from": h["edges"][:-1], "to": h["edges"][1:], "rows": h["counts"]})
+    return (
+        alt.Chart(frame, height=height, title=col["name"])
+        .mark_bar()
+        .encode(
+            x=alt.X("from:Q", bin="binned", title=None),
+            x2="to:Q",
+            y=alt.Y("rows:Q", title="rows"),
+            tooltip=["from:Q", "to:Q", "rows:Q"],
+        )
+    )
+
+
+def counts_chart(values: list[dict], title: str, height: int = 140, limit: int = 12) -> alt.Chart:
+    frame = pd.DataFrame(values[:limit])
+    return (
+        alt.Chart(frame, height=height, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("value:N", sort="-x", title=None),
+            x=alt.X("count:Q", title="rows"),
+            tooltip=["value:N", "count:Q"],
+        )
+    )
+
+
+def column_chart(col: dict) -> alt.Chart | None:
+    if col.get("histogram") and col["distinct"] > 12:
+        return histogram_chart(col)
+    if col.get("top_values"):
+        return counts_chart(col["top_values"], col["name"])
+    return None
+
+
+def metrics_chart(frame: pd.DataFrame, series: str, title: str) -> alt.Chart:
+    """Bars of accuracy/F1/ROC AUC per `series` (e.g. new model vs champion), on a 0..1 scale."""
+    return (
+        alt.Chart(frame, height=220, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("metric:N", title=None),
+            xOffset=f"{series}:N",
+            y=alt.Y("value:Q", scale=alt.Scale(domain=[0, 1]), title=None),
+            color=alt.Color(f"{series}:N", title=None),
+            tooltip=[f"{series}:N", "metric:N", alt.Tooltip("value:Q", format=".3f")],
+        )
+    )
+
+
+METRIC_NAMES = {"accuracy": "Accuracy", "f1": "F1", "roc_auc": "ROC AUC"}
+
+
+def metrics_frame(rows: dict[str, dict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"series": series, "metric": METRIC_NAMES.get(k, k), "value": v}
+            for series, metrics in rows.items()
+            for k, v in (metrics or {}).items()
+            if k in METRIC_NAMES and v == v
+        ]
+    )
+
+
+# -- jobs --------------------------------------------------------------------------------
+def status_line(job: dict) -> str:
+    icon = STATUS_ICONS.get(job["status"], "")
+    return f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` is **{job['status']}** (started {when(job['created_at'])} UTC)"
+
+
+def follow_job(api: ApiClient, job_id: str, show_result: Callable[[dict], None]) -> None:
+    """The job's state, refreshed by itself until it finishes; then `show_result` draws the outcome once."""
+    job = api.job(job_id)
+    if job["status"] in FINISHED:
+        st.markdown(status_line(job))
+        if job["status"] == "failed":
+            st.error(f"The job failed: {first_sentence(job['error'])}", icon=":material/cancel:")
+        else:
+            show_result(job)
+        return
+    _poll(api, job_id)
+
+
+@st.fragment(run_every=1.5)
+def _poll(api: ApiClient, job_id: str) -> None:
+    with inline_errors():
+        job = api.job(job_id)
+        if job["status"] in FINISHED:
+            st.rerun()  # the whole page draws the finished job
+        st.markdown(status_line(job))
+        st.progress(0.15 if job["status"] == "queued" else 0.6, text=f"{job['status']} … this view updates itself")

@@ -1,0 +1,98 @@
+"""The UI as its image runs it (the Dockerfile's CMD, ENV and Streamlit config), driven by Debian's Chromium.
+
+The API and the worker are the application tests' real services (tests/app/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.app.conftest import api_url, client, csv_bytes, stack, worker  # noqa: F401  (shared fixtures)
+from tests.app.services import REPO, free_port, wait_for
+
+UI_DIR = REPO / "app" / "ui"  # the build context's ui/, laid out as the image's /app
+SCREENSHOTS = REPO / "build" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+#: No sandbox (root in CI containers) and nothing that phones home or updates itself.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def dockerfile_cmd_and_env(dockerfile: Path) -> tuple[list[str], dict[str, str]]:
+    """The image's CMD (exec form) and its ENV settings, read from the Dockerfile itself."""
+    text = dockerfile.read_text().replace("\\\n", " ")
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", text, re.M)[1])
+    env = {}
+    for line in re.findall(r"^ENV (.*)$", text, re.M):
+        env.update(re.findall(r"(\w+)=(\S+)", line))
+    return cmd, env
+
+
+def streamlit_command(port: int) -> tuple[list[str], dict[str, str]]:
+    cmd, env = dockerfile_cmd_and_env(UI_DIR / "Dockerfile")
+    assert cmd[:2] == ["streamlit", "run"], cmd
+    cmd = [sys.executable, "-m", *cmd]  # the venv's streamlit
+    cmd = [a.replace("0.0.0.0", "127.0.0.1") if a.startswith("--server.address") else a for a in cmd]
+    cmd = [f"--server.port={port}" if a.startswith("--server.port") else a for a in cmd]
+    env = {k: v.replace("/app", str(UI_DIR)) for k, v in env.items()}
+    return cmd, env
+
+
+@pytest.fixture(scope="session")
+def ui_url(stack, api_url, worker):
+    port = free_port()
+    cmd, env = streamlit_command(port)
+    proc = stack.procs.start(
+        "streamlit", cmd, cwd=UI_DIR, env={**env, "API_URL": api_url, "API_TOKEN": stack.api_token, "HOME": str(stack.root)}
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_for(lambda: httpx.get(url + "/_stcore/health", timeout=2).status_code == 200, "Streamlit UI", 90, proc)
+    yield url
+    stack.procs.stop(proc)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, ui_url):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=120_000)  # a loaded CI machine renders slowly; waits end as soon as content shows
+    context = browser.new_context(viewport={"width": 1400, "height": 1800}, base_url=ui_url)
+    context.set_default_timeout(120_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def shot(page, request):
+    """shot('name'): a full-page screenshot in build/screenshots/ (a test artifact, gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{request.node.name.removeprefix('test_')[:60]}--{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
