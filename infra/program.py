@@ -49,6 +49,8 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
 
 def deploy() -> dict[str, Service]:
     settings, overrides = load_settings()
+    for warning in settings.backup_warnings():
+        pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
     catalog = build_catalog(CatalogContext(settings, secrets))
     networks = PlatformNetworks(settings)

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 import pulumi
 import pulumi_random as random
 
-from .settings import OVERRIDABLE_SECRETS
+from .settings import EXTERNAL_SECRETS, OVERRIDABLE_SECRETS
 
 #: Users of HTTP basic auth at the proxy, one per protected service.
 BASIC_AUTH_USER = "mlops"
@@ -25,7 +25,7 @@ class PlatformSecrets:
         for name in OVERRIDABLE_SECRETS:
             if name in overrides:
                 self._values[name] = pulumi.Output.secret(overrides[name])
-            else:
+            elif name not in EXTERNAL_SECRETS:  # those are checked with the settings
                 # Explicitly secret: the engine marks `result` secret too, but we do not rely on it.
                 self._values[name] = pulumi.Output.secret(
                     random.RandomPassword(f"{prefix}-{name}", length=32, special=False).result

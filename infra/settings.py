@@ -8,7 +8,7 @@ stack file fails `pulumi preview` with one message naming the key and reason.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -49,7 +49,15 @@ OVERRIDABLE_SECRETS = (
     "s3MlflowSecretKey",
     "grafanaAdminPassword",
     "apiToken",
+    "s3BackupSecretKey",
+    "backupPassphrase",
+    # Issued by the backup target's provider, so never generated: required with `backup.target`.
+    "backupTargetAccessKey",
+    "backupTargetSecretKey",
 )
+
+#: Secrets a stack must set itself (they come from outside the platform).
+EXTERNAL_SECRETS = ("backupTargetAccessKey", "backupTargetSecretKey")
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -93,6 +101,38 @@ class Retention(BaseModel):
     tracesDays: int = Field(7, ge=1, le=3650)
 
 
+class BackupTarget(BaseModel):
+    """An S3-compatible bucket outside this host. Its key pair is issued by its provider and set
+    as `secrets.backupTargetAccessKey` / `secrets.backupTargetSecretKey`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    endpoint: str = Field(pattern=r"^[a-z0-9.-]+(:[0-9]{1,5})?$")  # host[:port]; spoken to over HTTPS
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    uriStyle: Literal["path", "host"] = "path"
+
+
+class BackupRetention(BaseModel):
+    """PostgreSQL: weekly full backups (`full` kept) with daily differentials (`diff` kept);
+    objects and configuration: dated snapshots kept per day, week and month."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    full: int = Field(4, ge=1, le=100)
+    diff: int = Field(7, ge=1, le=100)
+    daily: int = Field(7, ge=0, le=366)
+    weekly: int = Field(4, ge=0, le=520)
+    monthly: int = Field(6, ge=0, le=240)
+
+
+class Backup(BaseModel):
+    """Where and how often backups go. Without `target`, a local volume holds them (dev only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target: BackupTarget | None = None
+    retention: BackupRetention = Field(default_factory=BackupRetention)
+    intervalHours: int = Field(24, ge=1, le=24)
+
+
 class PlatformSettings(BaseModel):
     """Validated settings of one stack. Field names are the stack config keys."""
 
@@ -111,6 +151,7 @@ class PlatformSettings(BaseModel):
     protectData: bool = False
     images: dict[str, str] = Field(default_factory=dict)
     retention: Retention = Field(default_factory=Retention)
+    backup: Backup = Field(default_factory=Backup)
     dockerHost: str | None = None
 
     @field_validator("acmeEmail")
@@ -157,6 +198,15 @@ class PlatformSettings(BaseModel):
     def docker_name(self, name: str) -> str:
         """The Docker name of a stack's container, volume or network: unique on a shared host."""
         return f"{self.prefix}-{name}"
+
+    def backup_warnings(self) -> list[str]:
+        """Said at every preview: a server stack whose backups never leave its host."""
+        if self.backup.target is None and self.stack != "dev":
+            return [
+                f"{PROJECT}:backup.target is not set: stack '{self.stack}' keeps its backups in a volume on the "
+                "same host, so losing the host loses them too (README: Backups and restore)"
+            ]
+        return []
 
     @property
     def scheme(self) -> str:
@@ -217,6 +267,14 @@ def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None =
             problems.append(
                 f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS)})"
             )
+    backup = data.get("backup")
+    if isinstance(backup, Mapping) and backup.get("target"):
+        for name in EXTERNAL_SECRETS:
+            if name not in secrets:
+                problems.append(
+                    f"{PROJECT}:secrets.{name}: required with backup.target, issued by the target's provider "
+                    f"(pulumi config set --secret --path 'secrets.{name}' <value>)"
+                )
     settings = None
     try:
         settings = PlatformSettings.model_validate(data)

