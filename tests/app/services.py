@@ -205,7 +205,7 @@ def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
         env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 120, proc)
+    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 300, proc)
     return url
 
 
