@@ -197,7 +197,9 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEF
 
 def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
     port = free_port()
-    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url}
+    # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
+    # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
+    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120"}
     proc = procs.start(
         "mlflow",
         [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
