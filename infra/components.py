@@ -7,6 +7,7 @@ post-start bootstrap. Nothing here knows about a particular service.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 from pathlib import Path
 from typing import Any, Sequence
@@ -15,7 +16,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .catalog.model import BuiltImage, HostMount, Mount, ServiceSpec, VolumeSpec
+from .catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec
 from .settings import PROJECT, PlatformSettings
 from .values import is_output
 
@@ -24,16 +25,55 @@ COMPONENT = "mlops:platform"
 HEALTH_WAIT_SECONDS = 300
 
 
+def dockerignore_patterns(directory: Path) -> list[str]:
+    """The build context's `.dockerignore` patterns (comments and blank lines dropped)."""
+    path = directory / ".dockerignore"
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def is_ignored(rel: str, patterns: Sequence[str]) -> bool:
+    """Docker's rule for the patterns `.dockerignore` uses here: a pattern matches the path
+    or one of its parent directories; `**/` matches any number of leading directories."""
+    parts = rel.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    for pattern in patterns:
+        if pattern.startswith("!"):
+            raise ValueError(f".dockerignore: exceptions ('{pattern}') are not supported by source_hash")
+        tail = pattern.removeprefix("**/")
+        for prefix in prefixes:
+            if fnmatch.fnmatchcase(prefix, pattern):
+                return True
+            if tail != pattern and fnmatch.fnmatchcase(prefix.rsplit("/", 1)[-1], tail):
+                return True
+    return False
+
+
 def source_hash(directory: Path) -> str:
-    """Content hash of a build context, so a local image tag changes with its sources."""
+    """Content hash of a build context, so a local image tag changes with its sources.
+
+    It skips exactly what `.dockerignore` keeps out of the build, so an edit that does not
+    reach the image neither rebuilds it nor changes its tag (and one that does, both)."""
+    patterns = dockerignore_patterns(directory)
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         rel = path.relative_to(directory).as_posix()
-        if "__pycache__" in rel or rel.endswith(".pyc") or "/tests/" in f"/{rel}":
+        if is_ignored(rel, patterns):
             continue
         digest.update(rel.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
+
+
+def healthcheck_hash(hc: Healthcheck) -> str:
+    """Docker's update call cannot change a healthcheck, and the provider updates it in place
+    (kreuzwerker/terraform-provider-docker#988; `healthcheck` has no ForceNew in
+    internal/provider/resource_docker_container.go at 5074970c, the upstream of the newest
+    pulumi-docker source seen, 2026-08-14; the fix, PR #989, merged 2026-08-22, and whether 5.2.0
+    bundles it could not be confirmed). `labels` is ForceNew there, so a label carrying this hash
+    replaces the container whenever the healthcheck changes, with or without the fix."""
+    text = "\0".join([*hc.test, hc.interval, hc.timeout, str(hc.retries), hc.start_period])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def image_ref(settings: PlatformSettings, image: str | BuiltImage) -> str:
@@ -50,7 +90,9 @@ class PlatformNetworks(pulumi.ComponentResource):
 
     def __init__(self, settings: PlatformSettings, opts: pulumi.ResourceOptions | None = None):
         super().__init__(f"{COMPONENT}:Networks", f"{settings.prefix}-networks", None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Names are fixed and Docker refuses a second network of the same name, so a replaced
+        # network (new labels, `internal`) must be deleted before its successor is created.
+        child = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         labels = [docker.NetworkLabelArgs(label="mlops.stack", value=settings.stack)]
         backend = settings.docker_name("backend")
         self.backend = docker.Network(backend, name=backend, internal=True, labels=labels, opts=child)
@@ -153,7 +195,9 @@ class Service(pulumi.ComponentResource):
                 skip_push=True,
                 opts=child,
             )
-            return built.image_name
+            # For a local-only build `repo_digest` is the image ID: it changes with every
+            # rebuild, so the containers are replaced, while `image_name` would not change.
+            return built.repo_digest
         remote = docker.RemoteImage(f"{name}-image", name=self.image_ref, keep_locally=True, opts=child)
         return remote.image_id
 
@@ -188,8 +232,10 @@ class Service(pulumi.ComponentResource):
                 mounts.append(
                     docker.ContainerVolumeArgs(host_path=m.host_path, container_path=m.path, read_only=m.read_only)
                 )
-        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
         hc = spec.healthcheck
+        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
+        if hc:
+            labels["mlops.healthcheck"] = healthcheck_hash(hc)
         return docker.Container(
             cname,
             name=cname,
@@ -222,6 +268,9 @@ class Service(pulumi.ComponentResource):
             wait_timeout=HEALTH_WAIT_SECONDS if hc else None,
             restart="unless-stopped",
             memory=spec.memory_mb,
+            # Without it Docker allows swap of twice the limit and the provider reads that back as
+            # a change on every `up`; equal to `memory` means no swap.
+            memory_swap=spec.memory_mb,
             log_driver="json-file",
             log_opts={"max-size": "10m", "max-file": "3"},
             must_run=True,
@@ -239,8 +288,10 @@ class Service(pulumi.ComponentResource):
         container = self.containers[0]
         env_flags = " ".join(f"-e {k}" for k in sorted(boot.env))
         environment = dict(boot.env)
-        if settings.dockerHost:
-            environment["DOCKER_HOST"] = settings.dockerHost
+        if settings.docker_host:
+            # The same engine the provider talks to (`docker:host`); on ssh:// hosts the docker CLI
+            # runs `ssh`, which reads the deploy user's ~/.ssh/config (README: Deploying).
+            environment["DOCKER_HOST"] = settings.docker_host
         return command.local.Command(
             f"{name}-bootstrap",
             create=container.name.apply(lambda n: f"docker exec -i {env_flags} {n} sh -s"),

@@ -10,6 +10,7 @@ from pulumi.runtime import config as runtime_config
 
 from .catalog import build_catalog
 from .catalog.context import CatalogContext
+from .catalog.edge import proxy_files
 from .catalog.model import Catalog
 from .components import PlatformNetworks, PlatformVolumes, Service
 from .secrets import BASIC_AUTH_USER, PlatformSecrets
@@ -89,3 +90,7 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
         if spec.public.basic_auth:
             credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
     pulumi.export("credentials", pulumi.Output.secret(credentials))
+    # What an nginx-proxy must serve for this stack (path -> content): with externalProxyNetwork
+    # the shared proxy needs these vhost.d and htpasswd files; the htpasswd lines are secret.
+    files = proxy_files(CatalogContext(settings, secrets), catalog.public())
+    pulumi.export("proxyFiles", pulumi.Output.secret({f.path: f.content for f in files}))

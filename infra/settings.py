@@ -8,13 +8,16 @@ stack file fails `pulumi preview` with one message naming the key and reason.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
 PROJECT = "mlops-platform"
 
-#: Public services and the host-table defaults from DEVELOPERS.md.
+#: Our own images: chosen by `imageOwner`/`imageTag` (or `buildImages`), never by `images.<key>`.
+BUILT_IMAGES = ("mlflow", "api", "processor", "ui", "postgres")
+
+#: Public services and their default hosts (the host table in README.md, "Deployment").
 PUBLIC_SERVICES = ("rabbitmq", "minio", "mlflow", "grafana", "api", "ui")
 
 _HOST_TABLE = {
@@ -68,6 +71,26 @@ _TAG = re.compile(r"^[\w][\w.-]{0,127}$")
 
 class ConfigError(Exception):
     """Raised for invalid stack configuration; the message names every bad key."""
+
+
+def parse_bool(value: Any) -> bool:
+    """Only true/false: `pulumi config set` stores strings, and pydantic's lax bool would also
+    take off/f/n/no/0, which a cross-check reading the raw string could then read differently."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise ValueError(f"'{value}' is not a boolean; use true or false")
+
+
+StrictBool = Annotated[bool, BeforeValidator(parse_bool)]
+
+
+def third_party_images() -> dict[str, str]:
+    """The catalog's pinned images (imported late: the catalog package imports this module)."""
+    from .catalog.images import IMAGES
+
+    return IMAGES
 
 
 def default_hosts(stack: str) -> dict[str, str]:
@@ -139,20 +162,22 @@ class PlatformSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     stack: str
-    tls: bool = True
+    tls: StrictBool = True
     acmeEmail: str | None = None
-    acmeStaging: bool = False
+    acmeStaging: StrictBool = False
     hosts: dict[str, str] = Field(default_factory=dict)
     imageOwner: str = "iot64"
     imageTag: str = "0.1.0"
-    buildImages: bool = False
+    buildImages: StrictBool = False
     processorReplicas: int = Field(2, ge=1, le=32)
     externalProxyNetwork: str | None = None
-    protectData: bool = False
+    protectData: StrictBool = False
     images: dict[str, str] = Field(default_factory=dict)
     retention: Retention = Field(default_factory=Retention)
     backup: Backup = Field(default_factory=Backup)
-    dockerHost: str | None = None
+    #: `docker:host` (the provider's own key), not a key of this project: the bootstrap's
+    #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.
+    docker_host: str | None = None
 
     @field_validator("acmeEmail")
     @classmethod
@@ -180,11 +205,8 @@ class PlatformSettings(BaseModel):
     @field_validator("images")
     @classmethod
     def _images(cls, v: dict[str, str]) -> dict[str, str]:
-        for service, ref in v.items():
-            try:
-                check_pinned(ref)
-            except ValueError as exc:
-                raise ValueError(f"{service}: {exc}") from None
+        if _image_problems(v):
+            raise ValueError("invalid image overrides")  # parse_settings reports each key
         return v
 
     @property
@@ -213,6 +235,29 @@ class PlatformSettings(BaseModel):
         return "https" if self.tls else "http"
 
 
+def _image_problems(images: Mapping[str, Any]) -> list[str]:
+    """One line per bad `images.<key>`: unknown service, one of our built images, or unpinned."""
+    known = third_party_images()
+    problems = []
+    for key, ref in images.items():
+        name = f"{PROJECT}:images.{key}"
+        if key in BUILT_IMAGES:
+            problems.append(
+                f"{name}: '{key}' is built by this project; choose its image with imageOwner/imageTag "
+                f"(ghcr.io/<imageOwner>/mlops-{key}:<imageTag>) or buildImages"
+            )
+        elif key not in known:
+            problems.append(f"{name}: unknown image service '{key}' (known: {', '.join(sorted(known))})")
+        elif not isinstance(ref, str):
+            problems.append(f"{name}: must be an image reference string")
+        else:
+            try:
+                check_pinned(ref)
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+    return problems
+
+
 def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
     """Checks that span keys; run even when single fields failed, so all problems show at once."""
     problems = []
@@ -233,7 +278,13 @@ def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
             other = seen[host] if culprit == service else service
             problems.append(f"{PROJECT}:hosts.{culprit}: '{host}' is already used by '{other}'")
         seen[host] = service
-    tls = str(data.get("tls", True)).lower() not in ("false", "0", "no")
+    images = data.get("images") or {}
+    if isinstance(images, Mapping):
+        problems.extend(_image_problems(images))
+    try:
+        tls = parse_bool(data.get("tls", True))
+    except ValueError:
+        tls = False  # reported by the model: no cross-check on a value nobody can read
     if tls and not data.get("acmeEmail"):
         problems.append(f"{PROJECT}:acmeEmail: required when tls is true (Let's Encrypt needs a contact address)")
     return problems
@@ -247,18 +298,31 @@ def _flatten_error(exc: ValidationError) -> list[str]:
         key = f"{PROJECT}:{loc}" if loc else PROJECT
         if err["type"] == "extra_forbidden":
             msg = "unknown config key"
+        if loc == "images" and msg == "invalid image overrides":
+            continue  # _cross_checks names each bad key
         lines.append(f"{key}: {msg}")
     return lines
 
 
+#: Model fields that are not stack config keys of this project.
+_NOT_CONFIG_KEYS = ("stack", "docker_host")
+
+
 def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None = None) -> PlatformSettings:
-    """Validate raw stack config (keys without the project prefix) or raise ConfigError."""
-    data = {k: v for k, v in raw.items() if k != "secrets"}
+    """Validate raw stack config (keys without the project prefix) or raise ConfigError.
+
+    `docker_host` is the provider's `docker:host`: the one Docker host setting."""
+    data = {k: v for k, v in raw.items() if k != "secrets" and k not in _NOT_CONFIG_KEYS}
     data["stack"] = stack
-    if docker_host:
-        data["dockerHost"] = docker_host
+    data["docker_host"] = docker_host or None
     secrets = raw.get("secrets") or {}
-    problems: list[str] = []
+    problems: list[str] = [f"{PROJECT}:{k}: unknown config key" for k in _NOT_CONFIG_KEYS if k in raw]
+    if "dockerHost" in data:
+        data.pop("dockerHost")
+        problems.append(
+            f"{PROJECT}:dockerHost: unknown config key; set the Docker host with "
+            f"`pulumi config set docker:host ssh://user@host` (used by the provider and the bootstrap)"
+        )
     if not isinstance(secrets, Mapping):
         problems.append(f"{PROJECT}:secrets: must be a map of secret name to value")
         secrets = {}

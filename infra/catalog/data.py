@@ -44,6 +44,14 @@ MLFLOW_BUCKET = "mlflow-artifacts"
 POSTGRES_BOOTSTRAP = r"""
 set -eu
 psql -v ON_ERROR_STOP=1 --no-psqlrc -U postgres -d postgres <<'SQL'
+-- Passwords must reach no log: psql shows no statement text on errors, and the server does not
+-- quote a failed (or slow) statement of this session in its log (tests/infra/test_bootstrap_secrets.py).
+\set ECHO none
+\set VERBOSITY terse
+\set SHOW_CONTEXT never
+SET log_min_error_statement = panic;
+SET log_min_duration_statement = -1;
+SET log_statement = 'none';
 \getenv mlflow_pw MLFLOW_DB_PASSWORD
 \getenv pipeline_pw PIPELINE_DB_PASSWORD
 \getenv monitoring_pw MONITORING_DB_PASSWORD

@@ -16,10 +16,9 @@ PROXY_LABEL = "com.github.nginx-proxy.nginx"
 VOLUMES = (VolumeSpec("certs"), VolumeSpec("acme"), VolumeSpec("proxy-html", stateful=False))
 
 
-def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[ServiceSpec]:
-    if not ctx.runs_proxy:
-        return []
-    s = ctx.settings
+def proxy_files(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[ConfigFile]:
+    """The per-host files an nginx-proxy needs for this stack: ours gets them as uploads; a shared
+    proxy (`externalProxyNetwork`) must serve them itself (the secret `proxyFiles` output)."""
     files = []
     for name, spec in sorted(public.items()):
         host = ctx.host(name)
@@ -31,6 +30,14 @@ def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[S
         if spec.public.basic_auth:
             _, line = ctx.secrets.basic_auth(name)
             files.append(ConfigFile(f"/etc/nginx/htpasswd/{host}", line, secret=True))
+    return files
+
+
+def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[ServiceSpec]:
+    if not ctx.runs_proxy:
+        return []
+    s = ctx.settings
+    files = proxy_files(ctx, public)
     services = [
         ServiceSpec(
             name="proxy",

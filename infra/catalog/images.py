@@ -7,16 +7,29 @@ quay.io; swap the `minio` entry (for example for RustFS) by changing one line.
 """
 
 IMAGES = {
+    # published: nginx-proxy/nginx-proxy tag 1.11.6 (2026-07-16, newest); .github/workflows/build-publish.yml
+    # pushes Docker Hub tags on "*.*.*" tags.
     "proxy": "nginxproxy/nginx-proxy:1.11.6",
-    "acme": "nginxproxy/acme-companion:2.8.0",
-    "postgres": "postgres:18.6",
+    # published: nginx-proxy/acme-companion tag v2.8.2 (2026-07-17); .github/workflows/build-publish.yml
+    # pushes `{{version}}` to nginxproxy/acme-companion on a semver tag.
+    "acme": "nginxproxy/acme-companion:2.8.2",
     "rabbitmq": "rabbitmq:4.2.3-management",
+    # published: minio/minio tag RELEASE.2025-09-07T16-13-09Z (Dockerfile.release), the last release with
+    # official images (RELEASE.2025-10-15T17-29-55Z shipped as source only); frozen on quay.io.
     "minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
     "prometheus": "prom/prometheus:v3.14.0",
-    "loki": "grafana/loki:3.7.4",
-    "tempo": "grafana/tempo:2.10.7",
-    "mimir": "grafana/mimir:3.1.4",
+    # published: grafana/loki:3.7.8@sha256:1107dd5274e0... digest-pinned in public use (Sept 2026); git tags
+    # up to v3.7.6 (2026-08-05) seen, .github/workflows/release.yml publishImages pushes them.
+    "loki": "grafana/loki:3.7.8",
+    # published: grafana/tempo tag v2.10.8 (2026-08-13, newest 2.10.x; release.yml runs on tags), deployed
+    # publicly as that day's security bump.
+    "tempo": "grafana/tempo:2.10.8",
+    # published: grafana/mimir:3.1.5 pushed to Docker Hub 2026-08-20 (tag mimir-3.1.5, CHANGELOG: Go 1.26.6
+    # CVE fixes only), per a public ADR's re-evaluation log; grafana/mimir#16082 prepared 3.1.3.
+    "mimir": "grafana/mimir:3.1.5",
+    # published: grafana/grafana:13.2.3@sha256:b28bae15e219... digest-pinned in public use (Sept 2026).
     "grafana": "grafana/grafana:13.2.3",
+    # published: grafana/alloy:v1.19.2 pulled and run (`alloy validate`) in several public repositories (2026).
     "alloy": "grafana/alloy:v1.19.2",
     "node-exporter": "prom/node-exporter:v1.10.2",
     "cadvisor": "ghcr.io/google/cadvisor:v0.56.2",  # gcr.io only carries releases before v0.53

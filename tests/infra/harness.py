@@ -7,6 +7,7 @@ options, plus the stack outputs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from dataclasses import dataclass, field
@@ -37,6 +38,11 @@ class Registered:
     parent: str
 
 
+def local_image_id(image_name: str) -> str:
+    """What the mock engine reports as a local build's image ID (stable per image name)."""
+    return "sha256:" + hashlib.sha256(image_name.encode()).hexdigest()
+
+
 def secret_value(name: str) -> str:
     return f"mock-secret-{name}-Zq8"
 
@@ -53,6 +59,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             out["repoDigest"] = args.inputs["name"]
         elif t == "docker:index/image:Image":
             out["imageName"] = args.inputs["imageName"]
+            out["repoDigest"] = local_image_id(args.inputs["imageName"])  # local-only: the image ID
         return [f"{args.name}-id", out]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -93,3 +93,57 @@ def test_encrypted_secret_override_replaces_the_generated_one():
     assert not any(r.name.endswith("-apiToken") for r in run.of_type(":RandomPassword"))
     env = run.container("api").inputs["envs"]
     assert "API_TOKEN=tok-123" in env
+
+
+def test_misspelt_image_service_is_rejected_listing_the_known_ones():
+    msg = error_for({**BASE, "images": {"postgress": "postgres:17.1"}})
+    assert "mlops-platform:images.postgress: unknown image service 'postgress'" in msg
+    assert "postgres, " in msg and "grafana" in msg
+
+
+@pytest.mark.parametrize("built", ["api", "processor", "ui", "mlflow"])
+def test_built_image_in_images_is_rejected_pointing_to_owner_and_tag(built):
+    msg = error_for({**BASE, "images": {built: f"ghcr.io/x/{built}:1.2"}})
+    assert f"mlops-platform:images.{built}:" in msg and "imageOwner/imageTag" in msg
+
+
+def test_known_pinned_image_override_is_accepted():
+    assert parse_settings("staging", {**BASE, "images": {"postgres": "postgres:18.7"}}).images == {"postgres": "postgres:18.7"}
+
+
+@pytest.mark.parametrize("key", ["tls", "acmeStaging", "buildImages", "protectData"])
+@pytest.mark.parametrize("word", ["off", "f", "n", "no", "0", "yes", "on", "1"])
+def test_boolean_keys_take_only_true_or_false(key, word):
+    msg = error_for({**BASE, key: word})
+    assert f"mlops-platform:{key}: '{word}' is not a boolean; use true or false" in msg
+
+
+def test_tls_off_is_reported_as_not_a_boolean_and_not_as_a_missing_acme_email():
+    msg = error_for({"tls": "off"})
+    assert "mlops-platform:tls" in msg and "acmeEmail" not in msg
+
+
+@pytest.mark.parametrize("word", ["false", "False", "FALSE"])
+def test_tls_false_in_any_case_needs_no_acme_email(word):
+    assert parse_settings("staging", {"tls": word}).tls is False
+
+
+def test_boolean_strings_as_pulumi_passes_them_are_parsed():
+    s = parse_settings("staging", {**BASE, "tls": "true", "acmeStaging": "false", "protectData": "True"})
+    assert (s.tls, s.acmeStaging, s.protectData) == (True, False, True)
+
+
+def test_docker_host_key_of_this_project_is_rejected_pointing_to_docker_host():
+    msg = error_for({**BASE, "dockerHost": "ssh://deploy@example.org"})
+    assert "mlops-platform:dockerHost: unknown config key" in msg and "docker:host" in msg
+
+
+@pytest.mark.parametrize("key", ["stack", "docker_host"])
+def test_model_fields_that_are_not_config_keys_are_rejected(key):
+    assert f"mlops-platform:{key}: unknown config key" in error_for({**BASE, key: "x"})
+
+
+def test_docker_host_reaches_the_bootstrap_of_every_service():
+    run = run_stack("staging", {"acmeEmail": "ops@iot64.de", "docker:host": "ssh://deploy@example.org"})
+    boots = run.of_type(":Command")
+    assert boots and all(b.inputs["environment"]["DOCKER_HOST"] == "ssh://deploy@example.org" for b in boots)

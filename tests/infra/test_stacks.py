@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pytest
@@ -227,7 +228,8 @@ def test_stateful_volumes_are_protected_and_retained_in_production(runs):
 
 @pytest.mark.parametrize("stack", ["staging", "dev"])
 def test_volumes_are_not_protected_outside_production(runs, stack):
-    assert not any(v.protect for v in runs[stack].of_type(":Volume"))
+    volumes = runs[stack].of_type(":Volume")
+    assert volumes and not any(v.protect or v.retain_on_delete for v in volumes)
 
 
 #: The only services that see host paths: the Docker socket, or the host itself for metrics.
@@ -242,6 +244,7 @@ def test_every_volume_mount_names_a_stack_volume(run):
 
 
 def test_host_paths_are_mounted_read_only_and_only_where_needed(run):
+    assert any("hostPath" in m for c in run.containers.values() for m in c.inputs.get("volumes") or [])
     for c in run.containers.values():
         host = [m for m in c.inputs.get("volumes") or [] if "hostPath" in m]
         if host:
@@ -303,7 +306,38 @@ def test_external_proxy_network_replaces_the_own_proxy():
     assert "shared-proxy" in nets
 
 
-def test_bootstrap_reruns_when_container_or_script_changes(run):
-    boot = next(r for r in run.of_type(":Command") if r.name.endswith("postgres-bootstrap"))
-    assert boot.inputs["triggers"][0] == f"{PROJECT}-{run.stack}-postgres-id"
-    assert "docker exec -i" in boot.inputs["create"]
+@pytest.mark.parametrize("svc", ["postgres", "minio"])
+def test_bootstrap_reruns_when_container_or_script_changes(run, svc):
+    from infra.catalog.data import MINIO_BOOTSTRAP, POSTGRES_BOOTSTRAP
+
+    script = {"postgres": POSTGRES_BOOTSTRAP, "minio": MINIO_BOOTSTRAP}[svc]
+    boot = next(r for r in run.of_type(":Command") if r.name == f"{PROJECT}-{run.stack}-{svc}-bootstrap")
+    assert boot.inputs["triggers"] == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest()]
+    assert boot.inputs["stdin"] == script
+    assert boot.inputs["create"].startswith("docker exec -i ")
+
+
+@pytest.fixture(scope="module")
+def external_proxy_run():
+    return run_stack("staging", {"acmeEmail": "ops@iot64.de", "externalProxyNetwork": "shared-proxy"})
+
+
+def test_external_proxy_mode_exports_every_file_the_shared_proxy_must_serve(external_proxy_run):
+    files = external_proxy_run.output("proxyFiles")
+    hosts = HOST_TABLE["staging"]
+    assert {f"/etc/nginx/vhost.d/{h}" for h in hosts.values()} <= set(files)
+    assert {p for p in files if "/htpasswd/" in p} == {
+        f"/etc/nginx/htpasswd/{hosts['mlflow']}", f"/etc/nginx/htpasswd/{hosts['ui']}",
+    }  # fmt: skip
+    assert "location = /metrics { return 404; }" in files[f"/etc/nginx/vhost.d/{hosts['api']}"]
+    assert files[f"/etc/nginx/htpasswd/{hosts['mlflow']}"].startswith("mlops:$2a$")
+
+
+def test_proxy_files_output_is_secret(external_proxy_run):
+    assert plain_strings(external_proxy_run.outputs_raw["proxyFiles"]) == []
+
+
+def test_proxy_files_output_is_what_the_own_proxy_is_given(runs):
+    uploads = {u["file"]: u["content"] for u in runs["staging"].container("proxy").inputs["uploads"]}
+    files = runs["staging"].output("proxyFiles")
+    assert files and all(uploads.get(path) == content for path, content in files.items())
