@@ -30,7 +30,7 @@ from .catalog import backup as backup_catalog
 from .catalog import offline_catalog
 from .catalog.model import Catalog
 from .configs import backup as cfg
-from .settings import EXTERNAL_SECRETS, PROJECT
+from .settings import PROJECT
 
 REPO = Path(__file__).resolve().parents[1]
 HEALTH_TIMEOUT_SECONDS = 600
@@ -50,7 +50,6 @@ def stack_catalog(stack: str) -> Catalog:
     path = REPO / f"Pulumi.{stack}.yaml"
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {} if path.exists() else {}
     raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(f"{PROJECT}:")}
-    raw["secrets"] = {name: "<set in the stack>" for name in EXTERNAL_SECRETS}  # only their presence is checked
     return offline_catalog(stack, raw)[1]
 
 

@@ -308,10 +308,14 @@ def _flatten_error(exc: ValidationError) -> list[str]:
 _NOT_CONFIG_KEYS = ("stack", "docker_host")
 
 
-def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None = None) -> PlatformSettings:
+def parse_settings(
+    stack: str, raw: Mapping[str, Any], docker_host: str | None = None, offline: bool = False
+) -> PlatformSettings:
     """Validate raw stack config (keys without the project prefix) or raise ConfigError.
 
-    `docker_host` is the provider's `docker:host`: the one Docker host setting."""
+    `docker_host` is the provider's `docker:host`: the one Docker host setting. `offline` readers
+    (diagram, tests, the restore command) see the stack file without its encrypted secrets, so
+    they skip the check that secrets from outside the platform are set."""
     data = {k: v for k, v in raw.items() if k != "secrets" and k not in _NOT_CONFIG_KEYS}
     data["stack"] = stack
     data["docker_host"] = docker_host or None
@@ -332,7 +336,7 @@ def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None =
                 f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS)})"
             )
     backup = data.get("backup")
-    if isinstance(backup, Mapping) and backup.get("target"):
+    if isinstance(backup, Mapping) and backup.get("target") and not offline:
         for name in EXTERNAL_SECRETS:
             if name not in secrets:
                 problems.append(

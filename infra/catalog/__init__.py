@@ -43,7 +43,7 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
 def offline_catalog(stack: str, config: Mapping[str, Any] | None = None) -> tuple[PlatformSettings, Catalog]:
     """A stack's settings and catalog without a deployment (placeholder secrets), for the
     README diagram, tests and benchmarks. `config` defaults to the minimum a TLS stack needs."""
-    settings = parse_settings(stack, {"acmeEmail": "ops@example.org"} if config is None else config)
+    settings = parse_settings(stack, {"acmeEmail": "ops@example.org"} if config is None else config, offline=True)
     return settings, build_catalog(CatalogContext(settings, StaticSecrets()))
 
 

@@ -141,7 +141,8 @@ class Postgres:
             self.procs.stop(self.proc)
 
 
-def start_postgres(procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Postgres:
+def new_postgres(procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Postgres:
+    """A running cluster with the platform's two databases."""
     pg = Postgres(procs, settings, env)
     pg.init()
     pg.start()
@@ -151,6 +152,10 @@ def start_postgres(procs: Processes, settings: dict[str, str] | None = None, env
         for db in ("mlflow", "pipeline"):
             conn.execute(f"CREATE DATABASE {db}")
     return pg
+
+
+def start_postgres(procs: Processes) -> str:
+    return new_postgres(procs).url
 
 
 def start_rabbitmq(procs: Processes) -> str:
@@ -222,7 +227,7 @@ class Stack:
         self.worker_metrics: dict[str, str] = {}  # worker name -> its Prometheus endpoint
 
     def start(self, pg_settings: dict[str, str] | None = None, pg_env: dict[str, str] | None = None) -> "Stack":
-        self.postgres = start_postgres(self.procs, pg_settings, pg_env)
+        self.postgres = new_postgres(self.procs, pg_settings, pg_env)
         self.pg = self.postgres.url
         self.amqp = start_rabbitmq(self.procs)
         self.s3 = start_s3(self.procs)
@@ -251,13 +256,13 @@ class Stack:
         env = {**self.env, "PORT": str(port), **extra_env}
         proc = self.procs.start("api", [sys.executable, "-m", "pipeline_api"], env=env)
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 60, proc)
+        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 300, proc)
         return url
 
     def start_worker(self, name: str = "worker", **extra_env) -> subprocess.Popen:
         env = {**self.env, "METRICS_PORT": str(free_port()), "HEARTBEAT_FILE": str(self.root / f"{name}.hb"), **extra_env}
         proc = self.procs.start(name, [sys.executable, "-m", "data_processor"], env=env)
-        wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", 60, proc)
+        wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", 300, proc)
         self.worker_metrics[name] = f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"
         return proc
 
