@@ -52,7 +52,7 @@ def main() -> None:
         api = drill.proc_running("pipeline_api")
         train_and_score(client, make_csv(2000, seed=3), "bench", "bench-model")
         drill.backup_objects()
-        drill.backup_postgres("full")
+        drill.backup_postgres()
         rpo = [commit_to_archive_seconds(drill) for _ in range(SAMPLES)]
         rows = drill.rows()
         drill.lose_everything([worker, api])

@@ -127,12 +127,6 @@ def restore_argv(config_path: str, target_time: str | None = None) -> list[str]:
     return argv + ["restore"]
 
 
-def backup_argv(config_path: str, kind: str) -> list[str]:
-    if kind not in ("full", "diff", "incr"):
-        raise ValueError(f"backup type must be full, diff or incr, not {kind!r}")
-    return ["pgbackrest", f"--config={config_path}", f"--stanza={STANZA}", f"--type={kind}", "backup"]
-
-
 def rclone_conf(platform_endpoint: str, platform_access_key: str, target: S3Target | LocalTarget) -> str:
     """Two S3 remotes and an encrypted view of the target (`vault:`). Secrets come from the
     environment: RCLONE_CONFIG_PLATFORM_SECRET_ACCESS_KEY, RCLONE_CONFIG_TARGET_ACCESS_KEY_ID,

@@ -102,8 +102,27 @@ class Drill:
             "BACKUP_PASSPHRASE": OBJECT_PASSPHRASE,
         }
 
-    def backup_postgres(self, kind: str = "full") -> None:
-        self.run_as_postgres(cfg.backup_argv(str(self.conf), kind), timeout=600)
+    def backup_postgres(self) -> str:
+        """One round of the catalog's postgres-backup script (a full backup on a first run);
+        returns the metrics it wrote."""
+        textfile = self.stack.root / "textfile-postgres"
+        textfile.mkdir(exist_ok=True)
+        self._own(textfile)
+        env = {
+            "PGBACKREST_CONFIG": str(self.conf),  # the container reads the default path instead
+            "PGHOST": str(self.stack.postgres.data),
+            "PGPORT": str(self.stack.postgres.port),
+            "INTERVAL": "0",
+            "FULL_EVERY": str(7 * 86400),
+            "TEXTFILE_DIR": str(textfile),
+            "ONCE": "1",
+        }
+        result = subprocess.run(
+            ["sh", "-s"], input=cfg.POSTGRES_BACKUP_SCRIPT, env={**os.environ, **self.pgbackrest_env, **env},
+            user=self.stack.postgres.user, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-2000:]
+        return "".join(p.read_text() for p in sorted(textfile.glob("*.prom")))
 
     def backup_objects(self) -> str:
         """One round of the catalog's object backup script; returns the metrics it wrote."""

@@ -8,6 +8,8 @@ writes, and check rows, objects and that the restored champion still predicts.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.app.conftest import make_csv
@@ -33,7 +35,10 @@ def test_point_in_time_restore_brings_back_rows_objects_and_a_predicting_champio
     first = train_and_score(client, make_csv(300, seed=1), "before", MODEL)
     metrics = drill.backup_objects()
     assert 'mlops_backup_last_attempt_failed{kind="objects"} 0' in metrics
-    drill.backup_postgres("full")
+    pg_metrics = drill.backup_postgres()
+    assert 'mlops_backup_last_attempt_failed{kind="postgres"} 0' in pg_metrics
+    assert re.search(r'^mlops_backup_size_bytes\{kind="postgres"\} [1-9]', pg_metrics, re.M)
+    assert "mlops_backup_last_full_timestamp_seconds" in pg_metrics
     rows_at_target, objects_at_target = drill.rows(), drill.objects()
     target_time = drill.now()
     stamp_at_target = max(drill.history_stamps(), default=None)
