@@ -41,7 +41,7 @@ def target(settings: PlatformSettings) -> cfg.S3Target | cfg.LocalTarget:
     return cfg.S3Target(endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle)
 
 
-def _target_mounts(settings: PlatformSettings) -> tuple[Mount, ...]:
+def target_mounts(settings: PlatformSettings) -> tuple[Mount, ...]:
     return (Mount("backups", LOCAL_TARGET),) if settings.backup.target is None else ()
 
 
@@ -94,7 +94,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
                 Mount("postgres", "/var/lib/postgresql"),  # read-write: a restore writes PGDATA
                 Mount("postgres-run", SOCKET_DIR),
                 Mount("metrics-textfile", TEXTFILE_DIR),
-                *_target_mounts(s),
+                *target_mounts(s),
             ),
             files=files,
             env={
@@ -118,7 +118,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             mounts=(
                 Mount("metrics-textfile", TEXTFILE_DIR),
                 Mount("grafana", "/grafana", read_only=True),
-                *_target_mounts(s),
+                *target_mounts(s),
             ),
             files=(ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),),
             env={

@@ -70,8 +70,9 @@ def test_retention_comes_from_the_stack_file(runs):
 def test_dev_keeps_its_backups_in_a_volume_of_their_own(runs):
     conf = pgbackrest_conf(runs["dev"].container("postgres"))["global"]
     assert conf["repo1-type"] == "posix" and conf["repo1-path"].startswith("/backups/")
-    mounts = {m.get("containerPath"): m.get("volumeName") for m in runs["dev"].container("postgres-backup").inputs["volumes"]}
-    assert mounts["/backups"].endswith("-backups")
+    for service in ("postgres", "postgres-backup", "object-backup"):  # archive-push, base backups, snapshots
+        mounts = {m.get("containerPath"): m.get("volumeName") for m in runs["dev"].container(service).inputs["volumes"]}
+        assert mounts["/backups"].endswith("-backups"), service
 
 
 def test_the_target_key_pair_never_shows_in_plain_text(runs):

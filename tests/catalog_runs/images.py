@@ -1,0 +1,256 @@
+"""How each image runs, reproduced with the programs this machine has.
+
+A container runs `entrypoint + (catalog command or the image's CMD)` with the image's ENV,
+WORKDIR and USER. For our four images all of that is read from `app/*/Dockerfile`. For
+upstream images it is recorded here with a citation of the upstream Dockerfile at the pinned
+tag; where the image's entrypoint script does set-up the bare program does not, `prelude` is a
+minimal re-statement of that documented behaviour (not upstream code). `binds` puts this
+machine's build of a program where the image has it (`/bin/node_exporter` <- Debian's
+`prometheus-node-exporter`), so the command line stays the image's.
+
+Adding a service that can run here is one entry in RUNNABLE; every other catalog service
+needs a reason in NOT_RUN (tests/catalog_runs/test_coverage.py enforces both).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # Docker's default
+SHARED_VENV_BIN = str(Path(sys.executable).parent)
+
+
+@dataclass(frozen=True)
+class ImageRun:
+    entrypoint: tuple[str, ...]
+    cmd: tuple[str, ...]
+    env: dict[str, str]
+    workdir: str = "/"
+    user: str = "root"  # who runs the process: a user name of this machine, or a numeric uid
+    exec_user: str | None = None  # the image's USER (docker exec, healthchecks) when the entrypoint steps down
+    binds: dict[str, str] = field(default_factory=dict)  # container path -> path on this machine
+    fresh_dirs: tuple[str, ...] = ()  # image directories whose content is not this machine's
+    volume_owner: str = "root"  # Docker copies the image directory's owner into a new named volume
+    volume_mode: int = 0o755
+    prelude: str | None = None  # sh script run (as `user`) before the program: entrypoint set-up
+    # The entrypoint is a set-up script (re-stated by `prelude` and `user`) that ends in `exec "$@"`.
+    script_entrypoint: bool = False
+    passwd: tuple[str, ...] = ()  # /etc/passwd lines the image's `useradd` adds
+    program: str = ""  # the program this machine runs, for skips and the version-gap note
+    version_gap: str = ""
+    source: str = ""  # citation: repository, path, tag/commit
+
+
+# -- upstream images -----------------------------------------------------------------------------
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/usr/lib/postgresql/15/bin"))
+
+#: docker-entrypoint.sh (docker-library/postgres), re-stated: on an empty PGDATA, initdb as the
+#: `postgres` user with the superuser password from POSTGRES_PASSWORD_FILE, and `host all all all
+#: scram-sha-256` appended to pg_hba.conf; the image's postgresql.conf.sample has listen_addresses='*'.
+POSTGRES_PRELUDE = r"""
+set -eu
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  mkdir -p "$PGDATA" && chmod 700 "$PGDATA"
+  initdb --username=postgres --pwfile="$POSTGRES_PASSWORD_FILE" -D "$PGDATA" >/dev/null
+  echo "listen_addresses = '*'" >> "$PGDATA/postgresql.conf"
+  echo "host all all all scram-sha-256" >> "$PGDATA/pg_hba.conf"
+fi
+"""
+
+POSTGRES = ImageRun(
+    entrypoint=("docker-entrypoint.sh",),
+    cmd=("postgres",),
+    env={"PATH": f"{DEFAULT_PATH}:/usr/lib/postgresql/18/bin", "PGDATA": "/var/lib/postgresql/18/docker",
+         "LANG": "en_US.utf8", "PG_MAJOR": "18"},  # fmt: skip
+    # The entrypoint steps down to `postgres` with gosu; our prelude runs as that user directly.
+    user="postgres",
+    exec_user="root",
+    binds={"/usr/lib/postgresql/18": str(PG_BIN.parent)},
+    fresh_dirs=("/var/run/postgresql",),
+    volume_owner="postgres",
+    volume_mode=0o1777,
+    prelude=POSTGRES_PRELUDE,
+    script_entrypoint=True,
+    program="postgres",
+    version_gap=f"PostgreSQL {PG_BIN.parent.name} (Debian) stands in for 18.6",
+    source="docker-library/postgres 18/bookworm/Dockerfile @12eb5762: ENTRYPOINT docker-entrypoint.sh, "
+    "CMD postgres, ENV PGDATA=/var/lib/postgresql/18/docker, PATH+=/usr/lib/postgresql/18/bin, LANG=en_US.utf8",
+)
+
+RABBITMQ_HOME = next(iter(Path("/usr/lib/rabbitmq/lib").glob("rabbitmq_server-*")), Path("/opt/rabbitmq"))
+RABBITMQ = ImageRun(
+    entrypoint=("docker-entrypoint.sh",),
+    cmd=("rabbitmq-server",),
+    env={"PATH": f"/opt/rabbitmq/sbin:{DEFAULT_PATH}", "RABBITMQ_DATA_DIR": "/var/lib/rabbitmq",
+         "RABBITMQ_HOME": "/opt/rabbitmq", "HOME": "/var/lib/rabbitmq",
+         "LANG": "C.UTF-8", "LANGUAGE": "C.UTF-8", "LC_ALL": "C.UTF-8"},  # fmt: skip
+    # The entrypoint (4.x) only steps down to `rabbitmq` with gosu before exec'ing the command.
+    user="rabbitmq",
+    exec_user="root",
+    binds={"/opt/rabbitmq": str(RABBITMQ_HOME)},  # the generic-unix layout: sbin/, plugins/
+    fresh_dirs=("/etc/rabbitmq", "/var/log/rabbitmq"),
+    volume_owner="rabbitmq",
+    script_entrypoint=True,
+    program="rabbitmq-server",
+    version_gap=f"RabbitMQ {RABBITMQ_HOME.name.rsplit('-', 1)[-1]} (Debian) stands in for 4.2.3; "
+    "the image's /etc/rabbitmq/conf.d defaults are not reproduced",
+    source="docker-library/rabbitmq 4.2/ubuntu/Dockerfile @00309be9: ENTRYPOINT docker-entrypoint.sh, "
+    "CMD rabbitmq-server, RABBITMQ_HOME=/opt/rabbitmq, HOME=/var/lib/rabbitmq, LANG/LC_ALL=C.UTF-8",
+)
+
+PROMETHEUS = ImageRun(
+    entrypoint=("/bin/prometheus",),
+    cmd=("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"),
+    env={"PATH": DEFAULT_PATH},
+    workdir="/prometheus",
+    user="nobody",
+    binds={"/bin/prometheus": "/usr/bin/prometheus", "/bin/promtool": "/usr/bin/promtool"},
+    fresh_dirs=("/etc/prometheus",),
+    volume_owner="nobody",  # the Dockerfile chowns /prometheus to nobody
+    program="prometheus",
+    version_gap="Prometheus 2.x (Debian) stands in for v3",
+    source="prometheus/prometheus Dockerfile @v3.14.0 (d7598b71): ENTRYPOINT /bin/prometheus, "
+    "CMD --config.file=... --storage.tsdb.path=/prometheus, WORKDIR /prometheus, USER nobody",
+)
+
+
+def _exporter(name: str, debian: str, tag: str, commit: str, repo: str, user: str = "nobody", **kw) -> ImageRun:
+    return ImageRun(
+        entrypoint=(f"/bin/{name}",),
+        cmd=kw.pop("cmd", ()),
+        env={"PATH": DEFAULT_PATH},
+        user=user,
+        binds={f"/bin/{name}": f"/usr/bin/{debian}"},
+        program=debian,
+        version_gap=f"Debian's {debian} stands in for {tag}",
+        source=f"{repo} Dockerfile @{tag} ({commit}): ENTRYPOINT /bin/{name}, USER {user}",
+        **kw,
+    )
+
+
+NODE_EXPORTER = _exporter("node_exporter", "prometheus-node-exporter", "v1.10.2", "654f19de", "prometheus/node_exporter")
+POSTGRES_EXPORTER = _exporter(
+    "postgres_exporter", "prometheus-postgres-exporter", "v0.19.1", "333363ae", "prometheus-community/postgres_exporter"
+)
+BLACKBOX = _exporter(
+    "blackbox_exporter", "prometheus-blackbox-exporter", "v0.28.0", "5a059bee", "prometheus/blackbox_exporter",
+    user="root",  # its Dockerfile sets no USER
+    cmd=("--config.file=/etc/blackbox_exporter/config.yml",),
+)  # fmt: skip
+
+#: Used as soon as the catalog has an `alertmanager` service (issue 9; engineer 9a). Its healthcheck's
+#: `wget` is busybox's in the image and GNU wget here.
+ALERTMANAGER = _exporter(
+    "alertmanager", "prometheus-alertmanager", "v0.34.0", "085f0ef7", "prometheus/alertmanager",
+    cmd=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"),
+    workdir="/alertmanager", fresh_dirs=("/etc/alertmanager",), volume_owner="nobody",
+)  # fmt: skip
+
+
+# -- our images: read from their Dockerfiles --------------------------------------------------------
+def argv(run: ImageRun, command: tuple[str, ...] | None) -> list[str]:
+    """What the container's process runs: the catalog's command replaces CMD, never ENTRYPOINT."""
+    args = list(command if command is not None else run.cmd)
+    return args if run.script_entrypoint else [*run.entrypoint, *args]
+
+
+def _json_or_shell(value: str) -> tuple[str, ...]:
+    value = value.strip()
+    return tuple(json.loads(value)) if value.startswith("[") else ("/bin/sh", "-c", value)
+
+
+def _env_pairs(value: str) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in shlex.split(value))
+
+
+def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
+    """ENV, WORKDIR, USER, CMD, ENTRYPOINT and COPY of one of our Dockerfiles (build context `app/`).
+
+    The image's `pip install` is replaced by `venv_bin`, put first on the image's PATH."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    env: dict[str, str] = {}
+    workdir, user, cmd, entrypoint, binds, passwd = "/", "root", (), (), {}, []
+    context = dockerfile.parent.parent
+    for line in text.splitlines():
+        word, _, rest = line.strip().partition(" ")
+        if word == "ENV":
+            env.update(_env_pairs(rest))
+        elif word == "WORKDIR":
+            workdir = rest.strip()
+        elif word == "USER":
+            user = rest.strip()
+        elif word == "CMD":
+            cmd = _json_or_shell(rest)
+        elif word == "ENTRYPOINT":
+            entrypoint = _json_or_shell(rest)
+        elif word == "COPY":
+            src, dest = rest.split()
+            binds[dest if dest.startswith("/") else f"{workdir.rstrip('/')}/{dest}"] = str(context / src)
+        elif word == "RUN" and (m := re.search(r"useradd .*--uid (\d+) .*?(\w+)\s*$", rest)):
+            passwd.append(f"{m.group(2)}:x:{m.group(1)}:{m.group(1)}::/nonexistent:/usr/sbin/nologin")
+    env["PATH"] = f"{venv_bin}:{DEFAULT_PATH}"  # python:3.11-slim's PATH starts with /usr/local/bin
+    # The venv's interpreter (e.g. under a 0700 /root/.pyenv) must be reachable for the image's user.
+    cfg = dict(line.split(" = ", 1) for line in (Path(venv_bin).parent / "pyvenv.cfg").read_text().splitlines() if " = " in line)
+    prefix = str(Path(cfg["home"]).parent)
+    binds.setdefault(prefix, prefix)
+    return ImageRun(
+        entrypoint=entrypoint, cmd=cmd, env=env, workdir=workdir, user=user, binds=binds,
+        passwd=tuple(passwd), program="python", source=str(dockerfile.relative_to(REPO)),
+        version_gap=f"Python {sys.version.split()[0]} stands in for the image's python:3.11.14",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BuiltRun:
+    """One of our images: its Dockerfile, and the venv its Python packages come from."""
+
+    dockerfile: str
+    requirements: str | None  # own venv from exactly this file; None: the shared test venv
+
+    def resolve(self) -> ImageRun:
+        if self.requirements is None:
+            venv_bin = SHARED_VENV_BIN
+        else:
+            from .venvs import image_venv
+
+            venv_bin = str(image_venv(Path(self.dockerfile).parent.name, REPO / self.requirements) / "bin")
+        return dockerfile_run(REPO / self.dockerfile, venv_bin)
+
+
+#: service -> how its image runs here. One entry per runnable service.
+RUNNABLE: dict[str, ImageRun | BuiltRun] = {
+    "postgres": POSTGRES,
+    "rabbitmq": RABBITMQ,
+    "prometheus": PROMETHEUS,
+    "alertmanager": ALERTMANAGER,
+    "node-exporter": NODE_EXPORTER,
+    "postgres-exporter": POSTGRES_EXPORTER,
+    "blackbox": BLACKBOX,
+    "mlflow": BuiltRun("app/mlflow/Dockerfile", "app/mlflow/requirements.txt"),
+    "api": BuiltRun("app/api/Dockerfile", None),
+    "processor": BuiltRun("app/processor/Dockerfile", None),
+    "ui": BuiltRun("app/ui/Dockerfile", None),
+}
+
+CONTRACT = "contract fixture, tests/contracts"
+#: service -> why it is not started here.
+NOT_RUN: dict[str, str] = {
+    **{name: CONTRACT for name in ("proxy", "acme", "minio", "loki", "tempo", "mimir", "alloy", "grafana", "cadvisor")},
+    "volume-usage": "busybox shell loop; its script runs in tests/app/test_exporters.py (tests/scripts.py)",
+    "postgres-backup": "shell loop around pgBackRest; its script runs in the restore drill (tests/backup) "
+    "against a real cluster and an S3 target",
+    "object-backup": "shell loop around rclone; its script runs in the restore drill (tests/backup)",
+}
+
+
+def program_available(run: ImageRun | BuiltRun) -> bool:
+    if isinstance(run, BuiltRun):
+        return True
+    return shutil.which(run.program) is not None or any(Path(p).exists() for p in run.binds.values())

@@ -1,0 +1,96 @@
+"""Every catalog service whose program exists here runs with exactly the catalog's command,
+environment and files, and passes the catalog's own healthcheck inside its container."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .images import RUNNABLE, program_available
+from .runner import RUN_STACK, container_env, stack_catalog
+
+SETTINGS, CATALOG = stack_catalog(RUN_STACK)
+RUN_HERE = [n for n in CATALOG.startup_order() if n in RUNNABLE]
+
+
+def ran(catalog_run, name):
+    if not program_available(RUNNABLE[name]):
+        pytest.skip(f"{name}: {RUNNABLE[name].program} is not installed here (.ci/run installs it)")
+    if name not in catalog_run.containers:
+        pytest.fail(f"{name} was not started: {catalog_run.outcomes[name].detail}")
+    container = catalog_run.containers[name]
+    if container.proc.poll() is not None:
+        pytest.fail(f"{name} exited with {container.proc.returncode}: {catalog_run.outcomes[name].detail}")
+    return container
+
+
+@pytest.mark.parametrize("name", RUN_HERE)
+def test_service_passes_its_catalog_healthcheck(catalog_run, name):
+    ran(catalog_run, name)
+    outcome = catalog_run.outcomes[name]
+    assert outcome.healthy, f"{name}: {outcome.detail}"
+
+
+@pytest.mark.parametrize("name", RUN_HERE)
+def test_container_gets_exactly_the_catalog_environment(catalog_run, name):
+    """What the process was exec'd with: the image's ENV plus the catalog's env, nothing else."""
+    container = ran(catalog_run, name)
+    spec, image = catalog_run.catalog.services[name], catalog_run.images[name]
+    passed = json.loads((catalog_run.net.state / name / "spec.json").read_text())["env"]
+    catalog_keys = {*spec.env, *spec.secret_env}
+    assert catalog_keys <= set(passed), f"omitted: {catalog_keys - set(passed)}"
+    assert set(passed) - catalog_keys <= set(image.env) | {"VIRTUAL_HOST", "VIRTUAL_PORT", "VIRTUAL_PROTO", "LETSENCRYPT_HOST"}
+    assert passed == container_env(image, spec, catalog_run.settings)
+    assert container.env == passed  # healthchecks and bootstraps see the same environment
+
+
+@pytest.mark.parametrize("name", [n for n in RUN_HERE if CATALOG.services[n].files])
+def test_container_sees_exactly_the_catalog_files(catalog_run, name):
+    container = ran(catalog_run, name)
+    spec = catalog_run.catalog.services[name]
+    assert set(container.files) == {f.path for f in spec.files}
+    for f in spec.files:
+        assert container.read(f.path) == f.content, f.path
+
+
+@pytest.mark.parametrize("name", [n for n in RUN_HERE if CATALOG.services[n].bootstrap])
+def test_bootstrap_succeeds_and_is_idempotent(catalog_run, name):
+    ran(catalog_run, name)
+    outcome = catalog_run.outcomes[name]
+    assert outcome.healthy, outcome.detail
+    assert [r.returncode for r in outcome.bootstrap] == [0, 0], [r.stderr for r in outcome.bootstrap]
+
+
+def _scrape(url: str) -> dict[str, float]:
+    from tests.app.flow import scrape
+
+    return scrape(url)
+
+
+def test_postgres_exporter_reads_postgres_with_the_bootstrapped_monitoring_role(catalog_run):
+    """The exporter has no healthcheck; `pg_up 1` shows its env, password file and the role work."""
+    container = ran(catalog_run, "postgres-exporter")
+    metrics = catalog_run.catalog.services["postgres-exporter"].metrics
+    assert _scrape(f"http://{container.address}:{metrics.port}{metrics.path}")["pg_up"] == 1
+
+
+def test_prometheus_scrapes_every_healthy_service_running_here(catalog_run):
+    """The rendered prometheus.yml reaches each service by its catalog name and port."""
+    import time
+
+    import httpx
+
+    prometheus = ran(catalog_run, "prometheus")
+    running = {n for n, o in catalog_run.outcomes.items() if o.healthy}
+    names = {alias: n for n in running for alias in [n, *catalog_run.net.aliases.get(n, [])]}
+    deadline = time.monotonic() + 60  # scrape_interval is 15s
+    while True:
+        targets = httpx.get(f"http://{prometheus.address}:9090/api/v1/targets", timeout=5).json()["data"]["activeTargets"]
+        ours = {t["labels"]["instance"]: t for t in targets if t["labels"]["instance"].split(":")[0] in names}
+        down = {i: t.get("lastError") for i, t in ours.items() if t["health"] != "up"}
+        if not down or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert {names[i.split(":")[0]] for i in ours} == {n for n in running if catalog_run.catalog.services[n].metrics}
+    assert not down, down
