@@ -219,7 +219,7 @@ def _keys(env: dict[str, str]) -> dict[str, str]:
 
 def api_client(drill: Drill) -> httpx.Client:
     url = drill.stack.start_api()
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {drill.stack.api_token}"}, timeout=60)
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {drill.stack.api_token}"}, timeout=300)
 
 
 def train_and_score(client: httpx.Client, csv: bytes, name: str, model: str) -> dict:
