@@ -256,6 +256,7 @@ class Service(pulumi.ComponentResource):
             image=image,
             hostname=spec.hostname if spec.replicas == 1 else None,
             command=list(spec.command) if spec.command else None,
+            entrypoints=list(spec.entrypoint) if spec.entrypoint else None,
             user=spec.user,
             envs=env,
             networks_advanced=attachments,

@@ -51,8 +51,9 @@ def load_settings() -> tuple[PlatformSettings, dict[str, str]]:
 
 def deploy() -> dict[str, Any]:
     settings, overrides = load_settings()
-    if warning := alerting.receiver_warning(settings):
-        pulumi.log.warn(warning)
+    for warning in [alerting.receiver_warning(settings), *settings.backup_warnings()]:
+        if warning:
+            pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides)
     export_tls(settings)  # both targets: `verify` reads it
     if settings.target == "kubernetes":

@@ -8,7 +8,7 @@ stack file fails `pulumi preview` with one message naming the key and reason.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
@@ -17,7 +17,7 @@ from .k8s.settings import KubernetesSettings, Target
 PROJECT = "mlops-platform"
 
 #: Our own images: chosen by `imageOwner`/`imageTag` (or `buildImages`), never by `images.<key>`.
-BUILT_IMAGES = ("mlflow", "api", "processor", "ui")
+BUILT_IMAGES = ("mlflow", "api", "processor", "ui", "postgres")
 
 #: Public services and their default hosts (the host table in README.md, "Deployment").
 PUBLIC_SERVICES = ("rabbitmq", "minio", "mlflow", "grafana", "api", "ui")
@@ -54,10 +54,14 @@ OVERRIDABLE_SECRETS = (
     "s3MlflowSecretKey",
     "grafanaAdminPassword",
     "apiToken",
+    "s3BackupSecretKey",
+    "backupPassphrase",
 )
 
 #: Secrets only the operator can supply (never generated): set them with the same command.
-EXTERNAL_SECRETS = ("smtpPassword",)
+#: The backup target's key pair, issued by its provider: required with `backup.target`.
+BACKUP_TARGET_SECRETS = ("backupTargetAccessKey", "backupTargetSecretKey")
+EXTERNAL_SECRETS = ("smtpPassword", *BACKUP_TARGET_SECRETS)
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))+$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -176,6 +180,38 @@ class Alerting(BaseModel):
         return self.email is not None or bool(self.webhooks)
 
 
+class BackupTarget(BaseModel):
+    """An S3-compatible bucket outside this host. Its key pair is issued by its provider and set
+    as `secrets.backupTargetAccessKey` / `secrets.backupTargetSecretKey`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    endpoint: str = Field(pattern=r"^[a-z0-9.-]+(:[0-9]{1,5})?$")  # host[:port]; spoken to over HTTPS
+    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    region: str = "us-east-1"
+    uriStyle: Literal["path", "host"] = "path"
+
+
+class BackupRetention(BaseModel):
+    """PostgreSQL: weekly full backups (`full` kept) with daily differentials (`diff` kept);
+    objects and configuration: dated snapshots kept per day, week and month."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    full: int = Field(4, ge=1, le=100)
+    diff: int = Field(7, ge=1, le=100)
+    daily: int = Field(7, ge=0, le=366)
+    weekly: int = Field(4, ge=0, le=520)
+    monthly: int = Field(6, ge=0, le=240)
+
+
+class Backup(BaseModel):
+    """Where and how often backups go. Without `target`, a local volume holds them (dev only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    target: BackupTarget | None = None
+    retention: BackupRetention = Field(default_factory=BackupRetention)
+    intervalHours: int = Field(24, ge=1, le=24)
+
+
 class PlatformSettings(BaseModel):
     """Validated settings of one stack. Field names are the stack config keys."""
 
@@ -194,6 +230,7 @@ class PlatformSettings(BaseModel):
     protectData: StrictBool = False
     images: dict[str, str] = Field(default_factory=dict)
     retention: Retention = Field(default_factory=Retention)
+    backup: Backup = Field(default_factory=Backup)
     #: `docker:host` (the provider's own key), not a key of this project: the bootstrap's
     #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.
     docker_host: str | None = None
@@ -242,6 +279,15 @@ class PlatformSettings(BaseModel):
     def docker_name(self, name: str) -> str:
         """The Docker name of a stack's container, volume or network: unique on a shared host."""
         return f"{self.prefix}-{name}"
+
+    def backup_warnings(self) -> list[str]:
+        """Said at every preview: a server stack whose backups never leave its host."""
+        if self.backup.target is None and self.stack != "dev":
+            return [
+                f"{PROJECT}:backup.target is not set: stack '{self.stack}' keeps its backups in a volume on the "
+                "same host, so losing the host loses them too (README: Backups and restore)"
+            ]
+        return []
 
     @property
     def scheme(self) -> str:
@@ -321,10 +367,14 @@ def _flatten_error(exc: ValidationError) -> list[str]:
 _NOT_CONFIG_KEYS = ("stack", "docker_host")
 
 
-def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None = None) -> PlatformSettings:
+def parse_settings(
+    stack: str, raw: Mapping[str, Any], docker_host: str | None = None, offline: bool = False
+) -> PlatformSettings:
     """Validate raw stack config (keys without the project prefix) or raise ConfigError.
 
-    `docker_host` is the provider's `docker:host`: the one Docker host setting."""
+    `docker_host` is the provider's `docker:host`: the one Docker host setting. `offline` readers
+    (diagram, tests, the restore command) see the stack file without its encrypted secrets, so
+    they skip the check that secrets from outside the platform are set."""
     data = {k: v for k, v in raw.items() if k != "secrets" and k not in _NOT_CONFIG_KEYS}
     data["stack"] = stack
     data["docker_host"] = docker_host or None
@@ -344,13 +394,21 @@ def parse_settings(stack: str, raw: Mapping[str, Any], docker_host: str | None =
             problems.append(
                 f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS + EXTERNAL_SECRETS)})"
             )
+    backup = data.get("backup")
+    if isinstance(backup, Mapping) and backup.get("target") and not offline:
+        for name in BACKUP_TARGET_SECRETS:
+            if name not in secrets:
+                problems.append(
+                    f"{PROJECT}:secrets.{name}: required with backup.target, issued by the target's provider "
+                    f"(pulumi config set --secret --path 'secrets.{name}' <value>)"
+                )
     settings = None
     try:
         settings = PlatformSettings.model_validate(data)
     except ValidationError as exc:
         problems.extend(_flatten_error(exc))
     problems.extend(_cross_checks(stack, data))
-    if settings and settings.alerting.email and settings.alerting.email.username and "smtpPassword" not in secrets:
+    if settings and settings.alerting.email and settings.alerting.email.username and "smtpPassword" not in secrets and not offline:
         problems.append(
             f"{PROJECT}:secrets.smtpPassword: required by alerting.email.username; set it with "
             f"pulumi config set --secret --path 'secrets.smtpPassword' <password>"

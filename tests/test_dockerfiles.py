@@ -13,7 +13,7 @@ HADOLINT = str(Path(sys.executable).parent / "hadolint")
 
 
 def test_there_is_a_dockerfile_per_image():
-    assert {p.parent.name for p in DOCKERFILES} == {"api", "processor", "ui", "mlflow"}
+    assert {p.parent.name for p in DOCKERFILES} == {"api", "processor", "ui", "mlflow", "postgres"}
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)

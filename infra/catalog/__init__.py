@@ -14,19 +14,22 @@ from ..configs import alerts
 from ..configs import observability as obs_cfg
 from ..secrets import StaticSecrets
 from ..settings import PlatformSettings, parse_settings
-from . import data, edge, exporters, observability
+from . import backup, data, edge, exporters, observability
 from .application import application_services
 from .context import CatalogContext
 from .model import Catalog, ConfigFile, ServiceSpec, VolumeSpec
 
 
 def build_catalog(ctx: CatalogContext) -> Catalog:
-    volumes: tuple[VolumeSpec, ...] = (*data.VOLUMES, *observability.VOLUMES, *exporters.VOLUMES)
+    volumes: tuple[VolumeSpec, ...] = (
+        *data.VOLUMES, *backup.volumes(ctx.settings), *observability.VOLUMES, *exporters.VOLUMES,
+    )  # fmt: skip
     if ctx.runs_proxy:
         volumes = (*edge.VOLUMES, *volumes)
     entry = edge.edge_entry(ctx)
     services: list[ServiceSpec] = [
         *data.data_services(ctx, entry),
+        *backup.backup_services(ctx),
         *observability.observability_services(ctx, entry),
         *exporters.exporter_services(ctx, [v.name for v in volumes]),
         *application_services(ctx, entry),
@@ -40,7 +43,7 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
 def offline_catalog(stack: str, config: Mapping[str, Any] | None = None) -> tuple[PlatformSettings, Catalog]:
     """A stack's settings and catalog without a deployment (placeholder secrets), for the
     README diagram, tests and benchmarks. `config` defaults to the minimum a TLS stack needs."""
-    settings = parse_settings(stack, {"acmeEmail": "ops@example.org"} if config is None else config)
+    settings = parse_settings(stack, {"acmeEmail": "ops@example.org"} if config is None else config, offline=True)
     return settings, build_catalog(CatalogContext(settings, StaticSecrets()))
 
 
@@ -49,6 +52,9 @@ def _with_prometheus_config(ctx: CatalogContext, spec: ServiceSpec, all_services
         return spec
     files = (
         ConfigFile("/etc/prometheus/prometheus.yml", obs_cfg.prometheus_config(ctx.settings, all_services)),
-        ConfigFile("/etc/prometheus/rules/platform.yml", alerts.alert_rules(all_services)),
+        ConfigFile(
+            "/etc/prometheus/rules/platform.yml",
+            alerts.alert_rules(all_services, backup.backup_alert_rules(ctx.settings)),
+        ),
     )
     return dataclasses.replace(spec, files=spec.files + files)

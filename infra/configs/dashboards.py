@@ -115,6 +115,21 @@ PANELS: tuple[Panel, ...] = (
         ),
         unit="bytes",
     ),
+    Panel(
+        "Backup age",
+        (Query("time() - mlops_backup_last_success_timestamp_seconds", "{{kind}}"),),
+        unit="s",
+        description="Since the last successful backup per kind; alert BackupTooOld fires at 1.5 intervals.",
+    ),
+    Panel("Backup size", (Query("mlops_backup_size_bytes", "{{kind}}"),), unit="bytes"),
+    Panel(
+        "Backup duration",
+        (
+            Query("mlops_backup_duration_seconds", "{{kind}}"),
+            Query("mlops_backup_last_attempt_failed", "{{kind}} failed"),
+        ),
+        unit="s",
+    ),
 )
 
 

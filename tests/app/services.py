@@ -92,38 +92,70 @@ class Processes:
             self.stop(proc)
 
 
-def start_postgres(procs: Processes) -> str:
-    user = None
-    data = procs.root / "pg"
-    if os.geteuid() == 0:  # initdb refuses root: run as the Debian package's postgres user
-        user = "postgres"
-        data.mkdir()
-        pw = pwd.getpwnam(user)
-        os.chown(data, pw.pw_uid, pw.pw_gid)
-        os.chmod(procs.root, 0o755)
-    subprocess.run(
-        [pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-        check=True, capture_output=True, user=user,
-    )  # fmt: skip
-    port = free_port()
-    proc = procs.start(
-        "postgres",
-        [pg_bin("postgres"), "-D", str(data), "-p", str(port), "-c", "listen_addresses=127.0.0.1",
-         "-c", f"unix_socket_directories={data}", "-c", "fsync=off"],
-        user=user,
-    )  # fmt: skip
-    wait_for(lambda: port_open(port), "PostgreSQL", 30, proc)
-    url = f"postgresql://postgres@127.0.0.1:{port}"
+class Postgres:
+    """A PostgreSQL cluster on loopback: `settings` are extra `-c name=value` server settings.
+
+    `start()` runs the server on the existing data directory, so a test can stop it, replace
+    the data (a restore) and start it again on the same port.
+    """
+
+    def __init__(self, procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None):
+        self.procs = procs
+        self.settings = dict(settings or {})
+        self.env = dict(env or {})
+        self.data = procs.root / "pg"
+        self.user = "postgres" if os.geteuid() == 0 else None  # initdb refuses root
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def init(self) -> None:
+        if self.user:
+            self.data.mkdir()
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.data, pw.pw_uid, pw.pw_gid)
+            os.chmod(self.procs.root, 0o755)
+        subprocess.run(
+            [pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            check=True, capture_output=True, user=self.user,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        extra = [arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")]
+        self.proc = self.procs.start(
+            "postgres",
+            [pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+             "-c", f"unix_socket_directories={self.data}", "-c", "fsync=off", *extra],
+            env=self.env, user=self.user,
+        )  # fmt: skip
+        import psycopg
+
+        def accepts_connections():
+            with psycopg.connect(f"{self.url}/postgres", connect_timeout=2) as conn:
+                return conn.execute("SELECT NOT pg_is_in_recovery()").fetchone()[0]
+
+        wait_for(accepts_connections, "PostgreSQL", 60, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.procs.stop(self.proc)
+
+
+def new_postgres(procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Postgres:
+    """A running cluster with the platform's two databases."""
+    pg = Postgres(procs, settings, env)
+    pg.init()
+    pg.start()
     import psycopg
 
-    def create_dbs():
-        with psycopg.connect(f"{url}/postgres", autocommit=True) as conn:
-            for db in ("mlflow", "pipeline"):
-                conn.execute(f"CREATE DATABASE {db}")
-        return True
+    with psycopg.connect(f"{pg.url}/postgres", autocommit=True) as conn:
+        for db in ("mlflow", "pipeline"):
+            conn.execute(f"CREATE DATABASE {db}")
+    return pg
 
-    wait_for(create_dbs, "PostgreSQL databases", 30, proc)
-    return url
+
+def start_postgres(procs: Processes) -> str:
+    return new_postgres(procs).url
 
 
 def start_rabbitmq(procs: Processes) -> str:
@@ -170,7 +202,9 @@ S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEF
 
 def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
     port = free_port()
-    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url}
+    # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
+    # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
+    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120"}
     proc = procs.start(
         "mlflow",
         [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
@@ -195,8 +229,9 @@ class Stack:
         self.prefix = "test-" + os.urandom(3).hex()
         self.worker_metrics: dict[str, str] = {}  # worker name -> its Prometheus endpoint
 
-    def start(self) -> "Stack":
-        self.pg = start_postgres(self.procs)
+    def start(self, pg_settings: dict[str, str] | None = None, pg_env: dict[str, str] | None = None) -> "Stack":
+        self.postgres = new_postgres(self.procs, pg_settings, pg_env)
+        self.pg = self.postgres.url
         self.amqp = start_rabbitmq(self.procs)
         self.s3 = start_s3(self.procs)
         self.mlflow = start_mlflow(self.procs, self.pg, self.s3)
@@ -224,7 +259,7 @@ class Stack:
         env = {**self.env, "PORT": str(port), **extra_env}
         proc = self.procs.start(name, [sys.executable, "-m", "pipeline_api"], env=env)
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 180, proc)
+        wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "API", 300, proc)
         return url
 
     def start_worker(self, name: str = "worker", wait: bool = True, **extra_env) -> subprocess.Popen:

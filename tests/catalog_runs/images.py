@@ -244,6 +244,9 @@ CONTRACT = "contract fixture, tests/contracts"
 NOT_RUN: dict[str, str] = {
     **{name: CONTRACT for name in ("proxy", "acme", "minio", "loki", "tempo", "mimir", "alloy", "grafana", "cadvisor")},
     "volume-usage": "busybox shell loop; its script runs in tests/app/test_exporters.py (tests/scripts.py)",
+    "postgres-backup": "shell loop around pgBackRest; its script runs in the restore drill (tests/backup) "
+    "against a real cluster and an S3 target",
+    "object-backup": "shell loop around rclone; its script runs in the restore drill (tests/backup)",
 }
 
 

@@ -43,7 +43,7 @@ def stack_config(stack: str) -> dict:
 
 
 def stack_catalog(stack: str, secrets=None) -> tuple[PlatformSettings, Catalog]:
-    settings = parse_settings(stack, stack_config(stack))
+    settings = parse_settings(stack, stack_config(stack), offline=True)  # no encrypted secrets here
     return settings, build_catalog(CatalogContext(settings, secrets or RandomSecrets()))
 
 

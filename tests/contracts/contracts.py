@@ -207,7 +207,7 @@ def unknown_alloy(text: str) -> list[str]:
 def image_binaries(spec: ServiceSpec) -> set[str] | None:
     images = yaml.safe_load((FIXTURES / "images.yaml").read_text())["images"]
     if isinstance(spec.image, BuiltImage):
-        found = images["built"]["binaries"]
+        found = images.get(f"built-{spec.image.name}", images["built"])["binaries"]
     else:
         program = program_of(spec)
         entry = fixture(program) if program else images.get(repository(spec.image))

@@ -143,6 +143,8 @@ def plain_strings(value: Any) -> list[str]:
 
 
 REPO = Path(__file__).resolve().parents[2]
+#: The backup target's key pair, as a server stack's operator sets it (encrypted) before `up`.
+BACKUP_TARGET_KEYS = {"backupTargetAccessKey": "mock-target-access-Zq8", "backupTargetSecretKey": "mock-target-secret-Zq8"}
 
 
 def stack_file_config(stack: str) -> dict[str, Any]:
@@ -156,7 +158,13 @@ def stack_file_config(stack: str) -> dict[str, Any]:
 def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
     from infra.program import deploy
 
-    cfg = stack_file_config(stack) if config is None else config
+    if config is None:
+        cfg = stack_file_config(stack)
+        if f"{PROJECT}:backup" in cfg:  # what an operator sets once: the target's key pair
+            cfg[f"{PROJECT}:secrets"] = dict(BACKUP_TARGET_KEYS)
+            secret_keys = (*secret_keys, "secrets")
+    else:
+        cfg = config
     flat = {
         (k if ":" in k else f"{PROJECT}:{k}"): (json.dumps(v) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v))
         for k, v in cfg.items()

@@ -4,6 +4,7 @@ with promtool and against the containers of the same stack."""
 from __future__ import annotations
 
 import json
+import os
 import logging
 import re
 import shutil
@@ -34,6 +35,8 @@ NOT_SCRAPED = {
     "postgres": "scraped through postgres-exporter",
     "ui": "Streamlit has no metrics endpoint",
     "volume-usage": "writes its figures for the node exporter's textfile collector",
+    "postgres-backup": "writes its figures for the node exporter's textfile collector",
+    "object-backup": "writes its figures for the node exporter's textfile collector",
 }
 
 
@@ -353,10 +356,22 @@ def test_node_exporter_reads_the_volume_figures(run):
     textfile = re.search(r"--collector.textfile.directory=(\S+)", " ".join(node.inputs["command"])).group(1)
     shared = lambda c: {m["volumeName"] for m in c.inputs["volumes"] if m.get("containerPath") == textfile}  # noqa: E731
     assert shared(node) and shared(node) == shared(usage)
+    for writer in ("postgres-backup", "object-backup"):
+        assert shared(run.container(writer)) == shared(node), writer
 
 
-def test_dashboard_volume_panel_queries_the_metric_volume_usage_writes(run, tmp_path):
-    text = volume_usage_text(run, tmp_path, {"postgres": 10})
+def backup_metrics_text(tmp_path) -> str:
+    """What the backup scripts' write_metrics helper writes for one successful round."""
+    from infra.configs.backup import METRICS_HELP
+
+    script = METRICS_HELP + 'write_metrics postgres ok "$(date +%s)" 1024\ncat "$TEXTFILE_DIR/backup_postgres.prom"\n'
+    result = subprocess.run(["sh", "-c", script], env={"TEXTFILE_DIR": str(tmp_path), "PATH": os.environ["PATH"]},
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    return result.stdout
+
+
+def test_dashboard_panels_query_only_metrics_our_scripts_write(run, tmp_path):
+    text = volume_usage_text(run, tmp_path, {"postgres": 10}) + backup_metrics_text(tmp_path)
     written = set(re.findall(r"^(mlops_\w+)\{", text, re.M))
     queried = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
     assert queried and queried <= written

@@ -96,19 +96,19 @@ def test_encrypted_secret_override_replaces_the_generated_one():
 
 
 def test_misspelt_image_service_is_rejected_listing_the_known_ones():
-    msg = error_for({**BASE, "images": {"postgress": "postgres:17.1"}})
-    assert "mlops-platform:images.postgress: unknown image service 'postgress'" in msg
-    assert "postgres, " in msg and "grafana" in msg
+    msg = error_for({**BASE, "images": {"rabbitmqq": "rabbitmq:4.2.3-management"}})
+    assert "mlops-platform:images.rabbitmqq: unknown image service 'rabbitmqq'" in msg
+    assert "rabbitmq, " in msg and "grafana" in msg
 
 
-@pytest.mark.parametrize("built", ["api", "processor", "ui", "mlflow"])
+@pytest.mark.parametrize("built", ["api", "processor", "ui", "mlflow", "postgres"])
 def test_built_image_in_images_is_rejected_pointing_to_owner_and_tag(built):
     msg = error_for({**BASE, "images": {built: f"ghcr.io/x/{built}:1.2"}})
     assert f"mlops-platform:images.{built}:" in msg and "imageOwner/imageTag" in msg
 
 
 def test_known_pinned_image_override_is_accepted():
-    assert parse_settings("staging", {**BASE, "images": {"postgres": "postgres:18.7"}}).images == {"postgres": "postgres:18.7"}
+    assert parse_settings("staging", {**BASE, "images": {"grafana": "grafana/grafana:13.2.4"}}).images == {"grafana": "grafana/grafana:13.2.4"}
 
 
 @pytest.mark.parametrize("key", ["tls", "acmeStaging", "buildImages", "protectData"])

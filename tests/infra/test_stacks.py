@@ -14,7 +14,7 @@ from .harness import PROJECT, plain_strings, run_stack
 ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
     "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
-    "volume-usage", "alertmanager",
+    "volume-usage", "alertmanager", "postgres-backup", "object-backup",
 }  # fmt: skip
 #: Joins the edge network without being public: it probes the certificates the proxy serves.
 CERTIFICATE_PROBER = "blackbox"
@@ -86,6 +86,8 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "postgres-exporter": {"postgres"},
         "volume-usage": set(),
         "alertmanager": set(),
+        "postgres-backup": {"postgres"},
+        "object-backup": {"minio", "rabbitmq"},
     }
     if stack != "dev":
         expected["acme"] = {"proxy"}
@@ -106,13 +108,13 @@ def test_every_image_is_pinned(run):
 
 def test_own_images_come_from_ghcr_by_owner_and_tag_on_server_stacks(runs):
     names = {r.inputs["name"] for r in runs["staging"].of_type(":RemoteImage")}
-    for app in ("mlflow", "api", "processor", "ui"):
+    for app in ("mlflow", "api", "processor", "ui", "postgres"):
         assert f"ghcr.io/iot64/mlops-{app}:0.1.0" in names
 
 
 def test_dev_stack_builds_own_images_locally(runs):
     built = {r.inputs["imageName"].split(":")[0] for r in runs["dev"].of_type(":Image")}
-    assert built == {f"{PROJECT}/{a}" for a in ("mlflow", "api", "processor", "ui")}
+    assert built == {f"{PROJECT}/{a}" for a in ("mlflow", "api", "processor", "ui", "postgres")}
     assert all(r.inputs["skipPush"] for r in runs["dev"].of_type(":Image"))
 
 
@@ -212,7 +214,7 @@ def test_containers_are_replaced_delete_first(run):
 
 
 #: Volumes whose content is rebuilt on its own: not worth protecting.
-STATELESS_VOLUMES = {"proxy-html", "metrics-textfile"}
+STATELESS_VOLUMES = {"proxy-html", "metrics-textfile", "postgres-run"}
 
 
 def test_stateful_volumes_are_protected_and_retained_in_production(runs):
@@ -266,7 +268,7 @@ def test_dev_urls_are_plain_http_localhost(runs):
 
 def test_outputs_name_networks_and_images(run):
     assert run.output("networks") == {net: f"{PROJECT}-{run.stack}-{net}" for net in ("backend", "edge", "egress")}
-    assert run.output("images")["postgres"].startswith("postgres:")
+    assert run.output("images")["rabbitmq"].startswith("rabbitmq:")
 
 
 def test_credentials_output_is_secret(run):

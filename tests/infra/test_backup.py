@@ -1,0 +1,128 @@
+"""Backups as each stack declares them: WAL archiving, encrypted repositories, schedules,
+retention from the stack file, and secrets that never show in plain text."""
+
+from __future__ import annotations
+
+import configparser
+import re
+
+import pytest
+
+from infra.settings import ConfigError, parse_settings
+
+from .harness import BACKUP_TARGET_KEYS, plain_strings, run_stack, stack_file_config
+from .test_stacks import env_of
+
+PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
+
+
+def uploads(container) -> dict[str, str]:
+    return {u["file"]: u["content"] for u in container.inputs.get("uploads") or []}
+
+
+def pgbackrest_conf(container) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser()
+    parser.read_string(uploads(container)[PGBACKREST_CONF])
+    return parser
+
+
+def postgres_settings(run) -> dict[str, str]:
+    command = run.container("postgres").inputs["command"]
+    assert command[0] == "postgres"
+    return dict(arg.split("=", 1) for arg in command[2::2])
+
+
+def test_postgres_ships_every_wal_segment_within_the_recovery_point_objective(run):
+    settings = postgres_settings(run)
+    assert settings["archive_mode"] == "on" and settings["wal_level"] == "replica"
+    assert re.fullmatch(r"pgbackrest --config=\S+ --stanza=main archive-push %p", settings["archive_command"])
+    assert int(settings["archive_timeout"].removesuffix("s")) <= 300
+
+
+def test_postgres_and_its_backup_sidecar_share_one_encrypted_repository(run):
+    conf = pgbackrest_conf(run.container("postgres"))
+    assert uploads(run.container("postgres"))[PGBACKREST_CONF] == uploads(run.container("postgres-backup"))[PGBACKREST_CONF]
+    assert conf["global"]["repo1-cipher-type"] == "aes-256-cbc"
+    for container in ("postgres", "postgres-backup"):
+        assert "PGBACKREST_REPO1_CIPHER_PASS" in env_of(run.container(container))
+
+
+@pytest.mark.parametrize("stack", ["staging", "production"])
+def test_server_stacks_back_up_to_the_target_in_their_stack_file(runs, stack):
+    target = stack_file_config(stack)["mlops-platform:backup"]["target"]
+    conf = pgbackrest_conf(runs[stack].container("postgres"))["global"]
+    assert conf["repo1-type"] == "s3" and conf["repo1-s3-bucket"] == target["bucket"]
+    assert conf["repo1-s3-endpoint"] == target["endpoint"]
+    rclone = uploads(runs[stack].container("object-backup"))["/etc/rclone/rclone.conf"]
+    assert f"remote = target:{target['bucket']}/objects" in rclone and "type = crypt" in rclone
+
+
+def test_retention_comes_from_the_stack_file(runs):
+    retention = stack_file_config("production")["mlops-platform:backup"]["retention"]
+    conf = pgbackrest_conf(runs["production"].container("postgres"))["global"]
+    assert int(conf["repo1-retention-full"]) == retention["full"] and int(conf["repo1-retention-diff"]) == retention["diff"]
+    env = env_of(runs["production"].container("object-backup"))
+    assert [int(env[k]) for k in ("KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY")] == [
+        retention["daily"], retention["weekly"], retention["monthly"],
+    ]  # fmt: skip
+
+
+def test_dev_keeps_its_backups_in_a_volume_of_their_own(runs):
+    conf = pgbackrest_conf(runs["dev"].container("postgres"))["global"]
+    assert conf["repo1-type"] == "posix" and conf["repo1-path"].startswith("/backups/")
+    for service in ("postgres", "postgres-backup", "object-backup"):  # archive-push, base backups, snapshots
+        mounts = {m.get("containerPath"): m.get("volumeName") for m in runs["dev"].container(service).inputs["volumes"]}
+        assert mounts["/backups"].endswith("-backups"), service
+
+
+def test_the_target_key_pair_never_shows_in_plain_text(runs):
+    for stack in ("staging", "production"):
+        for res in runs[stack].resources:
+            for text in plain_strings(res.raw):
+                assert not any(v in text for v in BACKUP_TARGET_KEYS.values()), (res.name, text[:80])
+
+
+def test_a_target_without_its_key_pair_is_rejected_naming_the_keys():
+    with pytest.raises(ConfigError) as exc:
+        parse_settings("staging", {"acmeEmail": "ops@iot64.de", "backup": {"target": {"endpoint": "s3.example.org", "bucket": "b-backups"}}})
+    assert "secrets.backupTargetAccessKey: required with backup.target" in str(exc.value)
+    assert "secrets.backupTargetSecretKey: required with backup.target" in str(exc.value)
+
+
+def test_a_target_endpoint_with_a_scheme_is_rejected():
+    with pytest.raises(ConfigError) as exc:
+        parse_settings(
+            "staging",
+            {
+                "acmeEmail": "ops@iot64.de",
+                "backup": {"target": {"endpoint": "https://s3.example.org", "bucket": "b-backups"}},
+                "secrets": dict(BACKUP_TARGET_KEYS),
+            },
+        )
+    assert "mlops-platform:backup.target.endpoint" in str(exc.value)
+
+
+def test_a_server_stack_without_a_target_says_so_at_every_preview():
+    warnings = parse_settings("staging", {"acmeEmail": "ops@iot64.de"}).backup_warnings()
+    assert warnings and "losing the host loses them too" in warnings[0]
+    assert parse_settings("dev", {"tls": False}).backup_warnings() == []
+
+
+def test_backups_older_than_their_schedule_raise_an_alert(run):
+    prometheus = run.container("prometheus")
+    rules = next(u["content"] for u in prometheus.inputs["uploads"] if u["file"].endswith("platform.yml"))
+    interval_s = int(env_of(run.container("postgres-backup"))["INTERVAL"])
+    assert f"time() - mlops_backup_last_success_timestamp_seconds > {int(interval_s * 1.5)}" in rules
+    assert "WalArchivingFailing" in rules
+
+
+def test_the_backup_user_may_read_and_restore_both_buckets(run):
+    script = run.of_type(":Command")
+    boot = next(r for r in script if r.name.endswith("minio-bootstrap"))
+    assert 'grant backup "$S3_BACKUP_SECRET" pipeline-data mlflow-artifacts' in boot.inputs["stdin"]
+
+
+def test_a_stack_without_target_still_deploys():
+    run = run_stack("staging", {"acmeEmail": "ops@iot64.de"})
+    conf = pgbackrest_conf(run.container("postgres-backup"))["global"]
+    assert conf["repo1-type"] == "posix"
