@@ -125,8 +125,12 @@ def vault_shell(argv: Sequence[str]) -> list[str]:
 
 
 def history(stack: Stack) -> list[str]:
-    out = stack.exec("object-backup", vault_shell(["rclone", "lsf", "--dirs-only", "vault:history"]))
-    return [line.rstrip("/") for line in out.split()]
+    """Dated history folders; none until a sync has replaced or deleted something."""
+    def lsf(path: str) -> list[str]:
+        out = stack.exec("object-backup", vault_shell(["rclone", "lsf", "--dirs-only", path]))
+        return [line.rstrip("/") for line in out.split()]
+
+    return lsf("vault:history") if "history" in lsf("vault:") else []
 
 
 def restore_objects(stack: Stack, buckets: Sequence[str], as_of: str | None, log=print) -> None:

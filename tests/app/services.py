@@ -158,14 +158,11 @@ def start_postgres(procs: Processes) -> str:
     return new_postgres(procs).url
 
 
-def start_rabbitmq(procs: Processes) -> str:
-    base = procs.root / "rabbitmq"
-    base.mkdir()
-    (base / "enabled_plugins").write_text("[].\n")
-    port = free_port()
-    env = {
+def rabbitmq_env(base: Path, port: int, node: str) -> dict[str, str]:
+    """A private RabbitMQ node under `base` (its config file is `base/rabbitmq.conf`)."""
+    return {
         "HOME": str(base),
-        "RABBITMQ_NODENAME": f"test{port}@localhost",
+        "RABBITMQ_NODENAME": node,
         "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
         "RABBITMQ_NODE_PORT": str(port),
         "RABBITMQ_DIST_PORT": str(free_port()),
@@ -175,6 +172,14 @@ def start_rabbitmq(procs: Processes) -> str:
         "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
         "RABBITMQ_PID_FILE": str(base / "pid"),
     }
+
+
+def start_rabbitmq(procs: Processes) -> str:
+    base = procs.root / "rabbitmq"
+    base.mkdir()
+    (base / "enabled_plugins").write_text("[].\n")
+    port = free_port()
+    env = rabbitmq_env(base, port, f"test{port}@localhost")
     server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
     if not Path(server).exists():
         server = shutil.which("rabbitmq-server") or server

@@ -143,10 +143,12 @@ class Drill:
         return (textfile / "backup_objects.prom").read_text()
 
     def history_stamps(self) -> list[str]:
-        out = subprocess.run(
-            ["rclone", "lsf", "--dirs-only", "vault:history"], env=self.rclone_env(), capture_output=True, text=True, check=True
-        ).stdout
-        return [line.rstrip("/") for line in out.split()]
+        """Dated history folders; none until a sync has replaced or deleted something."""
+        def lsf(path: str) -> list[str]:
+            out = subprocess.run(["rclone", "lsf", "--dirs-only", path], env=self.rclone_env(), capture_output=True, text=True, check=True)
+            return [line.rstrip("/") for line in out.stdout.split()]
+
+        return lsf("vault:history") if "history" in lsf("vault:") else []
 
     # -- what the platform holds ---------------------------------------------------------
     def objects(self) -> dict[str, str]:

@@ -158,13 +158,12 @@ def stack_file_config(stack: str) -> dict[str, Any]:
 def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
     from infra.program import deploy
 
-    if config is None:
-        cfg = stack_file_config(stack)
-        if f"{PROJECT}:backup" in cfg:  # what an operator sets once: the target's key pair
-            cfg[f"{PROJECT}:secrets"] = dict(BACKUP_TARGET_KEYS)
-            secret_keys = (*secret_keys, "secrets")
-    else:
-        cfg = config
+    cfg = dict(stack_file_config(stack) if config is None else config)
+    backup = cfg.get(f"{PROJECT}:backup") or cfg.get("backup") or {}
+    if backup.get("target") and not ({"secrets", f"{PROJECT}:secrets"} & set(cfg)):
+        # What an operator of a stack with a backup target sets once: the target's key pair.
+        cfg["secrets"] = dict(BACKUP_TARGET_KEYS)
+        secret_keys = (*secret_keys, "secrets")
     flat = {
         (k if ":" in k else f"{PROJECT}:{k}"): (json.dumps(v) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v))
         for k, v in cfg.items()
@@ -190,3 +189,15 @@ def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tup
         )
         outputs = json_format.MessageToDict(resolved)
     return StackRun(stack, monitor.registered, outputs)
+
+
+def plain_text_secrets(run: StackRun, values: list[str] | None = None) -> list[tuple[str, str]]:
+    """(resource or output, text) wherever a generated secret (or one of `values`) shows outside a
+    secret wrapper; every shipped stack must have none."""
+    if values is None:
+        names = {r.name for r in run.of_type(":RandomPassword")}
+        assert names, "expected generated secrets"
+        values = [secret_value(n) for n in names]
+    found = [(res.name, text[:80]) for res in run.resources for text in plain_strings(res.raw) if any(v in text for v in values)]
+    found += [(name, text[:80]) for name, value in run.outputs_raw.items() for text in plain_strings(value) if any(v in text for v in values)]
+    return found

@@ -16,7 +16,7 @@ from infra.catalog import offline_catalog
 from infra.configs.alerting import SMTP_PASSWORD_FILE
 from infra.settings import ConfigError, parse_settings
 
-from .harness import PROJECT, plain_strings, run_stack, stack_file_config
+from .harness import BACKUP_TARGET_KEYS, PROJECT, plain_strings, run_stack, stack_file_config
 from .test_observability import aliases, grafana_datasources, prometheus_config, upload
 from .test_stacks import env_of, networks_of
 
@@ -43,7 +43,8 @@ def project_config(stack: str) -> dict:
 
 
 def with_receivers(stack: str) -> dict:
-    return {**stack_file_config(stack), "alerting": RECEIVERS, "secrets": {"smtpPassword": SMTP_PASSWORD}}
+    # The stack file's backup target needs its key pair too, as an operator sets it.
+    return {**stack_file_config(stack), "alerting": RECEIVERS, "secrets": {"smtpPassword": SMTP_PASSWORD, **BACKUP_TARGET_KEYS}}
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +221,6 @@ def test_receiver_example_in_the_stack_file_is_valid_once_uncommented(stack):
     block = text[text.index("  # mlops-platform:alerting:") :]
     example = yaml.safe_load("\n".join(line.replace("  # ", "  ", 1) for line in block.splitlines()))
     config = {**project_config(stack), **{k.split(":", 1)[1]: v for k, v in example.items()}}
-    settings = parse_settings(stack, {**config, "secrets": {"smtpPassword": "x"}})
+    settings = parse_settings(stack, {**config, "secrets": {"smtpPassword": "x", **BACKUP_TARGET_KEYS}})
     assert settings.alerting.email.to == ["ops@iot64.de"]
     assert f"pulumi config set --stack {stack} --secret --path 'secrets.smtpPassword'" in text

@@ -199,6 +199,7 @@ def run_minio_bootstrap(tmp_path: Path) -> list[str]:
         "S3_ROOT_PASSWORD": "root-pw",
         "S3_PIPELINE_SECRET": "pipeline-pw",
         "S3_MLFLOW_SECRET": "mlflow-pw",
+        "S3_BACKUP_SECRET": "backup-pw",
     }
     result = subprocess.run(["/bin/sh", "-s"], input=MINIO_BOOTSTRAP, env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
@@ -211,6 +212,7 @@ def test_minio_bootstrap_uses_only_programs_the_minio_image_ships(tmp_path):
     assert [c for c in calls if c.startswith("mc admin policy attach")] == [
         "mc admin policy attach local pipeline-rw --user pipeline",
         "mc admin policy attach local mlflow-rw --user mlflow",
+        "mc admin policy attach local backup-rw --user backup",
     ]
 
 
@@ -222,8 +224,9 @@ def test_minio_bootstrap_is_the_same_sequence_of_idempotent_calls_on_every_run(t
     second = run_minio_bootstrap(tmp_path)
     assert first == second
     policies = [c for c in first if c.startswith("stdin ")]
-    assert len(policies) == 2 and all('"Effect":"Allow"' in p for p in policies)
+    assert len(policies) == 3 and all('"Effect":"Allow"' in p for p in policies)
     assert 'arn:aws:s3:::pipeline-data/*' in policies[0] and 'arn:aws:s3:::mlflow-artifacts/*' in policies[1]
+    assert 'arn:aws:s3:::pipeline-data/*' in policies[2] and 'arn:aws:s3:::mlflow-artifacts/*' in policies[2]  # backup
 
 
 # -- pin evidence -----------------------------------------------------------------------------
@@ -249,4 +252,6 @@ def test_every_pinned_image_names_where_its_tag_was_seen_published(service):
 def test_python_base_image_is_the_newest_verified_3_11_patch():
     """docker-library/official-images library/python (2026-08-21): "Tags: 3.11.16-slim-bookworm"."""
     for dockerfile in sorted(REPO.glob("app/*/Dockerfile")):
+        if dockerfile.parent.name == "postgres":  # the official PostgreSQL image plus pgBackRest
+            continue
         assert re.search(r"^FROM python:3\.11\.16-slim-bookworm$", dockerfile.read_text(), re.M), dockerfile

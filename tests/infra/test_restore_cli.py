@@ -33,6 +33,8 @@ class FakeHost:
         if "inspect" in argv:
             return "healthy\n"
         if "lsf" in argv:
+            if argv[-1] == "vault:":
+                return "config/\ncurrent/\nhistory/\n"
             return "2026-11-27T000000Z/\n2026-11-28T000000Z/\n"
         return ""
 

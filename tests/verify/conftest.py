@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 import sys
 from contextlib import redirect_stdout
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +17,9 @@ import pytest
 from infra.catalog import offline_catalog
 from infra.configs.observability import replica_aliases, scrape_jobs
 from infra.verify.__main__ import main as verify_main
-from tests.app.services import BIN, PYTHONPATH, REPO, S3_ENV, Stack, free_port, port_open, start_postgres, start_s3, wait_for
+from tests.app.services import (
+    BIN, PYTHONPATH, REPO, S3_ENV, Stack, free_port, port_open, rabbitmq_env, start_postgres, start_s3, wait_for,
+)  # fmt: skip
 
 from .certs import CA
 from .fakes import FakeGrafana, FakeMinioConsole
@@ -47,18 +47,7 @@ def start_rabbitmq_management(procs, password: str) -> tuple[str, int]:
         f"default_user = admin\ndefault_pass = {password}\nloopback_users = none\n"
         f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {mgmt}\n"
     )
-    env = {
-        "HOME": str(base),
-        "RABBITMQ_NODENAME": f"verify{port}@localhost",
-        "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-        "RABBITMQ_NODE_PORT": str(port),
-        "RABBITMQ_DIST_PORT": str(free_port()),
-        "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
-        "RABBITMQ_LOG_BASE": str(base / "log"),
-        "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
-        "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq"),
-        "RABBITMQ_PID_FILE": str(base / "pid"),
-    }
+    env = rabbitmq_env(base, port, f"verify{port}@localhost")
     proc = procs.start("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env)
     wait_for(lambda: port_open(port) and port_open(mgmt), "RabbitMQ with management", 90, proc)
     return f"amqp://admin:{password}@127.0.0.1:{port}//", mgmt

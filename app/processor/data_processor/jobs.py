@@ -189,15 +189,18 @@ class Worker:
             return job.attempts if job else 0
 
     # -- work ----------------------------------------------------------------------
-    def load_dataset(self, dataset_id: str) -> pd.DataFrame:
+    def dataset_bytes(self, dataset_id: str) -> bytes:
+        """The data set's file as uploaded (batch results are built from its lines)."""
         with tracer.start_as_current_span("postgres.select_dataset"), self.sessions() as s:
             ds = s.get(Dataset, dataset_id)
         if ds is None:
             raise PermanentError(f"dataset_id: dataset {dataset_id} does not exist")
         with tracer.start_as_current_span("s3.get_object") as span:
             span.set_attribute("s3.key", ds.object_key)
-            data = self.store.get(ds.object_key)
-        return read_csv(data, field="dataset_id")
+            return self.store.get(ds.object_key)
+
+    def load_dataset(self, dataset_id: str) -> pd.DataFrame:
+        return read_csv(self.dataset_bytes(dataset_id), field="dataset_id")
 
     def feedback_frame(self, model_name: str, target: str, columns: list[str]) -> pd.DataFrame:
         with tracer.start_as_current_span("postgres.select_feedback"), self.sessions() as s:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 from opentelemetry import trace
 
-from pipeline_common.db import Dataset
 from pipeline_common.scoring import score
 from pipeline_common.tabular import coerce, read_csv, records_frame
 
@@ -37,8 +36,8 @@ def predict(worker, job) -> dict:
         labels, probability = scores.labels().tolist(), scores.probability().tolist()
         return {**head, "predictions": [{"prediction": l, "probability": q} for l, q in zip(labels, probability)]}
 
-    data = dataset_bytes(worker, p["dataset_id"])
-    df = read_csv(data)
+    data = worker.dataset_bytes(p["dataset_id"])
+    df = read_csv(data, field="dataset_id")
     missing = [c.name for c in schema if c.name not in df.columns]
     if missing:
         raise PermanentError(f"dataset_id: dataset lacks model input column '{missing[0]}'")
@@ -51,19 +50,6 @@ def predict(worker, job) -> dict:
     with tracer.start_as_current_span("s3.put_object"):
         worker.store.put(key, body)
     return {**head, "object_key": key, "rows": int(len(X))}
-
-
-def dataset_bytes(worker, dataset_id: str) -> bytes:
-    """The data set's file as uploaded (the result file is built from its lines)."""
-    from .jobs import PermanentError  # jobs imports this module
-
-    with tracer.start_as_current_span("postgres.select_dataset"), worker.sessions() as s:
-        ds = s.get(Dataset, dataset_id)
-    if ds is None:
-        raise PermanentError(f"dataset {dataset_id} does not exist")
-    with tracer.start_as_current_span("s3.get_object") as span:
-        span.set_attribute("s3.key", ds.object_key)
-        return worker.store.get(ds.object_key)
 
 
 def score_in_chunks(model, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
