@@ -6,6 +6,7 @@ Used by tests/backup and by benchmarks/restore.py (which prints RPO and RTO).
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import pwd
@@ -19,6 +20,7 @@ import httpx
 import psycopg
 
 from infra.configs import backup as cfg
+from infra.restore import vault_shell  # the restore command's rclone wrapper (passphrase -> vault)
 from tests.app.flow import upload, wait_job
 from tests.app.services import BIN, S3_ENV, Stack, start_mlflow, wait_for
 
@@ -145,7 +147,8 @@ class Drill:
     def history_stamps(self) -> list[str]:
         """Dated history folders; none until a sync has replaced or deleted something."""
         def lsf(path: str) -> list[str]:
-            out = subprocess.run(["rclone", "lsf", "--dirs-only", path], env=self.rclone_env(), capture_output=True, text=True, check=True)
+            argv = vault_shell(["rclone", "lsf", "--dirs-only", path])
+            out = subprocess.run(argv, env=self.rclone_env(), capture_output=True, text=True, check=True)
             return [line.rstrip("/") for line in out.stdout.split()]
 
         return lsf("vault:history") if "history" in lsf("vault:") else []
@@ -165,9 +168,14 @@ class Drill:
         with psycopg.connect(f"{self.stack.pg}/pipeline") as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("datasets", "jobs", "feedback")}
 
-    def now(self) -> str:
+    def recovery_target(self) -> str:
+        """A point in time after every commit so far, in the form pgBackRest's --target reads
+        (`YYYY-MM-DD HH:MM:SS+00`): the next whole second by the server's clock. Returns once the
+        server's clock has passed it, so later commits fall after it."""
         with psycopg.connect(f"{self.stack.pg}/postgres") as conn:
-            return str(conn.execute("SELECT clock_timestamp()").fetchone()[0])
+            target = conn.execute("SELECT date_trunc('second', clock_timestamp()) + interval '1 second'").fetchone()[0]
+            wait_for(lambda: conn.execute("SELECT clock_timestamp() > %s", (target,)).fetchone()[0], "the recovery target", 5)
+        return target.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S+00")
 
     def archive_wal(self) -> float:
         """Switch to a new WAL segment and wait until the archiver shipped the old one; seconds."""
@@ -208,7 +216,7 @@ class Drill:
         self.stack.postgres.start()  # replays WAL to the target, then promotes
         for bucket in BUCKETS:
             for argv in cfg.object_restore_argv(bucket, self.history_stamps(), objects_after):
-                subprocess.run(argv, env=self.rclone_env(), check=True, capture_output=True, timeout=300)
+                subprocess.run(vault_shell(argv), env=self.rclone_env(), check=True, capture_output=True, timeout=300)
         self.stack.mlflow = start_mlflow(self.stack.procs, self.stack.pg, self.stack.s3)
 
     def stop(self) -> None:

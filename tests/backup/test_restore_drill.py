@@ -40,7 +40,7 @@ def test_point_in_time_restore_brings_back_rows_objects_and_a_predicting_champio
     assert re.search(r'^mlops_backup_size_bytes\{kind="postgres"\} [1-9]', pg_metrics, re.M)
     assert "mlops_backup_last_full_timestamp_seconds" in pg_metrics
     rows_at_target, objects_at_target = drill.rows(), drill.objects()
-    target_time = drill.now()
+    target_time = drill.recovery_target()
     stamp_at_target = max(drill.history_stamps(), default=None)
 
     second = train_and_score(client, make_csv(300, seed=2), "after", MODEL)

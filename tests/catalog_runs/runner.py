@@ -112,7 +112,8 @@ class CatalogRun:
             name, argv(run, spec.command), env=container_env(run, spec, self.settings),
             user=spec.user or run.user, exec_user=spec.user or run.exec_user or run.user, workdir=run.workdir,
             hostname=spec.hostname or name, binds=self._binds(run, spec),
-            files={f.path: f.content for f in spec.files}, passwd=run.passwd, prelude=run.prelude,
+            files={f.path: run.file_gap(f.path, f.content) if run.file_gap else f.content for f in spec.files},
+            passwd=run.passwd, prelude=run.prelude,
         )  # fmt: skip
         self.containers[name] = container
         outcome = self._wait_healthy(container, spec)

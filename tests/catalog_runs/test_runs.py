@@ -50,8 +50,9 @@ def test_container_sees_exactly_the_catalog_files(catalog_run, name):
     container = ran(catalog_run, name)
     spec = catalog_run.catalog.services[name]
     assert set(container.files) == {f.path for f in spec.files}
+    gap = catalog_run.images[name].file_gap  # a stand-in's stated version gap, if any
     for f in spec.files:
-        assert container.read(f.path) == f.content, f.path
+        assert container.read(f.path) == (gap(f.path, f.content) if gap else f.content), f.path
 
 
 @pytest.mark.parametrize("name", [n for n in RUN_HERE if CATALOG.services[n].bootstrap])
