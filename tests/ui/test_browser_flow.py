@@ -56,6 +56,8 @@ def test_upload_shows_the_data_set_and_its_profile(page: Page, shot, csv_file, c
     page.goto("/")
     expect(page.get_by_text("100MB per file")).to_be_visible()  # the API's limit, not Streamlit's 200MB
     page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(csv_file))
+    # Streamlit sends the file to its server first; the uploader lists it once it has arrived.
+    expect(page.get_by_test_id("stFileUploader").get_by_text(csv_file.name)).to_be_visible()
     page.get_by_role("button", name="Upload data set").click()
     expect(page.get_by_text(re.compile(r"Uploaded ui-adult: 400 rows, 5 columns"))).to_be_visible()
     expect(page.get_by_role("heading", name=f"Profile of {DATASET}")).to_be_visible()
