@@ -100,6 +100,16 @@ def test_training_progress_updates_by_itself_and_ends_in_a_metrics_chart(page: P
     shot("training-finished")
 
 
+def test_a_reload_keeps_the_training_job_and_offers_the_existing_model(page: Page, shot):
+    assert "train_job=" in page.url
+    page.reload()
+    expect(page.get_by_text(re.compile(r"Model tabular-classifier version \d+ is now the champion"))).to_be_visible()
+    # A second click trains a new version of the same model, not a second model.
+    expect(page.get_by_test_id("stSelectbox").filter(has_text="Model").filter(has_text="tabular-classifier")).to_be_visible()
+    expect(page.get_by_label("New model name")).to_have_count(0)
+    shot("reloaded")
+
+
 def test_predict_form_offers_known_values_and_answers_next_to_its_button(page: Page, shot):
     nav(page, "3 · Predict")
     expect(page.get_by_text(re.compile(f"trained on {DATASET} to predict income"))).to_be_visible()
