@@ -106,6 +106,11 @@ class PlatformNetworks(pulumi.ComponentResource):
         egress = settings.docker_name("egress")
         self.egress = docker.Network(egress, name=egress, labels=labels, opts=child)
         self.names = {"backend": self.backend.name, "edge": self.edge_name, "egress": self.egress.name}
+        # Internal networks of the Docker socket proxies: only a proxy and its clients join one
+        # (infra/catalog/docker_api.py); the edge one exists only where this stack runs its own proxy.
+        for net in ("dockerapi",) + (() if settings.externalProxyNetwork else ("dockeredge",)):
+            name = settings.docker_name(net)
+            self.names[net] = docker.Network(name, name=name, internal=True, labels=labels, opts=child).name
         self.register_outputs(dict(self.names))
 
 
@@ -218,7 +223,7 @@ class Service(pulumi.ComponentResource):
     ) -> docker.Container:
         attachments = []
         for net in spec.networks:
-            if net == "backend":
+            if net in ("backend", "dockerapi", "dockeredge"):  # this stack's own internal networks
                 aliases = [spec.name] if spec.replicas == 1 else [spec.name, f"{spec.name}-{index}"]
             else:  # shared with the proxy (maybe other stacks'): stack-unique names only
                 aliases = [cname]
@@ -247,7 +252,12 @@ class Service(pulumi.ComponentResource):
                     docker.ContainerVolumeArgs(host_path=m.host_path, container_path=m.path, read_only=m.read_only)
                 )
         hc = spec.healthcheck
+        h = spec.hardening
         labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
+        # Stated exceptions travel with the container, where the policy pack (and `docker inspect`) see them.
+        labels.update({f"mlops.exception.{key}": reason for key, reason in h.exceptions.items()})
+        if h.image_user and spec.user is None:
+            labels["mlops.image-user"] = h.image_user
         if hc:
             labels["mlops.healthcheck"] = healthcheck_hash(hc)
         return docker.Container(
@@ -269,7 +279,13 @@ class Service(pulumi.ComponentResource):
                 for d in spec.devices
             ]
             or None,
-            capabilities=docker.ContainerCapabilitiesArgs(adds=list(spec.capabilities)) if spec.capabilities else None,
+            # Least privilege (ServiceSpec.hardening): no privilege gain through setuid binaries, every
+            # capability dropped and only the stated ones added back, read-only root unless stated.
+            privileged=False,
+            security_opts=["no-new-privileges:true"],
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=sorted(h.cap_add) or None),
+            read_only=h.read_only,
+            tmpfs=dict(h.tmpfs) or None,
             uploads=[
                 docker.ContainerUploadArgs(
                     file=f.path, content=pulumi.Output.secret(f.content) if f.secret else f.content

@@ -14,7 +14,7 @@ from ..configs import alerts
 from ..configs import observability as obs_cfg
 from ..secrets import StaticSecrets
 from ..settings import PlatformSettings, parse_settings
-from . import backup, data, edge, exporters, observability
+from . import backup, data, docker_api, edge, exporters, observability
 from .application import application_services
 from .context import CatalogContext
 from .model import Catalog, ConfigFile, ServiceSpec, VolumeSpec
@@ -36,6 +36,7 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
     ]
     public = {s.name: s for s in services if s.public}
     services = edge.edge_services(ctx, public) + services
+    services = docker_api.proxy_services(ctx, services) + services
     services = [_with_prometheus_config(ctx, s, services) for s in services]
     return Catalog(services={s.name: s for s in services}, volumes={v.name: v for v in volumes})
 

@@ -7,7 +7,7 @@ from ..values import fmt
 from . import data as d
 from .context import CatalogContext
 from .data import python_http_check
-from .model import BuiltImage, Dependency, Healthcheck, MetricsEndpoint, PublicRoute, ServiceSpec
+from .model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, PublicRoute, ServiceSpec
 
 API_PORT = 8000
 UI_PORT = 8501
@@ -59,6 +59,11 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             depends_on=(*queues, *edge),
             metrics=MetricsEndpoint(API_PORT),
             memory_mb=1024,
+            hardening=Hardening(
+                # Starlette spools uploads larger than 1 MB to temporary files; the body limit is 200m.
+                tmpfs=(("/tmp", "size=256m"),),
+                image_user="10001",  # app/api/Dockerfile: USER 10001
+            ),
             description="Pipeline API (FastAPI): datasets, jobs, predictions, feedback",
         ),
         ServiceSpec(
@@ -73,6 +78,7 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             depends_on=queues,
             metrics=MetricsEndpoint(PROCESSOR_METRICS_PORT),
             memory_mb=2048,
+            hardening=Hardening(tmpfs=(("/tmp", "size=256m"),), image_user="10001"),
             description="Data Processor: trains and scores models from the job queue",
         ),
         ServiceSpec(
@@ -88,6 +94,11 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             healthcheck=python_http_check(f"http://127.0.0.1:{UI_PORT}/_stcore/health"),
             depends_on=edge,
             memory_mb=512,
+            hardening=Hardening(
+                # /tmp for temporary files; HOME (useradd --create-home) for Streamlit's per-user files.
+                tmpfs=(("/tmp", "size=64m"), ("/home/app", "size=16m,uid=10001,gid=10001")),
+                image_user="10001",  # app/ui/Dockerfile: USER 10001
+            ),
             description="Streamlit UI",
         ),
     ]

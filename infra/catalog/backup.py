@@ -13,7 +13,7 @@ from ..settings import PlatformSettings
 from . import data as d
 from .context import CatalogContext
 from .exporters import TEXTFILE_DIR
-from .model import BuiltImage, ConfigFile, Dependency, Mount, ServiceSpec, VolumeSpec
+from .model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
 
 PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
 #: PostgreSQL 18's images keep the cluster here, under the volume mounted at /var/lib/postgresql.
@@ -106,6 +106,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
             memory_mb=512,
+            hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="pgBackRest base backups (weekly full, daily differential) and WAL archive metrics",
         ),
         ServiceSpec(
@@ -136,6 +137,15 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             secret_env=rclone_secret_env,
             depends_on=(Dependency("minio"), Dependency("rabbitmq")),
             memory_mb=256,
+            hardening=Hardening(
+                read_only=False,
+                cap_add=("DAC_READ_SEARCH",),
+                exceptions={
+                    "read_only": UPLOADS_NEED_WRITABLE_ROOT,
+                    "user": "rclone's image declares no USER; it writes the root-owned backup and textfile volumes",
+                    "cap_add": "DAC_READ_SEARCH reads grafana.db, which belongs to Grafana's user (uid 472)",
+                },
+            ),
             description="rclone: encrypted bucket and configuration snapshots",
         ),
     ]

@@ -13,10 +13,12 @@ import json
 from ..values import derive, fmt
 from .context import CatalogContext
 from .model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
     Bootstrap,
     BuiltImage,
     ConfigFile,
     Dependency,
+    Hardening,
     Healthcheck,
     MetricsEndpoint,
     Mount,
@@ -186,6 +188,11 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                 },
             ),
             memory_mb=1024,
+            hardening=Hardening(
+                read_only=False,
+                image_user="999",  # app/postgres/Dockerfile: USER 999:999 (the image's postgres user)
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+            ),
             description="PostgreSQL: MLflow backend store and pipeline job state",
         ),
         ServiceSpec(
@@ -210,6 +217,15 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             depends_on=edge,
             metrics=MetricsEndpoint(15692),
             memory_mb=1024,
+            hardening=Hardening(
+                read_only=False,
+                cap_add=("CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"),
+                exceptions={
+                    "read_only": UPLOADS_NEED_WRITABLE_ROOT,
+                    "user": "docker-entrypoint.sh starts as root, chowns /var/lib/rabbitmq and steps down with gosu",
+                    "cap_add": "CHOWN/DAC_OVERRIDE for the entrypoint's chown of the data dir; SETUID/SETGID for gosu",
+                },
+            ),
             description="RabbitMQ: job queue (management UI public)",
         ),
         ServiceSpec(
@@ -241,6 +257,13 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             depends_on=edge,
             metrics=MetricsEndpoint(9000, "/minio/v2/metrics/cluster"),
             memory_mb=1024,
+            hardening=Hardening(
+                read_only=False,
+                exceptions={
+                    "read_only": "the bootstrap's `mc` keeps its config under /root/.mc in the image (a read-only root is untested)",
+                    "user": "the image declares no USER and existing /data volumes are root-owned",
+                },
+            ),
             description="MinIO: S3 store for datasets, batch results and MLflow artifacts",
         ),
         ServiceSpec(
@@ -268,6 +291,11 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             depends_on=(Dependency("postgres"), Dependency("minio"), *edge),
             metrics=MetricsEndpoint(5000),
             memory_mb=2048,
+            hardening=Hardening(
+                # MLFLOW_EXPOSE_PROMETHEUS and the server's temporary files live in /tmp.
+                tmpfs=(("/tmp", "size=512m"),),
+                image_user="10001",  # app/mlflow/Dockerfile: USER 10001
+            ),
             description="MLflow tracking server and model registry (artifacts proxied to S3)",
         ),
     ]

@@ -10,8 +10,19 @@ from __future__ import annotations
 from ..configs import observability as cfg
 from . import data as d
 from .context import CatalogContext
-from .edge import DOCKER_SOCKET
-from .model import ConfigFile, Dependency, Device, HostMount, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from .docker_api import READ_PROXY, docker_host
+from .model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
+    ConfigFile,
+    Dependency,
+    Device,
+    Hardening,
+    HostMount,
+    MetricsEndpoint,
+    Mount,
+    ServiceSpec,
+    VolumeSpec,
+)
 
 NODE_EXPORTER_PORT = 9100
 CADVISOR_PORT = 8080
@@ -86,6 +97,7 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             ),
             metrics=MetricsEndpoint(NODE_EXPORTER_PORT),
             memory_mb=128,
+            hardening=Hardening(image_user="nobody"),  # prometheus/node_exporter Dockerfile at v1.12.1: USER nobody
             description="node exporter: host CPU, memory and disk",
         ),
         ServiceSpec(
@@ -102,18 +114,27 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
                 "INTERVAL": "300",
             },
             memory_mb=32,
+            hardening=Hardening(
+                cap_add=("DAC_READ_SEARCH",),
+                exceptions={
+                    "user": "busybox declares no USER; `du` must read volumes whatever user owns their files",
+                    "cap_add": "DAC_READ_SEARCH lets `du` walk other users' volume directories (read-only)",
+                },
+            ),
             description="disk use of each volume of the stack, for the node exporter",
         ),
         ServiceSpec(
             name="cadvisor",
             layer="observability",
             image=ctx.image("cadvisor"),
-            networks=("backend",),
+            networks=("backend", "dockerapi"),
             port=CADVISOR_PORT,
             hostname="cadvisor",
             mounts=(
-                HostMount("/", "/rootfs"),
-                HostMount(DOCKER_SOCKET, DOCKER_SOCKET),
+                # No host `/` at /rootfs (upstream's README has one): it would hand cAdvisor, which runs as
+                # root, the host's Docker socket under /rootfs/run. Without /rootfs/proc cAdvisor reads paths
+                # as in the host namespace (manager/manager.go L188-189, container/docker/handler.go L153-156
+                # at v0.57.0), so it finds the layers at /var/lib/docker, mounted below.
                 HostMount("/sys", "/sys"),
                 HostMount("/var/lib/docker", "/var/lib/docker"),
                 HostMount("/dev/disk", "/dev/disk"),
@@ -123,8 +144,10 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             # (Debian and Ubuntu default) also require CAP_SYSLOG to open it. Upstream runs the
             # container --privileged instead; these two grants are what the OOM watcher needs.
             devices=(Device("/dev/kmsg", "/dev/kmsg", "r"),),
-            capabilities=("SYSLOG",),
+            depends_on=(Dependency(READ_PROXY),),
             command=(
+                # The Docker API through the read-only socket proxy (flag `docker`, container/docker/factory.go).
+                f"--docker={docker_host(READ_PROXY)}",
                 "--docker_only=true",
                 "--housekeeping_interval=15s",
                 "--store_container_labels=false",
@@ -133,6 +156,14 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             ),
             metrics=MetricsEndpoint(CADVISOR_PORT),
             memory_mb=256,
+            hardening=Hardening(
+                tmpfs=(("/tmp", "size=16m"),),
+                cap_add=("SYSLOG",),
+                exceptions={
+                    "user": "reads the host's /, /sys and /var/lib/docker, which are root's",
+                    "cap_add": "SYSLOG opens /dev/kmsg for OOM events where kernel.dmesg_restrict=1 (upstream runs --privileged)",
+                },
+            ),
             description="cAdvisor: CPU, memory and disk of every container",
         ),
         ServiceSpec(
@@ -156,6 +187,7 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             depends_on=(Dependency("postgres"),),
             metrics=MetricsEndpoint(POSTGRES_EXPORTER_PORT),
             memory_mb=128,
+            hardening=Hardening(read_only=False, image_user="nobody", exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="PostgreSQL exporter (read-only pg_monitor role)",
         ),
     ]
@@ -168,10 +200,13 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
                 networks=("backend", "edge"),
                 port=cfg.PORTS["blackbox"],
                 hostname=cfg.CERTIFICATE_PROBER,
+                # Its Dockerfile sets no USER (read at v0.28.0); TCP and TLS probes need no root.
+                user="65534",
                 command=("--config.file=/etc/blackbox/blackbox.yml",),
                 files=(ConfigFile("/etc/blackbox/blackbox.yml", cfg.blackbox_config(ctx.settings.public_hosts)),),
                 metrics=MetricsEndpoint(cfg.PORTS["blackbox"]),
                 memory_mb=64,
+                hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
                 description="blackbox exporter: expiry of the certificates the proxy serves",
             )
         )

@@ -7,9 +7,18 @@ quay.io; swap the `minio` entry (for example for RustFS) by changing one line.
 """
 
 IMAGES = {
+    # published: docker-library/official-images library/nginx (2026-08-21): "Tags: 1.31.4, mainline, 1, 1.31".
+    # The internet-facing nginx of nginx-proxy's "Separate Containers" setup (docs/README.md at 1.11.6:
+    # the official nginx image plus the dockergen image below); nginx-proxy 1.11.6's own image is
+    # Dockerfile.debian `FROM docker.io/library/nginx:1.31.3` (a patch release behind).
+    "proxy": "nginx:1.31.4",
     # published: nginx-proxy/nginx-proxy tag 1.11.6 (2026-07-16, newest); .github/workflows/build-publish.yml
-    # pushes Docker Hub tags on "*.*.*" tags.
-    "proxy": "nginxproxy/nginx-proxy:1.11.6",
+    # pushes the `dockergen` flavour (Dockerfile.dockergen: docker-gen 0.17.2 plus this tag's nginx.tmpl) as
+    # `{{version}}-dockergen` on "*.*.*" tags.
+    "docker-gen": "nginxproxy/nginx-proxy:1.11.6-dockergen",
+    # published: wollomatic/socket-proxy tag 1.13.1 (2026-08-15, newest); .github/workflows/docker-image-release.yaml
+    # pushes docker.io/wollomatic/socket-proxy:<tag> (cosign-signed); README "Latest image: 1.13.1".
+    "socket-proxy": "wollomatic/socket-proxy:1.13.1",
     # published: nginx-proxy/acme-companion tag v2.8.2 (2026-07-17); .github/workflows/build-publish.yml
     # pushes `{{version}}` to nginxproxy/acme-companion on a semver tag.
     "acme": "nginxproxy/acme-companion:2.8.2",

@@ -12,8 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-#: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy).
-Network = Literal["edge", "backend", "egress"]
+#: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy);
+#: dockerapi / dockeredge: internal, only a Docker socket proxy and its clients (infra/catalog/docker_api.py).
+Network = Literal["edge", "backend", "egress", "dockerapi", "dockeredge"]
+
+#: What a `Hardening.exceptions` key may name: a setting a container keeps against the default.
+EXCEPTION_KEYS = ("read_only", "user", "cap_add")
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,35 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
+class Hardening:
+    """Least privilege for one container. Every container runs with `no-new-privileges`, every
+    capability dropped, never privileged, with a memory limit; by default its root filesystem is
+    read-only (writable paths as tmpfs) and it runs as a non-root user.
+
+    Anything else is an exception with a one-line reason in `exceptions` (keys: EXCEPTION_KEYS):
+    `read_only` for a writable root, `user` for a container that runs as root, `cap_add` for
+    capabilities added back. The reasons travel as `mlops.exception.<key>` labels, which the policy
+    pack reads.
+    """
+
+    read_only: bool = True
+    tmpfs: tuple[tuple[str, str], ...] = ()  # (path, mount options), e.g. ("/tmp", "size=64m")
+    cap_add: tuple[str, ...] = ()  # e.g. "SYSLOG"
+    #: The non-root user the image itself declares (`USER` in its Dockerfile), when the catalog sets
+    #: no `user`: rendered as the `mlops.image-user` label so the policy can tell it from root.
+    image_user: str | None = None
+    exceptions: dict[str, str] = field(default_factory=dict)
+
+
+#: Why a container with uploaded config files keeps a writable root: the provider copies `uploads`
+#: into the created container before starting it (CopyToContainer, kreuzwerker
+#: terraform-provider-docker v4.5.0 internal/provider/resource_docker_container_funcs.go L577-586), and
+#: Docker refuses that copy into a read-only root filesystem unless the path is on a writable volume
+#: (moby daemon/archive_unix.go checkIfPathIsInAVolume; "container rootfs is marked read-only").
+UPLOADS_NEED_WRITABLE_ROOT = "config files are uploaded before start, which Docker refuses on a read-only root"
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     layer: Literal["edge", "data", "observability", "application"]
@@ -116,7 +149,7 @@ class ServiceSpec:
     host_ports: tuple[int, ...] = ()
     pid_namespace: Literal["host"] | None = None  # None: the container's own
     devices: tuple[Device, ...] = ()
-    capabilities: tuple[str, ...] = ()  # added to the default set, e.g. "SYSLOG"
+    hardening: Hardening = field(default_factory=Hardening)
     labels: dict[str, str] = field(default_factory=dict)
     metrics: MetricsEndpoint | None = None
     bootstrap: Bootstrap | None = None
@@ -154,7 +187,28 @@ class Catalog:
                     raise ValueError(f"{spec.name}: mounts unknown volume '{mount.volume}'")
             if spec.public and "edge" not in spec.networks:
                 raise ValueError(f"{spec.name}: public services must join the edge network")
+            self._validate_hardening(spec)
         self.startup_order()  # raises on cycles
+
+    @staticmethod
+    def _validate_hardening(spec: ServiceSpec) -> None:
+        """Each exception is stated with a reason, and no stated setting would fail at deploy time."""
+        h = spec.hardening
+        unknown = set(h.exceptions) - set(EXCEPTION_KEYS)
+        if unknown:
+            raise ValueError(f"{spec.name}: unknown hardening exceptions {sorted(unknown)}")
+        if any(not reason.strip() or "\n" in reason for reason in h.exceptions.values()):
+            raise ValueError(f"{spec.name}: every hardening exception needs a one-line reason")
+        if not h.read_only and "read_only" not in h.exceptions:
+            raise ValueError(f"{spec.name}: a writable root filesystem needs a reason (exceptions['read_only'])")
+        if h.read_only and spec.files:
+            raise ValueError(f"{spec.name}: uploads need a writable root ({UPLOADS_NEED_WRITABLE_ROOT})")
+        if h.cap_add and "cap_add" not in h.exceptions:
+            raise ValueError(f"{spec.name}: added capabilities need a reason (exceptions['cap_add'])")
+        if runs_as_root(spec) and "user" not in h.exceptions:
+            raise ValueError(f"{spec.name}: runs as root without a reason (set `user`, `image_user` or exceptions['user'])")
+        if spec.memory_mb is None:
+            raise ValueError(f"{spec.name}: every container needs a memory limit")
 
     def startup_order(self) -> list[str]:
         order: list[str] = []
@@ -177,3 +231,10 @@ class Catalog:
 
     def public(self) -> dict[str, ServiceSpec]:
         return {n: s for n, s in self.services.items() if s.public}
+
+
+def runs_as_root(spec: ServiceSpec) -> bool:
+    """Whether the container's process starts as uid 0 (catalog `user`, else the image's own)."""
+    if spec.user is not None:
+        return spec.user.split(":", 1)[0] in ("0", "root")
+    return spec.hardening.image_user is None

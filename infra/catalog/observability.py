@@ -6,18 +6,19 @@ from __future__ import annotations
 from ..configs import alerting, dashboards
 from ..configs import observability as cfg
 from .context import CatalogContext
+from .docker_api import READ_PROXY, docker_host
 from .model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
     ConfigFile,
     Dependency,
+    Hardening,
     Healthcheck,
-    HostMount,
     MetricsEndpoint,
     Mount,
     PublicRoute,
     ServiceSpec,
     VolumeSpec,
 )
-from .edge import DOCKER_SOCKET
 
 VOLUMES = (
     VolumeSpec("prometheus"),
@@ -48,6 +49,11 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             # prometheus.yml and rules are added by the catalog once every service is known.
             metrics=MetricsEndpoint(cfg.PORTS["prometheus"]),
             memory_mb=1024,
+            hardening=Hardening(
+                read_only=False,
+                image_user="nobody",  # prometheus/prometheus Dockerfile at v3.14.0: USER nobody
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+            ),
             description="Prometheus: scrapes every service, evaluates alert rules",
         ),
         ServiceSpec(
@@ -81,6 +87,11 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             ),
             metrics=MetricsEndpoint(alerting.PORT),
             memory_mb=128,
+            hardening=Hardening(
+                read_only=False,
+                image_user="nobody",  # prometheus/alertmanager Dockerfile at v0.34.0: USER nobody
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+            ),
             description="Alertmanager: groups, inhibits and delivers the alerts to the stack's receivers",
         ),
         ServiceSpec(
@@ -95,6 +106,7 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             mounts=(Mount("loki", "/loki"),),
             metrics=MetricsEndpoint(cfg.PORTS["loki"]),
             memory_mb=1024,
+            hardening=Hardening(read_only=False, image_user="10001", exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="Loki: log store",
         ),
         ServiceSpec(
@@ -111,6 +123,11 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             mounts=(Mount("tempo", "/var/tempo"),),
             metrics=MetricsEndpoint(cfg.PORTS["tempo"]),
             memory_mb=1024,
+            hardening=Hardening(
+                read_only=False,
+                image_user="10001",  # cmd/tempo/Dockerfile at v2.10.7: USER 10001
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+            ),
             description="Tempo: traces (OTLP gRPC 4317, HTTP 4318)",
         ),
         ServiceSpec(
@@ -126,25 +143,36 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             mounts=(Mount("mimir", "/data"),),
             metrics=MetricsEndpoint(cfg.PORTS["mimir"]),
             memory_mb=1536,
+            hardening=Hardening(
+                read_only=False,
+                exceptions={
+                    "read_only": UPLOADS_NEED_WRITABLE_ROOT,
+                    "user": "runs as 0:0 since the first deploy, so existing /data volumes are root-owned",
+                },
+            ),
             description="Mimir: long-term metrics (Prometheus remote-write)",
         ),
         ServiceSpec(
             name="alloy",
             layer="observability",
             image=ctx.image("alloy"),
-            networks=("backend",),
+            networks=("backend", "dockerapi"),
             port=cfg.PORTS["alloy"],
             hostname="alloy",
+            # The image's `alloy` user (grafana/alloy Dockerfile, read at v1.19.0-rc.3: uid 473 owns
+            # /var/lib/alloy; the image sets no USER). It reaches Docker through the read-only proxy.
+            user="473:473",
             command=(
                 "run",
                 f"--server.http.listen-addr=0.0.0.0:{cfg.PORTS['alloy']}",
                 "--storage.path=/var/lib/alloy/data",
                 "/etc/alloy/config.alloy",
             ),
-            files=(ConfigFile("/etc/alloy/config.alloy", cfg.alloy_config(s)),),
-            mounts=(HostMount(DOCKER_SOCKET, DOCKER_SOCKET),),
+            files=(ConfigFile("/etc/alloy/config.alloy", cfg.alloy_config(s, docker_host(READ_PROXY))),),
+            depends_on=(Dependency(READ_PROXY),),
             metrics=MetricsEndpoint(cfg.PORTS["alloy"]),
             memory_mb=512,
+            hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="Grafana Alloy: ships container logs to Loki",
         ),
         ServiceSpec(
@@ -174,6 +202,11 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             depends_on=edge,
             metrics=MetricsEndpoint(cfg.PORTS["grafana"]),
             memory_mb=512,
+            hardening=Hardening(
+                read_only=False,
+                image_user="472",  # grafana/grafana Dockerfile: USER $GF_UID (472)
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+            ),
             description="Grafana: dashboards over metrics, logs and traces",
         ),
     ]

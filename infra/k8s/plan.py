@@ -14,7 +14,10 @@ from ..catalog.model import Catalog, HostMount, ServiceSpec
 #: Services that only make sense on one Docker host, with the reason. Their Kubernetes
 #: counterparts are later steps of issue 13 (Gateway API edge, Kubernetes-native observability).
 SKIPPED = {
-    "proxy": "nginx-proxy discovers routes through the Docker socket; the Kubernetes edge is the Gateway API (not rendered yet)",
+    "proxy": "nginx serves the config docker-gen renders from Docker; the Kubernetes edge is the Gateway API (not rendered yet)",
+    "docker-gen": "renders nginx-proxy's config from the Docker API; the Kubernetes edge is the Gateway API (not rendered yet)",
+    "socket-proxy": "filters the Docker socket for Alloy and cAdvisor; Kubernetes has no Docker socket",
+    "socket-proxy-edge": "filters the Docker socket for docker-gen and acme-companion; Kubernetes has no Docker socket",
     "acme": "acme-companion issues certificates through the Docker socket; Kubernetes uses cert-manager (not rendered yet)",
     "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; the kubelet serves cAdvisor metrics on Kubernetes",
     "node-exporter": "reads the host root filesystem; on Kubernetes it becomes a DaemonSet (not rendered yet)",

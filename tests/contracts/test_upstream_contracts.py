@@ -94,9 +94,13 @@ def check_proxy(where: str, spec: ServiceSpec, settings, catalog) -> list[str]:
         if not per_host and not re.fullmatch(conf_d, file.path):
             problems.append(f"{where}: {file.path}: neither a per-host file nor a conf.d snippet nginx-proxy reads")
     mounts = {m.path for m in spec.mounts}
-    for key in ("certs", "html", "docker_socket"):
+    for key in ("certs", "html"):
         if contract["files"][key] not in mounts:
             problems.append(f"{where}: {contract['files'][key]} not mounted")
+    # docker-gen reads the Docker API from DOCKER_HOST (a variable the fixture lists): the socket proxy
+    # over TCP, or the socket itself at the image's default path.
+    if not spec.env.get("DOCKER_HOST", "").startswith("tcp://") and contract["files"]["docker_socket"] not in mounts:
+        problems.append(f"{where}: neither DOCKER_HOST nor {contract['files']['docker_socket']}")
     return problems
 
 
@@ -162,7 +166,8 @@ def test_fixture_version_is_the_pinned_tag(program):
     contract = c.fixture(program)
     pinned = [image for image in IMAGES.values() if c.repository(image) == contract["image"]]
     assert len(pinned) == 1, f"{program}: no single pinned image {contract['image']} in infra/catalog/images.py"
-    assert c.same_version(c.tag(pinned[0]), contract["version"]), (
+    # nginx-proxy publishes its docker-gen flavour as `<version>-dockergen` (.github/workflows/build-publish.yml).
+    assert c.same_version(c.tag(pinned[0]).removesuffix("-dockergen"), contract["version"]), (
         f"{program}: pinned {pinned[0]} but the fixture was read for {contract['version']}: re-read upstream at the new tag"
     )
 

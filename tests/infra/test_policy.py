@@ -73,3 +73,130 @@ def test_a_writable_host_path_is_rejected():
     assert rules.host_paths_are_read_only(C, props, "staging")
     props["volumes"][0]["readOnly"] = True
     assert rules.host_paths_are_read_only(C, props, "staging") == []
+
+
+# -- hardening (issue 12 part 2) ---------------------------------------------------------------
+
+
+def hardened(**extra) -> dict:
+    """A container with every hardening setting in place; tests break one at a time."""
+    props = {
+        "name": "svc",
+        "labels": [{"label": "mlops.service", "value": "svc"}],
+        "privileged": False,
+        "securityOpts": ["no-new-privileges:true"],
+        "capabilities": {"drops": ["ALL"]},
+        "readOnly": True,
+        "user": "10001",
+        "memory": 256,
+        "memorySwap": 256,
+        "volumes": [],
+    }
+    props.update(extra)
+    return props
+
+
+HARDENING_RULES = ["docker-socket-only-in-proxy", "not-privileged", "no-new-privileges", "capabilities-dropped",
+                   "read-only-root", "non-root", "memory-limited"]  # fmt: skip
+
+
+def rule(name):
+    return rules.RULES[name][1]
+
+
+def exception(key: str, reason: str = "a stated reason") -> dict:
+    return {"label": f"mlops.exception.{key}", "value": reason}
+
+
+def test_a_hardened_container_passes_every_hardening_rule():
+    for name in HARDENING_RULES:
+        assert rule(name)(C, hardened(), "staging") == [], name
+
+
+@pytest.mark.parametrize(
+    "socket",
+    [
+        {"volumes": [{"hostPath": "/var/run/docker.sock", "containerPath": "/tmp/docker.sock", "readOnly": True}]},
+        {"mounts": [{"type": "bind", "source": "/run/docker.sock", "target": "/var/run/docker.sock", "readOnly": True}]},
+        {"volumes": [{"hostPath": "/var/run", "containerPath": "/host-run", "readOnly": True}], "user": "0"},
+        {"mounts": [{"type": "bind", "source": "/", "target": "/rootfs", "readOnly": True}], "user": "0:0"},
+    ],
+)
+def test_a_container_that_mounts_the_docker_socket_is_rejected(socket):
+    assert rule("docker-socket-only-in-proxy")(C, hardened(**socket), "staging")
+
+
+def test_only_the_socket_proxies_may_mount_the_docker_socket():
+    volumes = [{"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True}]
+    for service in rules.SOCKET_PROXIES:
+        props = hardened(volumes=volumes, labels=[{"label": "mlops.service", "value": service}])
+        assert rule("docker-socket-only-in-proxy")(C, props, "staging") == []
+
+
+def test_a_non_root_container_may_read_the_host_root_but_root_may_not():
+    """The socket is root:docker 0660: only a root process can open it through a mounted `/`."""
+    mounts = [{"type": "bind", "source": "/", "target": "/host", "readOnly": True}]
+    assert rule("docker-socket-only-in-proxy")(C, hardened(mounts=mounts, user="65534"), "staging") == []
+    root = hardened(mounts=mounts, user="0", labels=[exception("user")])
+    assert rule("docker-socket-only-in-proxy")(C, root, "staging")
+
+
+def test_a_privileged_container_is_rejected():
+    assert rule("not-privileged")(C, hardened(privileged=True), "staging")
+
+
+@pytest.mark.parametrize("opts", [None, [], ["seccomp=unconfined"], ["no-new-privileges:false"]])
+def test_a_container_without_no_new_privileges_is_rejected(opts):
+    assert rule("no-new-privileges")(C, hardened(securityOpts=opts), "staging")
+
+
+@pytest.mark.parametrize("caps", [None, {}, {"drops": ["NET_RAW"]}, {"adds": ["SYS_ADMIN"]}])
+def test_a_container_keeping_default_capabilities_is_rejected(caps):
+    assert rule("capabilities-dropped")(C, hardened(capabilities=caps), "staging")
+
+
+def test_added_capabilities_need_a_stated_reason():
+    caps = {"drops": ["ALL"], "adds": ["SYSLOG"]}
+    assert rule("capabilities-dropped")(C, hardened(capabilities=caps), "staging")
+    assert rule("capabilities-dropped")(C, hardened(capabilities=caps, labels=[exception("cap_add")]), "staging") == []
+
+
+def test_a_writable_root_needs_a_stated_reason():
+    assert rule("read-only-root")(C, hardened(readOnly=False), "staging")
+    assert rule("read-only-root")(C, hardened(readOnly=False, labels=[exception("read_only")]), "staging") == []
+    assert rule("read-only-root")(C, hardened(readOnly=False, labels=[exception("read_only", " ")]), "staging")
+
+
+@pytest.mark.parametrize("user", [None, "", "0", "0:0", "root", "root:root"])
+def test_root_needs_a_stated_reason(user):
+    assert rule("non-root")(C, hardened(user=user), "staging")
+    assert rule("non-root")(C, hardened(user=user, labels=[exception("user")]), "staging") == []
+
+
+def test_an_image_user_recorded_by_the_catalog_counts_as_non_root():
+    image_user = [{"label": "mlops.image-user", "value": "nobody"}]
+    assert rule("non-root")(C, hardened(user=None, labels=image_user), "staging") == []
+    assert rule("non-root")(C, hardened(user="0", labels=image_user), "staging")  # an explicit root user wins
+
+
+@pytest.mark.parametrize("memory", [{"memory": None}, {"memory": 0}, {"memory": 256, "memorySwap": 512}])
+def test_a_container_without_a_memory_limit_is_rejected(memory):
+    assert rule("memory-limited")(C, hardened(**memory), "staging")
+
+
+def test_every_exception_of_a_shipped_stack_carries_its_reason(run):
+    for c in run.containers.values():
+        labels = rules._labels(c.inputs)
+        for key, reason in labels.items():
+            if key.startswith(rules.EXCEPTION_LABEL):
+                assert reason.strip() and "\n" not in reason, (c.name, key)
+
+
+def test_no_container_of_a_shipped_stack_but_the_socket_proxies_mounts_the_docker_socket(run):
+    holders = set()
+    for c in run.containers.values():
+        paths = [v.get("hostPath") or "" for v in c.inputs.get("volumes") or []]
+        paths += [m.get("source") or "" for m in c.inputs.get("mounts") or []]
+        if any(p.endswith("docker.sock") for p in paths):
+            holders.add(rules._labels(c.inputs)["mlops.service"])
+    assert holders == set(rules.SOCKET_PROXIES)

@@ -15,6 +15,7 @@ ALL_SERVICES = {
     "proxy", "postgres", "rabbitmq", "minio", "mlflow", "prometheus", "loki", "tempo",
     "mimir", "alloy", "grafana", "api", "processor", "ui", "node-exporter", "cadvisor", "postgres-exporter",
     "volume-usage", "alertmanager", "postgres-backup", "object-backup",
+    "docker-gen", "socket-proxy", "socket-proxy-edge",
 }  # fmt: skip
 #: Joins the edge network without being public: it probes the certificates the proxy serves.
 CERTIFICATE_PROBER = "blackbox"
@@ -67,7 +68,10 @@ def env_of(container) -> dict[str, str]:
 def expected_edges(stack: str) -> dict[str, set[str]]:
     edge = {"acme"} if stack != "dev" else {"proxy"}
     expected = {
-        "proxy": set(),
+        "socket-proxy": set(),
+        "socket-proxy-edge": set(),
+        "docker-gen": {"socket-proxy-edge"},
+        "proxy": {"docker-gen"},
         "postgres": set(),
         "rabbitmq": edge,
         "minio": edge,
@@ -76,13 +80,13 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "loki": set(),
         "tempo": set(),
         "mimir": set(),
-        "alloy": set(),
+        "alloy": {"socket-proxy"},
         "grafana": edge,
         "api": {"postgres", "rabbitmq"} | edge,
         "processor": {"postgres", "rabbitmq"},
         "ui": edge,
         "node-exporter": set(),
-        "cadvisor": set(),
+        "cadvisor": {"socket-proxy"},
         "postgres-exporter": {"postgres"},
         "volume-usage": set(),
         "alertmanager": set(),
@@ -90,7 +94,7 @@ def expected_edges(stack: str) -> dict[str, set[str]]:
         "object-backup": {"minio", "rabbitmq"},
     }
     if stack != "dev":
-        expected["acme"] = {"proxy"}
+        expected["acme"] = {"proxy", "socket-proxy-edge"}
         expected[CERTIFICATE_PROBER] = set()
     return expected
 
@@ -126,7 +130,7 @@ def test_processor_replica_count_comes_from_config(runs):
 def test_only_the_proxy_publishes_host_ports(run):
     for name, c in run.containers.items():
         ports = sorted(p["external"] for p in c.inputs.get("ports") or [])
-        if name.endswith("-proxy"):
+        if name == f"{PROJECT}-{run.stack}-proxy":
             assert ports == [80, 443]
         else:
             assert ports == [], name
@@ -214,7 +218,7 @@ def test_containers_are_replaced_delete_first(run):
 
 
 #: Volumes whose content is rebuilt on its own: not worth protecting.
-STATELESS_VOLUMES = {"proxy-html", "metrics-textfile", "postgres-run"}
+STATELESS_VOLUMES = {"proxy-html", "proxy-conf", "metrics-textfile", "postgres-run"}
 
 
 def test_stateful_volumes_are_protected_and_retained_in_production(runs):
@@ -233,8 +237,8 @@ def test_volumes_are_not_protected_outside_production(runs, stack):
     assert volumes and not any(v.protect or v.retain_on_delete for v in volumes)
 
 
-#: The only services that see host paths: the Docker socket, or the host itself for metrics.
-HOST_MOUNTS = {"proxy", "acme", "alloy", "node-exporter", "cadvisor", "volume-usage"}
+#: The only services that see host paths: the Docker socket (its proxies only), or the host itself for metrics.
+HOST_MOUNTS = {"socket-proxy", "socket-proxy-edge", "node-exporter", "cadvisor", "volume-usage"}
 
 
 def test_every_volume_mount_names_a_stack_volume(run):
@@ -267,7 +271,8 @@ def test_dev_urls_are_plain_http_localhost(runs):
 
 
 def test_outputs_name_networks_and_images(run):
-    assert run.output("networks") == {net: f"{PROJECT}-{run.stack}-{net}" for net in ("backend", "edge", "egress")}
+    nets = ("backend", "edge", "egress", "dockerapi", "dockeredge")
+    assert run.output("networks") == {net: f"{PROJECT}-{run.stack}-{net}" for net in nets}
     assert run.output("images")["rabbitmq"].startswith("rabbitmq:")
 
 
@@ -293,7 +298,9 @@ def test_staging_uses_the_lets_encrypt_staging_ca(runs):
 
 def test_external_proxy_network_replaces_the_own_proxy():
     run = run_stack("staging", {"acmeEmail": "ops@iot64.de", "externalProxyNetwork": "shared-proxy"})
-    assert not any(n.endswith(("-proxy", "-acme")) for n in run.containers)
+    gone = {f"{PROJECT}-staging-{svc}" for svc in ("proxy", "acme", "docker-gen", "socket-proxy-edge")}
+    assert not gone & set(run.containers)
+    assert run.container("socket-proxy")  # Alloy and cAdvisor still reach Docker through it
     assert not any(r.inputs["name"].endswith("-edge") for r in run.of_type(":Network"))
     nets = {n["name"] for n in run.container("api").inputs["networksAdvanced"]}
     assert "shared-proxy" in nets

@@ -12,7 +12,8 @@ from .harness import STACK, manifest, run_k8s_stack
 
 NAMESPACE = "mlops-k8s-staging"
 #: The Docker-host-only services this step leaves out (see infra/k8s/plan.py::SKIPPED).
-SKIPPED = {"proxy", "acme", "cadvisor", "node-exporter", "volume-usage", "alloy", "postgres-backup", "object-backup"}
+SKIPPED = {"proxy", "acme", "cadvisor", "node-exporter", "volume-usage", "alloy", "postgres-backup", "object-backup",
+           "docker-gen", "socket-proxy", "socket-proxy-edge"}
 #: service -> the claims its StatefulSet templates (the catalog's stateful volumes; PostgreSQL's
 #: `backups` holds its WAL archive when the stack sets no backup.target).
 STATEFUL = {
