@@ -16,15 +16,19 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_score, roc_curve
 from sklearn.model_selection import RandomizedSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from pipeline_common.tabular import DataError
+from pipeline_common.tabular import DataError, json_safe
 
 RANDOM_STATE = 42
 TEST_SIZE = 0.2
+MAX_CURVE_POINTS = 50  # per ROC curve: enough to draw it, small enough for the job's JSON
+IMPORTANCE_ROWS = 2000  # held-out rows permuted for feature importance (a fixed sample beyond that)
+IMPORTANCE_REPEATS = 3
 
 #: Types skops may load besides its defaults: numpy dtypes of the encoder categories and
 #: HistGradientBoosting's fitted trees. Chosen deliberately (MLflow saves scikit-learn models with skops and refuses
@@ -142,6 +146,80 @@ def evaluate(model, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
         auc = roc_auc_score(y, proba, multi_class="ovr", labels=classes) if len(present) == len(classes) else float("nan")
         f1 = f1_score(y, pred, average="macro")
     return {"accuracy": float(accuracy_score(y, pred)), "f1": float(f1), "roc_auc": float(auc)}
+
+
+def diagnostics(model, X: pd.DataFrame, y: pd.Series) -> dict:
+    """What to draw of a model on its held-out rows, as JSON-safe data (no NaN; None where undefined).
+
+    - `confusion_matrix`: `labels` (the model's classes, then any class only the held-out rows have) and
+      `counts[i][j]`: rows of true class i predicted as class j.
+    - `roc`: one curve per class scored one-vs-rest (binary: only the positive class, `classes[1]`), each
+      `{label, fpr, tpr, auc}` with at most MAX_CURVE_POINTS points; a class absent from the rows (or the
+      only one there) has no curve, and no curve at all is None.
+    - `feature_importance`: permutation importance per *input column* (the whole pipeline is scored with
+      the column shuffled) on at most IMPORTANCE_ROWS rows: `{scoring, rows, repeats, features}` with
+      `features` as `{feature, importance, std}`, most important first.
+    """
+    classes = [str(c) for c in model.classes_]
+    y = y.astype(str)
+    pred = model.predict(X)
+    proba = model.predict_proba(X)
+    labels = classes + sorted(set(y) - set(classes))
+    counts = confusion_matrix(y, pred.astype(str), labels=labels)
+    return json_safe(
+        {
+            "confusion_matrix": {"labels": labels, "counts": counts.tolist()},
+            "roc": _roc_curves(classes, y, proba),
+            "feature_importance": _importance(model, X, y, classes),
+        }
+    )
+
+
+def _roc_curves(classes: list[str], y: pd.Series, proba: np.ndarray) -> list[dict] | None:
+    scored = [1] if len(classes) == 2 else range(len(classes))
+    curves = []
+    for i in scored:
+        positive = (y == classes[i]).to_numpy()
+        if positive.all() or not positive.any():  # one-vs-rest needs both sides in the rows
+            continue
+        fpr, tpr, _ = roc_curve(positive, proba[:, i])
+        keep = _thin(len(fpr), MAX_CURVE_POINTS)
+        curves.append(
+            {
+                "label": classes[i],
+                "fpr": [round(float(v), 4) for v in fpr[keep]],
+                "tpr": [round(float(v), 4) for v in tpr[keep]],
+                "auc": round(float(roc_auc_score(positive, proba[:, i])), 4),
+            }
+        )
+    return curves or None
+
+
+def _thin(n: int, limit: int) -> np.ndarray:
+    """At most `limit` indices of 0..n-1, evenly spread, first and last kept."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+
+
+def _importance(model, X: pd.DataFrame, y: pd.Series, classes: list[str]) -> dict:
+    if len(X) > IMPORTANCE_ROWS:
+        X = X.sample(n=IMPORTANCE_ROWS, random_state=RANDOM_STATE)
+        y = y.loc[X.index]
+    # The score the model is chosen by (see fit and better); accuracy where ROC AUC is undefined.
+    if len(classes) == 2:
+        scoring = "roc_auc" if y.nunique() == 2 and set(y) <= set(classes) else "accuracy"
+    else:
+        scoring = "roc_auc_ovr" if set(y) == set(classes) else "accuracy"
+    result = permutation_importance(
+        model, X, y, scoring=scoring, n_repeats=IMPORTANCE_REPEATS, random_state=RANDOM_STATE, n_jobs=1
+    )
+    features = [
+        {"feature": str(col), "importance": round(float(mean), 5), "std": round(float(std), 5)}
+        for col, mean, std in zip(X.columns, result.importances_mean, result.importances_std)
+    ]
+    features.sort(key=lambda f: (-f["importance"], f["feature"]))
+    return {"scoring": scoring, "rows": len(X), "repeats": IMPORTANCE_REPEATS, "features": features}
 
 
 def better(new: dict[str, float], old: dict[str, float] | None, metric: str = "roc_auc") -> bool:
