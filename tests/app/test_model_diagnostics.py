@@ -143,3 +143,46 @@ def test_importance_scores_binary_models_by_roc_auc_on_at_most_2000_sampled_rows
 def test_diagnostics_are_the_same_on_every_call(binary):
     model, split = binary
     assert modeling.diagnostics(model, split.X_test, split.y_test) == modeling.diagnostics(model, split.X_test, split.y_test)
+
+
+def test_a_class_only_the_held_out_rows_have_gets_its_own_confusion_matrix_row(binary):
+    model, split = binary
+    X = pd.concat([split.X_test, split.X_test.head(2)], ignore_index=True)
+    y = pd.concat([split.y_test, pd.Series(["unseen", "unseen"])], ignore_index=True)
+    d = modeling.diagnostics(model, X, y)
+    assert d["confusion_matrix"]["labels"] == ["<=50K", ">50K", "unseen"]
+    assert sum(d["confusion_matrix"]["counts"][2]) == 2
+    assert d["feature_importance"]["scoring"] == "accuracy"  # ROC AUC cannot score a class the model lacks
+
+
+# -- logged with the model: a retry that does not fit reads them back (a local MLflow store, no server) --
+@pytest.fixture
+def mlflow_client(tmp_path, monkeypatch):
+    import mlflow
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)  # artifacts go to ./mlruns
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    yield MlflowClient(uri)
+    mlflow.set_tracking_uri(None)
+
+
+def test_the_logged_model_carries_its_diagnostics_for_a_retry_to_read_back(binary, mlflow_client):
+    from data_processor import registry
+
+    model, split = binary
+    d = modeling.diagnostics(model, split.X_test, split.y_test)
+    run = registry.job_run(mlflow_client, "diag-model", "job-1")
+    registry.log_model(run, model, split.X_train, {}, modeling.evaluate(model, split.X_test, split.y_test), d)
+    again = registry.job_run(mlflow_client, "diag-model", "job-1")  # what a retry finds
+    assert registry.MODEL_URI_TAG in again.data.tags
+    assert registry.logged_diagnostics(mlflow_client, again) == d
+
+
+def test_a_run_logged_without_diagnostics_reads_back_none(mlflow_client):
+    from data_processor import registry
+
+    run = registry.job_run(mlflow_client, "old-model", "job-0")
+    assert registry.logged_diagnostics(mlflow_client, run) is None
