@@ -186,3 +186,20 @@ def test_a_run_logged_without_diagnostics_reads_back_none(mlflow_client):
 
     run = registry.job_run(mlflow_client, "old-model", "job-0")
     assert registry.logged_diagnostics(mlflow_client, run) is None
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed values")
+@pytest.mark.parametrize("data, scoring", [("binary", "roc_auc"), ("binary", "accuracy"), ("multiclass", "roc_auc_ovr")])
+def test_importance_equals_sklearns_permutation_importance_on_the_whole_pipeline(request, data, scoring):
+    from sklearn.inspection import permutation_importance
+
+    _, split = request.getfixturevalue(data)
+    X = split.X_test.assign(empty=np.nan)  # a column with no values at all: encoded to nothing, importance 0
+    X_train = split.X_train.assign(empty=np.nan)
+    model = modeling.build_pipeline(X_train).fit(X_train, split.y_train)
+    assert modeling._input_blocks(model, list(X.columns)) is not None  # the fast path is taken
+    mean, std = modeling.permutation_scores(model, X, split.y_test, scoring, 3)
+    expected = permutation_importance(model, X, split.y_test, scoring=scoring, n_repeats=3, random_state=modeling.RANDOM_STATE)
+    np.testing.assert_allclose(mean, expected.importances_mean, atol=1e-12)
+    np.testing.assert_allclose(std, expected.importances_std, atol=1e-12)
+    assert mean[list(X.columns).index("empty")] == 0
