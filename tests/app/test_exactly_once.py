@@ -84,6 +84,7 @@ def test_kill_drill_every_job_succeeds_once_with_one_version_whatever_the_kill_p
         assert job["status"] == "succeeded", (step, job["error"])
         assert [v.version for v in job_versions(registry, f"drill-{step}")] == ["1"], step
         assert job["result"]["model_version"] == "1" and job["result"]["champion"] is True, step
+        assert job["result"]["diagnostics"]["confusion_matrix"]["labels"] == ["<=50K", ">50K"], step  # read back after "logged"
         assert registry.get_model_version_by_alias(f"drill-{step}", "champion").version == "1", step
         assert running_runs(registry, f"drill-{step}") == [], step
 

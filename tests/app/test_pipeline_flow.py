@@ -19,6 +19,8 @@ def test_full_pipeline_from_upload_to_retraining(client, worker, csv_bytes):
     assert result["model_version"] == "1" and result["champion"] is True
     assert set(result["metrics"]) == {"accuracy", "f1", "roc_auc"}
     assert result["metrics"]["accuracy"] > 0.7
+    assert set(result["diagnostics"]) == {"confusion_matrix", "roc", "feature_importance"}
+    assert {f["feature"] for f in result["diagnostics"]["feature_importance"]["features"]} == {"age", "hours", "job"}
 
     models = {m["name"]: m for m in client.get("/api/v1/models").json()}
     assert models[MODEL]["aliases"] == {"champion": "1"}

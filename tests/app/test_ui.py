@@ -189,3 +189,102 @@ def test_error_lists_become_one_sentence_naming_every_missing_column():
         + [{"field": "records[0].weight", "reason": "expected a number, got 'abc'"}],
     }
     assert ui_client.message(422, body) == "The 3 columns are missing: age, hours, job. weight: expected a number, got 'abc'."
+
+
+# -- the training result's pictures (show_training_result alone) -------------------------------
+DIAGNOSTICS = {
+    "confusion_matrix": {"labels": ["<=50K", ">50K"], "counts": [[4200, 330], [560, 940]]},
+    "roc": [{"label": ">50K", "fpr": [0.0, 0.05, 0.2, 1.0], "tpr": [0.0, 0.61, 0.88, 1.0], "auc": 0.9234567}],
+    "feature_importance": {
+        "scoring": "roc_auc", "rows": 2000, "repeats": 3,
+        "features": [{"feature": f"col{i}", "importance": 0.1234567 / (i + 1), "std": 0.0012345} for i in range(20)],
+    },
+}  # fmt: skip
+TRAIN_RESULT = {
+    "run_id": "r1", "model_name": "toy-model", "model_version": "2", "champion": True,
+    "metrics": {"accuracy": 0.8712345678, "f1": 0.7123456789, "roc_auc": 0.9234567891},
+    "previous_champion_metrics": {"accuracy": 0.85, "f1": 0.7, "roc_auc": 0.91},
+}  # fmt: skip
+
+
+def show_result(result: dict) -> AppTest:
+    def script(result: dict):
+        from pipeline_ui.views.train import show_training_result
+
+        show_training_result({"id": "t1", "kind": "training", "status": "succeeded", "result": result})
+
+    return AppTest.from_function(script, args=(result,), default_timeout=60).run()
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Each Altair chart's Vega-Lite spec by its title."""
+    import json
+
+    specs = [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+    title = lambda s: s["title"]["text"] if isinstance(s.get("title"), dict) else s.get("title", "")  # noqa: E731
+    return {title(s): s for s in specs}
+
+
+def chart_tables(element) -> list:
+    import pyarrow as pa
+
+    return [pa.ipc.open_stream(d.data.data).read_all() for d in element.datasets] or [pa.ipc.open_stream(element.data.data).read_all()]
+
+
+def chart_rows(at: AppTest, title: str) -> int:
+    i = list(charts(at)).index(title)
+    return max(t.num_rows for t in chart_tables(at.get("vega_lite_chart")[i].proto))
+
+
+def test_training_result_draws_a_confusion_matrix_roc_curve_and_feature_importance():
+    at = show_result({**TRAIN_RESULT, "diagnostics": DIAGNOSTICS})
+    assert not at.exception
+    titles = list(charts(at))
+    assert any(t.startswith("Confusion matrix") for t in titles), titles
+    assert any(t.startswith("ROC curve") for t in titles), titles
+    assert any(t.startswith("Which columns matter") for t in titles), titles
+
+
+def test_confusion_matrix_is_a_heatmap_with_the_counts_written_in():
+    at = show_result({**TRAIN_RESULT, "diagnostics": DIAGNOSTICS})
+    spec = next(s for t, s in charts(at).items() if t.startswith("Confusion matrix"))
+    assert {layer["mark"]["type"] for layer in spec["layer"]} == {"rect", "text"}
+
+
+def test_roc_curve_is_drawn_with_the_chance_diagonal():
+    at = show_result({**TRAIN_RESULT, "diagnostics": DIAGNOSTICS})
+    spec = next(s for t, s in charts(at).items() if t.startswith("ROC curve"))
+    assert len(spec["layer"]) == 2
+    assert any(layer["mark"].get("strokeDash") for layer in spec["layer"])  # the diagonal, dashed
+
+
+def test_feature_importance_shows_the_top_15_columns():
+    at = show_result({**TRAIN_RESULT, "diagnostics": DIAGNOSTICS})
+    title = next(t for t in charts(at) if t.startswith("Which columns matter"))
+    assert chart_rows(at, title) == 15
+
+
+def test_one_class_held_out_rows_draw_no_roc_curve_and_say_why():
+    at = show_result({**TRAIN_RESULT, "diagnostics": {**DIAGNOSTICS, "roc": None}})
+    assert not any(t.startswith("ROC curve") for t in charts(at))
+    assert any(t.startswith("Confusion matrix") for t in charts(at))
+    assert any("no ROC curve" in c.value for c in at.caption)
+
+
+def test_a_result_without_diagnostics_draws_only_the_metrics_chart():
+    at = show_result(TRAIN_RESULT)  # a job trained before diagnostics existed
+    assert not at.exception
+    assert list(charts(at)) == ["Held-out test metrics (higher is better)"]
+
+
+def test_training_result_shows_no_long_raw_floats():
+    import json
+    import re
+
+    at = show_result({**TRAIN_RESULT, "diagnostics": DIAGNOSTICS})
+    shown = texts(at) + "\n".join(f"{m.label} {m.value} {m.delta or ''}" for m in at.metric)
+    for spec in charts(at).values():  # titles, axis titles, legend labels: what the SVG writes
+        shown += json.dumps({k: v for k, v in spec.items() if k not in ("data", "datasets")})
+    for e in at.get("vega_lite_chart"):  # and labels that come with the data (legend entries, text marks)
+        shown += " ".join(str(v) for t in chart_tables(e.proto) for c in t.columns if str(c.type) == "string" for v in c.to_pylist())
+    assert not re.search(r"\d\.\d{6,}", shown)

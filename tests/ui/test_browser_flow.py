@@ -86,7 +86,7 @@ def next_option_text(page: Page, name: str) -> str:
     return label
 
 
-def test_training_progress_updates_by_itself_and_ends_in_a_metrics_chart(page: Page, shot):
+def test_training_progress_updates_by_itself_and_ends_in_metrics_and_diagnostic_charts(page: Page, shot):
     choose(page, "Column to predict (target)", "income")
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     page.get_by_role("button", name="Start training").click()
@@ -96,6 +96,10 @@ def test_training_progress_updates_by_itself_and_ends_in_a_metrics_chart(page: P
     expect(page.get_by_text(re.compile(r"Model tabular-classifier version \d+ is now the champion"))).to_be_visible(timeout=TRAINING)
     expect(page.get_by_text("Held-out test metrics")).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="ROC AUC")).to_be_visible()
+    # Pictures of the result: where the model errs, its ROC curve, and the columns it relies on.
+    expect(page.get_by_text("Confusion matrix: held-out rows by true and predicted class")).to_be_visible()
+    expect(page.get_by_text("ROC curve: true positive rate against false positive rate")).to_be_visible()
+    expect(page.get_by_text("Which columns matter most (top 15)")).to_be_visible()
     assert not re.search(r"\d\.\d{6,}", page.inner_text("body")), "raw floats on the page"
     shot("training-finished")
 

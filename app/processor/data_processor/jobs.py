@@ -227,11 +227,15 @@ class Worker:
                 with tracer.start_as_current_span("train.fit"):
                     model, best = modeling.fit(split, optimize=bool(p.get("optimize")))
                 metrics = modeling.evaluate(model, split.X_test, split.y_test)
+                with tracer.start_as_current_span("train.diagnostics"):
+                    diagnostics = modeling.diagnostics(model, split.X_test, split.y_test)
                 params = {"target": p["target"], "dataset_id": p["dataset_id"], "rows": len(df), **best}
-                registry.log_model(run, model, split.X_train, params, metrics)
+                registry.log_model(run, model, split.X_train, params, metrics, diagnostics)
                 run = client.get_run(run.info.run_id)
                 fault_point("logged", job.id)
+            # Read back from the run on every attempt: a retry that did not fit reports the same.
             metrics = registry.logged_metrics(run)
+            diagnostics = registry.logged_diagnostics(client, run)
             version = registry.ensure_version(client, name, run, job.id)
             fault_point("registered", job.id)
             registry.tag_run(client, run.info.run_id, version)
@@ -244,6 +248,7 @@ class Worker:
             "model_name": name,
             "model_version": version,
             "metrics": metrics,
+            "diagnostics": diagnostics,
             "champion": promoted,
             "previous_champion_metrics": champion_metrics,
         }

@@ -10,6 +10,7 @@ the alias moves (so a failed job can move it back).
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 
 import mlflow
@@ -32,6 +33,7 @@ PROMOTION_TAG = "promotion"  # "champion" | "kept"
 PREVIOUS_TAG = "previous_champion"  # version the alias pointed to before ("" for none)
 PREVIOUS_METRICS_TAG = "previous_champion_metrics"
 METRICS = ("accuracy", "f1", "roc_auc")
+DIAGNOSTICS = "diagnostics.json"  # run artifact: modeling.diagnostics of the logged model
 
 
 def champion_version(client: MlflowClient, name: str):
@@ -75,14 +77,19 @@ def signature_for(model, X_train: pd.DataFrame) -> ModelSignature:
     return ModelSignature(inputs=inputs, outputs=inferred.outputs)
 
 
-def log_model(run, model, X_train: pd.DataFrame, params: dict, metrics: dict) -> str:
-    """Log params, metrics and the model into the job's run (once); returns the model's URI."""
+def log_model(run, model, X_train: pd.DataFrame, params: dict, metrics: dict, diagnostics: dict | None = None) -> str:
+    """Log params, metrics, diagnostics and the model into the job's run (once); returns the model's URI.
+
+    The model URI tag comes last: a run that has it has everything else too.
+    """
     run_id = run.info.run_id
     with mlflow.start_run(run_id=run_id):
         new_params = {k: str(v) for k, v in params.items() if k not in run.data.params}
         if new_params:
             mlflow.log_params(new_params)
         mlflow.log_metrics({k: v for k, v in json_safe(metrics).items() if v is not None})
+        if diagnostics is not None:
+            mlflow.log_dict(json_safe(diagnostics), DIAGNOSTICS)
         info = mlflow.sklearn.log_model(
             model,
             name="model",
@@ -96,6 +103,17 @@ def log_model(run, model, X_train: pd.DataFrame, params: dict, metrics: dict) ->
 
 def logged_metrics(run) -> dict[str, float]:
     return {k: float(run.data.metrics.get(k, float("nan"))) for k in METRICS}
+
+
+def logged_diagnostics(client: MlflowClient, run) -> dict | None:
+    """The diagnostics logged with the run's model (what a retry reports); None for runs logged without."""
+    run_id = run.info.run_id
+    if DIAGNOSTICS not in {a.path for a in client.list_artifacts(run_id)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        path = client.download_artifacts(run_id, DIAGNOSTICS, tmp)
+        with open(path) as f:
+            return json.load(f)
 
 
 def job_version(client: MlflowClient, name: str, job_id: str) -> str | None:

@@ -121,6 +121,76 @@ def metrics_frame(rows: dict[str, dict]) -> pd.DataFrame:
     )
 
 
+SCORE_NAMES = {"roc_auc": "ROC AUC", "roc_auc_ovr": "ROC AUC", "accuracy": "accuracy"}
+
+
+def confusion_chart(cm: dict, title: str = "Confusion matrix: held-out rows by true and predicted class") -> alt.LayerChart:
+    """A heatmap of `counts[true][predicted]` with each count written in its cell."""
+    labels = cm["labels"]
+    frame = pd.DataFrame(
+        [{"true": t, "predicted": p, "rows": n} for t, row in zip(labels, cm["counts"]) for p, n in zip(labels, row)]
+    )
+    side = min(420, 80 + 50 * len(labels))
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=labels, title="predicted class", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("true:N", sort=labels, title="true class"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("rows:Q", title="rows", scale=alt.Scale(scheme="blues")),
+        tooltip=["true:N", "predicted:N", "rows:Q"],
+    )
+    middle = max(frame["rows"].max(), 1) / 2
+    counts = base.mark_text(fontSize=13).encode(
+        text=alt.Text("rows:Q", format=","),
+        color=alt.condition(alt.datum.rows > middle, alt.value("white"), alt.value("black")),
+    )
+    return (cells + counts).properties(title=title, height=side)
+
+
+def roc_chart(curves: list[dict], title: str = "ROC curve: true positive rate against false positive rate") -> alt.LayerChart:
+    """One line per class (its AUC in the legend) over the dashed diagonal a random guess draws."""
+    frame = pd.DataFrame(
+        [
+            {"class": f"{c['label']} (AUC {c['auc']:.3f})" if c.get("auc") is not None else c["label"], "fpr": x, "tpr": y, "step": i}
+            for c in curves
+            for i, (x, y) in enumerate(zip(c["fpr"], c["tpr"]))
+        ]
+    )
+    unit = alt.Scale(domain=[0, 1])
+    lines = (
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=alt.X("fpr:Q", scale=unit, title="false positive rate"),
+            y=alt.Y("tpr:Q", scale=unit, title="true positive rate"),
+            order="step:Q",
+            color=alt.Color("class:N", title=None, legend=alt.Legend(orient="bottom-right")),
+            tooltip=["class:N", alt.Tooltip("fpr:Q", format=".3f"), alt.Tooltip("tpr:Q", format=".3f")],
+        )
+    )
+    chance = (
+        alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]}))
+        .mark_line(color="gray", strokeDash=[4, 4])
+        .encode(x="fpr:Q", y="tpr:Q")
+    )
+    return (chance + lines).properties(title=title, height=320)
+
+
+def importance_chart(importance: dict, limit: int = 15, title: str = "Which columns matter most (top 15)") -> alt.Chart:
+    """Bars of how much the score drops when a column's values are shuffled, the largest first."""
+    frame = pd.DataFrame(importance["features"][:limit])
+    score = SCORE_NAMES.get(importance.get("scoring"), importance.get("scoring") or "score")
+    return (
+        alt.Chart(frame, height=max(120, 22 * len(frame)), title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y("feature:N", sort="-x", title=None),
+            x=alt.X("importance:Q", title=f"drop in {score} when the column is shuffled"),
+            tooltip=["feature:N", alt.Tooltip("importance:Q", format=".4f"), alt.Tooltip("std:Q", format=".4f")],
+        )
+    )
+
+
 # -- jobs --------------------------------------------------------------------------------
 def status_line(job: dict) -> str:
     icon = STATUS_ICONS.get(job["status"], "")

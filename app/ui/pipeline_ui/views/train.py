@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pipeline_ui.widgets import client, counts_chart, follow_job, inline_errors, metrics_chart, metrics_frame, pick_dataset
+from pipeline_ui.widgets import (
+    client,
+    confusion_chart,
+    counts_chart,
+    follow_job,
+    importance_chart,
+    inline_errors,
+    metrics_chart,
+    metrics_frame,
+    pick_dataset,
+    roc_chart,
+)
 
 NEW_MODEL = "New model…"
 DEFAULT_NEW_NAME = "tabular-classifier"
@@ -82,4 +93,21 @@ def show_training_result(job: dict) -> None:
     if old:
         series["previous champion"] = old
     st.altair_chart(metrics_chart(metrics_frame(series), "series", "Held-out test metrics (higher is better)"), width="stretch")
+    if diagnostics := r.get("diagnostics"):  # absent for jobs trained before diagnostics were kept
+        show_diagnostics(diagnostics)
     st.caption("Next: **Predict** scores records with the champion.")
+
+
+def show_diagnostics(d: dict) -> None:
+    """Where the model is right and wrong, how it trades hits for false alarms, and what it looks at."""
+    left, right = st.columns(2)
+    if d.get("confusion_matrix"):
+        left.altair_chart(confusion_chart(d["confusion_matrix"]), width="stretch")
+    if d.get("roc"):
+        right.altair_chart(roc_chart(d["roc"]), width="stretch")
+    else:
+        right.caption("There is no ROC curve: the held-out rows do not have both sides of any class.")
+    if (d.get("feature_importance") or {}).get("features"):
+        st.altair_chart(importance_chart(d["feature_importance"]), width="stretch")
+        st.caption("Each bar is how much the held-out score drops when that column's values are shuffled: "
+                   "the longer the bar, the more the model relies on the column.")
