@@ -21,6 +21,7 @@ from .model import (
     MetricsEndpoint,
     Mount,
     PublicRoute,
+    RateLimit,
     ServiceSpec,
     VolumeSpec,
 )
@@ -195,7 +196,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=5672,
             hostname="rabbitmq",
-            public=PublicRoute(port=15672),
+            # Its own login; the management UI polls a few calls every 5 s per open tab.
+            public=PublicRoute(port=15672, rate_limit=RateLimit(per_second=10, burst=50)),
             mounts=(Mount("rabbitmq", "/var/lib/rabbitmq"),),
             files=(
                 ConfigFile("/etc/rabbitmq/rabbitmq.conf", RABBITMQ_CONF),
@@ -219,7 +221,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=9000,
             hostname="minio",
-            public=PublicRoute(port=9001, max_body="5g"),
+            # Its own login (the console); a bucket listing fires many calls at once.
+            public=PublicRoute(port=9001, max_body="5g", rate_limit=RateLimit(per_second=20, burst=100)),
             command=("server", "/data", "--address", ":9000", "--console-address", ":9001"),
             mounts=(Mount("minio", "/data"),),
             env={
@@ -250,7 +253,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=5000,
             hostname="mlflow",
-            public=PublicRoute(port=5000, basic_auth=True, max_body="2g"),
+            # Basic auth; the UI loads many assets at once, and tracking clients log in loops.
+            public=PublicRoute(port=5000, basic_auth=True, max_body="2g", rate_limit=RateLimit(per_second=20, burst=100)),
             env={
                 "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{MLFLOW_BUCKET}",
                 "MLFLOW_S3_ENDPOINT_URL": "http://minio:9000",
