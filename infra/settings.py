@@ -242,6 +242,8 @@ class PlatformSettings(BaseModel):
     imageOwner: str = "iot64"
     imageTag: str = "0.1.0"
     buildImages: StrictBool = False
+    #: Every third-party image must name its digest (`name:tag@sha256:...`, the tag kept for readers).
+    requireImageDigests: StrictBool = False
     processorReplicas: int = Field(2, ge=1, le=32)
     externalProxyNetwork: str | None = None
     protectData: StrictBool = False
@@ -369,6 +371,20 @@ def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
     images = data.get("images") or {}
     if isinstance(images, Mapping):
         problems.extend(_image_problems(images))
+        try:
+            require_digests = parse_bool(data.get("requireImageDigests", False))
+        except ValueError:
+            require_digests = False  # reported by the model
+        if require_digests:
+            # The provider pulls `name:tag@sha256:<d>` by the digest (parseImageOptions: "prefer pinned digest
+            # over tag name", internal/provider/resource_docker_image_funcs.go, kreuzwerker@5074970c).
+            effective = {**third_party_images(), **{k: v for k, v in images.items() if isinstance(v, str)}}
+            missing = sorted(k for k, ref in effective.items() if "@sha256:" not in ref)
+            if missing:
+                problems.append(
+                    f"{PROJECT}:requireImageDigests: these images name no digest: {', '.join(missing)} "
+                    f"(pin each in infra/catalog/images.py or with images.<service>: <name>:<tag>@sha256:<digest>)"
+                )
     try:
         tls = parse_bool(data.get("tls", True))
     except ValueError:
