@@ -335,7 +335,8 @@ class Service(pulumi.ComponentResource):
             create=container.name.apply(lambda n: f"docker exec -i {env_flags} {n} sh -s"),
             stdin=boot.script,
             environment=environment,
-            triggers=[container.id, hashlib.sha256(boot.script.encode()).hexdigest()],
+            # The secrets it applies too (they stay secret in the state): a rotated password re-runs it.
+            triggers=[container.id, hashlib.sha256(boot.script.encode()).hexdigest(), *(boot.env[k] for k in sorted(boot.env))],
             logging=command.local.Logging.STDERR,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )

@@ -54,7 +54,7 @@ def deploy() -> dict[str, Any]:
     for warning in [alerting.receiver_warning(settings), *settings.backup_warnings()]:
         if warning:
             pulumi.log.warn(warning)
-    secrets = PlatformSecrets(settings.prefix, overrides)
+    secrets = PlatformSecrets(settings.prefix, overrides, settings.rotation)
     export_tls(settings)  # both targets: `verify` reads it
     if settings.target == "kubernetes":
         from .k8s.program import deploy_kubernetes

@@ -17,18 +17,28 @@ from .settings import EXTERNAL_SECRETS, OVERRIDABLE_SECRETS
 BASIC_AUTH_USER = "mlops"
 
 
+def keepers(rotation: Mapping[str, int], name: str) -> dict[str, str] | None:
+    """pulumi-random replaces a password when its `keepers` change ("Arbitrary map of values that,
+    when changed, will trigger recreation of resource": pulumi-random 4.21.4, RandomPassword).
+    None until the secret is first rotated, so adding this did not replace existing passwords."""
+    return {"rotation": str(rotation[name])} if name in rotation else None
+
+
 class PlatformSecrets:
-    def __init__(self, prefix: str, overrides: Mapping[str, str]):
+    def __init__(self, prefix: str, overrides: Mapping[str, str], rotation: Mapping[str, int] | None = None):
         self._values: dict[str, Any] = {}
         self._htpasswd: dict[str, Any] = {}
         self._prefix = prefix
+        self._rotation = dict(rotation or {})
         for name in OVERRIDABLE_SECRETS:
             if name in overrides:
                 self._values[name] = pulumi.Output.secret(overrides[name])
             else:
                 # Explicitly secret: the engine marks `result` secret too, but we do not rely on it.
                 self._values[name] = pulumi.Output.secret(
-                    random.RandomPassword(f"{prefix}-{name}", length=32, special=False).result
+                    random.RandomPassword(
+                        f"{prefix}-{name}", length=32, special=False, keepers=keepers(self._rotation, name)
+                    ).result
                 )
         for name in EXTERNAL_SECRETS:  # supplied by the operator only; settings check they are set
             if name in overrides:
@@ -40,7 +50,12 @@ class PlatformSecrets:
     def basic_auth(self, service: str) -> tuple[Any, Any]:
         """(password, htpasswd line) for HTTP basic auth in front of `service`."""
         if service not in self._htpasswd:
-            pw = random.RandomPassword(f"{self._prefix}-{service}-basic-auth", length=24, special=False)
+            pw = random.RandomPassword(
+                f"{self._prefix}-{service}-basic-auth",
+                length=24,
+                special=False,
+                keepers=keepers(self._rotation, f"{service}BasicAuth"),
+            )
             line = pw.bcrypt_hash.apply(lambda h: f"{BASIC_AUTH_USER}:{h}\n")
             self._htpasswd[service] = (pulumi.Output.secret(pw.result), pulumi.Output.secret(line))
         return self._htpasswd[service]

@@ -58,6 +58,23 @@ OVERRIDABLE_SECRETS = (
     "backupPassphrase",
 )
 
+#: Public services behind HTTP basic auth at the proxy, each with a generated password
+#: (`<service>BasicAuth` for rotation); a test keeps this equal to the catalog's.
+BASIC_AUTH_SERVICES = ("mlflow", "ui")
+
+#: Generated secrets whose rotation would not converge, and why (`python -m infra.rotate` refuses them).
+NOT_ROTATABLE = {
+    "backupPassphrase": "it encrypts the backups already taken (pgBackRest's repository cipher and rclone's "
+    "crypt remote cannot change their key), so a new one would make them unreadable",
+    "grafanaAdminPassword": "Grafana applies GF_SECURITY_ADMIN_PASSWORD only when it creates its database; change "
+    "it in Grafana, then store it with `pulumi config set --secret --path 'secrets.grafanaAdminPassword' <value>`",
+}
+
+#: What `rotation.<name>` may name: every generated secret whose new value reaches all its users on `pulumi up`.
+ROTATABLE_SECRETS = tuple(n for n in OVERRIDABLE_SECRETS if n not in NOT_ROTATABLE) + tuple(
+    f"{svc}BasicAuth" for svc in BASIC_AUTH_SERVICES
+)
+
 #: Secrets only the operator can supply (never generated): set them with the same command.
 #: The backup target's key pair, issued by its provider: required with `backup.target`.
 BACKUP_TARGET_SECRETS = ("backupTargetAccessKey", "backupTargetSecretKey")
@@ -225,6 +242,8 @@ class PlatformSettings(BaseModel):
     imageOwner: str = "iot64"
     imageTag: str = "0.1.0"
     buildImages: StrictBool = False
+    #: Every third-party image must name its digest (`name:tag@sha256:...`, the tag kept for readers).
+    requireImageDigests: StrictBool = False
     processorReplicas: int = Field(2, ge=1, le=32)
     externalProxyNetwork: str | None = None
     protectData: StrictBool = False
@@ -235,6 +254,8 @@ class PlatformSettings(BaseModel):
     #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.
     docker_host: str | None = None
     alerting: Alerting = Field(default_factory=Alerting)
+    #: `rotation.<secret>: <n>`: bumping n replaces that generated secret (`python -m infra.rotate`).
+    rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     target: Target = "docker"
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
 
@@ -266,6 +287,16 @@ class PlatformSettings(BaseModel):
     def _images(cls, v: dict[str, str]) -> dict[str, str]:
         if _image_problems(v):
             raise ValueError("invalid image overrides")  # parse_settings reports each key
+        return v
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation(cls, v: dict[str, int]) -> dict[str, int]:
+        for name in v:
+            if name in NOT_ROTATABLE:
+                raise ValueError(f"'{name}' cannot be rotated: {NOT_ROTATABLE[name]}")
+            if name not in ROTATABLE_SECRETS:
+                raise ValueError(f"unknown secret '{name}' (rotatable: {', '.join(ROTATABLE_SECRETS)})")
         return v
 
     @property
@@ -340,6 +371,20 @@ def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
     images = data.get("images") or {}
     if isinstance(images, Mapping):
         problems.extend(_image_problems(images))
+        try:
+            require_digests = parse_bool(data.get("requireImageDigests", False))
+        except ValueError:
+            require_digests = False  # reported by the model
+        if require_digests:
+            # The provider pulls `name:tag@sha256:<d>` by the digest (parseImageOptions: "prefer pinned digest
+            # over tag name", internal/provider/resource_docker_image_funcs.go, kreuzwerker@5074970c).
+            effective = {**third_party_images(), **{k: v for k, v in images.items() if isinstance(v, str)}}
+            missing = sorted(k for k, ref in effective.items() if "@sha256:" not in ref)
+            if missing:
+                problems.append(
+                    f"{PROJECT}:requireImageDigests: these images name no digest: {', '.join(missing)} "
+                    f"(pin each in infra/catalog/images.py or with images.<service>: <name>:<tag>@sha256:<digest>)"
+                )
     try:
         tls = parse_bool(data.get("tls", True))
     except ValueError:
@@ -393,6 +438,13 @@ def parse_settings(
         if name not in OVERRIDABLE_SECRETS + EXTERNAL_SECRETS:
             problems.append(
                 f"{PROJECT}:secrets.{name}: unknown secret (known: {', '.join(OVERRIDABLE_SECRETS + EXTERNAL_SECRETS)})"
+            )
+    rotation = data.get("rotation")
+    for name in rotation if isinstance(rotation, Mapping) else ():
+        if name in secrets:
+            problems.append(
+                f"{PROJECT}:rotation.{name}: secrets.{name} overrides the generated secret; rotate it by setting a new "
+                f"value (pulumi config set --secret --path 'secrets.{name}' <value>)"
             )
     backup = data.get("backup")
     if isinstance(backup, Mapping) and backup.get("target") and not offline:

@@ -194,10 +194,40 @@ def test_images_are_pushed_under_the_commit_sha_that_deploys_read():
     steps = load(DELIVERY)["jobs"]["images"]["steps"]
     meta = next(s for s in steps if s.get("id") == "meta")
     assert "type=sha,format=long,prefix=" in meta["with"]["tags"].splitlines()  # the full SHA, as deploys pass it
-    build = next(s for s in steps if str(s.get("uses", "")).startswith("docker/build-push-action"))
+    build = next(s for s in steps if str(s.get("uses", "")).startswith("docker/build-push-action") and "push" in s["with"])
+    assert build["with"]["tags"] == "${{ steps.meta.outputs.tags }}"
     assert build["with"]["push"] == "${{ github.event_name != 'pull_request' }}"
     built = {p.parent.name for p in REPO.glob("app/*/Dockerfile")}  # every image the catalog builds
     assert set(load(DELIVERY)["jobs"]["images"]["strategy"]["matrix"]["image"]) == built
+
+
+def image_steps() -> list[dict]:
+    return load(DELIVERY)["jobs"]["images"]["steps"]
+
+
+def test_pushed_images_carry_sbom_and_max_provenance_attestations():
+    push = [s for s in image_steps() if "push" in s.get("with", {})]
+    assert len(push) == 1
+    assert push[0]["with"]["sbom"] is True and push[0]["with"]["provenance"] == "mode=max"
+
+
+def test_a_fixable_critical_vulnerability_fails_the_images_job_before_anything_is_pushed():
+    steps = image_steps()
+    scan = next(i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("aquasecurity/trivy-action@"))
+    push = next(i for i, s in enumerate(steps) if "push" in s.get("with", {}))
+    built = next(i for i, s in enumerate(steps) if s.get("with", {}).get("load") is True)
+    assert built < scan < push
+    inputs = steps[scan]["with"]
+    assert inputs["image-ref"] == steps[built]["with"]["tags"]
+    assert inputs["severity"] == "CRITICAL" and inputs["ignore-unfixed"] is True and str(inputs["exit-code"]) == "1"
+    assert not steps[scan].get("continue-on-error")
+
+
+def test_the_scanner_is_pinned_to_a_release_made_after_its_tag_compromise():
+    # GHSA-69fq-xp46-6x23 (March 2026): trivy-action tags up to 0.34.2 were force-pushed to malicious
+    # commits; 0.35.0 and later were made after it. Pin by SHA, never by tag.
+    uses = next(s["uses"] for s in image_steps() if str(s.get("uses", "")).startswith("aquasecurity/trivy-action@"))
+    assert uses == "aquasecurity/trivy-action@ed142fd0673e97e23eac54620cfb913e5ce36c25"  # v0.36.0
 
 
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*(\S+?)@(\S+)(.*)$")

@@ -7,7 +7,7 @@ from ..values import fmt
 from . import data as d
 from .context import CatalogContext
 from .data import python_http_check
-from .model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, PublicRoute, ServiceSpec
+from .model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, PublicRoute, RateLimit, ServiceSpec
 
 API_PORT = 8000
 UI_PORT = 8501
@@ -52,7 +52,10 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             networks=("backend", "edge"),
             port=API_PORT,
             hostname="api",
-            public=PublicRoute(port=API_PORT, max_body="200m", links=(("api_docs", "docs"),)),
+            # Bearer token; scripts submit and poll jobs (the UI reaches the API inside, not through the proxy).
+            public=PublicRoute(
+                port=API_PORT, max_body="200m", links=(("api_docs", "docs"),), rate_limit=RateLimit(per_second=20, burst=50)
+            ),
             env={**api_env, "PUBLIC_URL": ctx.url("api"), "FORWARDED_ALLOW_IPS": "*"},
             secret_env={**api_secrets, "API_TOKEN": ctx.secrets.get("apiToken")},
             healthcheck=python_http_check(f"http://127.0.0.1:{API_PORT}/health"),
@@ -88,7 +91,8 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             networks=("backend", "edge"),
             port=UI_PORT,
             hostname="ui",
-            public=PublicRoute(port=UI_PORT, basic_auth=True, max_body="200m"),
+            # Basic auth; a page load fetches a few dozen assets, then one websocket.
+            public=PublicRoute(port=UI_PORT, basic_auth=True, max_body="200m", rate_limit=RateLimit(per_second=10, burst=50)),
             env={"API_URL": f"http://api:{API_PORT}"},
             secret_env={"API_TOKEN": ctx.secrets.get("apiToken")},
             healthcheck=python_http_check(f"http://127.0.0.1:{UI_PORT}/_stcore/health"),

@@ -23,6 +23,7 @@ from .model import (
     MetricsEndpoint,
     Mount,
     PublicRoute,
+    RateLimit,
     ServiceSpec,
     VolumeSpec,
 )
@@ -57,12 +58,18 @@ SET log_statement = 'none';
 \getenv mlflow_pw MLFLOW_DB_PASSWORD
 \getenv pipeline_pw PIPELINE_DB_PASSWORD
 \getenv monitoring_pw MONITORING_DB_PASSWORD
+\getenv superuser_pw POSTGRES_SUPERUSER_PASSWORD
 SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['mlflow','pipeline','monitoring']) AS r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE mlflow WITH LOGIN PASSWORD :'mlflow_pw';
 ALTER ROLE pipeline WITH LOGIN PASSWORD :'pipeline_pw';
 ALTER ROLE monitoring WITH LOGIN PASSWORD :'monitoring_pw';
 GRANT pg_monitor TO monitoring;
+-- The image applies POSTGRES_PASSWORD_FILE only at initdb: a rotated superuser password lands here.
+-- (\getenv leaves the variable unset when the environment lacks it: then nothing changes.)
+\if :{?superuser_pw}
+ALTER ROLE postgres WITH PASSWORD :'superuser_pw';
+\endif
 SELECT format('CREATE DATABASE %I OWNER %I', d, d) FROM unnest(ARRAY['mlflow','pipeline']) AS d
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d) \gexec
 REVOKE ALL ON DATABASE mlflow FROM PUBLIC;
@@ -185,6 +192,7 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                     "MLFLOW_DB_PASSWORD": sec("mlflowDbPassword"),
                     "PIPELINE_DB_PASSWORD": sec("apiDbPassword"),
                     "MONITORING_DB_PASSWORD": sec("postgresMonitorPassword"),
+                    "POSTGRES_SUPERUSER_PASSWORD": sec("postgresPassword"),
                 },
             ),
             memory_mb=1024,
@@ -202,7 +210,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=5672,
             hostname="rabbitmq",
-            public=PublicRoute(port=15672),
+            # Its own login; the management UI polls a few calls every 5 s per open tab.
+            public=PublicRoute(port=15672, rate_limit=RateLimit(per_second=10, burst=50)),
             mounts=(Mount("rabbitmq", "/var/lib/rabbitmq"),),
             files=(
                 ConfigFile("/etc/rabbitmq/rabbitmq.conf", RABBITMQ_CONF),
@@ -235,7 +244,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=9000,
             hostname="minio",
-            public=PublicRoute(port=9001, max_body="5g"),
+            # Its own login (the console); a bucket listing fires many calls at once.
+            public=PublicRoute(port=9001, max_body="5g", rate_limit=RateLimit(per_second=20, burst=100)),
             command=("server", "/data", "--address", ":9000", "--console-address", ":9001"),
             mounts=(Mount("minio", "/data"),),
             env={
@@ -243,6 +253,9 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                 "MINIO_PROMETHEUS_AUTH_TYPE": "public",
                 "MINIO_BROWSER_REDIRECT_URL": ctx.url("minio").rstrip("/"),
             },
+            # Rotatable by restart: without a KMS, MinIO stores IAM data unencrypted and tries the root
+            # credentials only on legacy encrypted objects (saveIAMConfig/decryptData in
+            # cmd/iam-object-store.go, minio/minio@RELEASE.2025-09-07T16-13-09Z).
             secret_env={"MINIO_ROOT_PASSWORD": sec("s3RootPassword")},
             healthcheck=Healthcheck(("CMD", "mc", "ready", "local")),
             bootstrap=Bootstrap(
@@ -273,7 +286,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
             networks=("backend", "edge"),
             port=5000,
             hostname="mlflow",
-            public=PublicRoute(port=5000, basic_auth=True, max_body="2g"),
+            # Basic auth; the UI loads many assets at once, and tracking clients log in loops.
+            public=PublicRoute(port=5000, basic_auth=True, max_body="2g", rate_limit=RateLimit(per_second=20, burst=100)),
             env={
                 "MLFLOW_ARTIFACTS_DESTINATION": f"s3://{MLFLOW_BUCKET}",
                 "MLFLOW_S3_ENDPOINT_URL": "http://minio:9000",

@@ -1,7 +1,10 @@
 """Pinned third-party images (checked against upstream tags, late 2026).
 
 A stack can override any entry with `images.<service>` in its config; the
-override must be pinned too. MinIO's community images are frozen (Docker Hub
+override must be pinned too. An entry may name its digest, keeping the tag for readers
+(`name:tag@sha256:<digest>`: the provider pulls by the digest); a stack with
+`requireImageDigests: true` accepts no image without one. No digest is filled in here yet:
+none could be read from the registries when this was written, and none is guessed. MinIO's community images are frozen (Docker Hub
 refuses pulls since Sept 2026), so the last official image is taken from
 quay.io; swap the `minio` entry (for example for RustFS) by changing one line.
 """

@@ -38,11 +38,21 @@ class Healthcheck:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """Requests per client address at the proxy (nginx `limit_req ... nodelay`): `burst` requests at
+    once beyond the steady `per_second`; more get 429."""
+
+    per_second: int = 10
+    burst: int = 50
+
+
+@dataclass(frozen=True)
 class PublicRoute:
     port: int
     basic_auth: bool = False  # HTTP basic auth at the proxy (for apps without their own login)
     max_body: str = "1m"
     links: tuple[tuple[str, str], ...] = ()  # extra stack-output URLs: (name, path)
+    rate_limit: RateLimit = RateLimit()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from .model import (
     MetricsEndpoint,
     Mount,
     PublicRoute,
+    RateLimit,
     ServiceSpec,
     VolumeSpec,
 )
@@ -182,7 +183,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             networks=("backend", "edge"),
             port=cfg.PORTS["grafana"],
             hostname="grafana",
-            public=PublicRoute(port=cfg.PORTS["grafana"]),
+            # Its own login; a dashboard queries every panel at once.
+            public=PublicRoute(port=cfg.PORTS["grafana"], rate_limit=RateLimit(per_second=20, burst=100)),
             mounts=(Mount("grafana", "/var/lib/grafana"),),
             files=(
                 ConfigFile("/etc/grafana/provisioning/datasources/platform.yaml", cfg.grafana_datasources()),

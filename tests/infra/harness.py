@@ -52,8 +52,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         out = dict(args.inputs)
         t = args.typ
         if t == "random:index/randomPassword:RandomPassword":
-            out["result"] = secret_value(args.name)
-            out["bcryptHash"] = f"$2a$10$mockhash{args.name}"
+            # A replaced password (changed keepers: a rotation) gets a new value, as the provider's would.
+            rotation = (args.inputs.get("keepers") or {}).get("rotation")
+            out["result"] = secret_value(args.name if rotation is None else f"{args.name}-r{rotation}")
+            out["bcryptHash"] = f"$2a$10$mockhash{args.name}" + ("" if rotation is None else f"r{rotation}")
         elif t == "docker:index/remoteImage:RemoteImage":
             out["imageId"] = "sha256:" + format(abs(hash(args.inputs["name"])), "x")
             out["repoDigest"] = args.inputs["name"]

@@ -56,3 +56,30 @@ def test_failed_bootstrap_leaves_no_password_in_the_server_log(failed_run):
 def test_failed_bootstrap_still_says_what_failed(failed_run):
     result, _ = failed_run
     assert "cannot execute ALTER ROLE in a read-only transaction" in result.stderr
+
+
+def superuser_verifier(url: str) -> str:
+    import os
+    import subprocess
+    from urllib.parse import urlparse
+
+    from tests.app.services import pg_bin
+
+    u = urlparse(url)
+    env = {**os.environ, "PGHOST": u.hostname, "PGPORT": str(u.port)}
+    query = "SELECT coalesce(rolpassword, '') FROM pg_authid WHERE rolname = 'postgres'"
+    result = subprocess.run([pg_bin("psql"), "-U", "postgres", "-d", "postgres", "-Atc", query], env=env, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_a_rotated_superuser_password_is_applied_and_left_alone_without_one(postgres):
+    """POSTGRES_PASSWORD_FILE counts only at initdb: the bootstrap sets a rotated one (README: Rotating secrets)."""
+    url, log = postgres
+    before = superuser_verifier(url)
+    assert run_postgres_bootstrap(url, PASSWORDS).returncode == 0
+    assert superuser_verifier(url) == before  # no POSTGRES_SUPERUSER_PASSWORD: nothing changes
+    rotated = run_postgres_bootstrap(url, {**PASSWORDS, "POSTGRES_SUPERUSER_PASSWORD": "Sup3rRotatedQx7"})
+    assert rotated.returncode == 0, rotated.stderr
+    after = superuser_verifier(url)
+    assert after.startswith("SCRAM-SHA-256$") and after != before
+    assert "Sup3rRotatedQx7" not in rotated.stdout + rotated.stderr + log.read_text(errors="replace")

@@ -147,3 +147,35 @@ def test_docker_host_reaches_the_bootstrap_of_every_service():
     run = run_stack("staging", {"acmeEmail": "ops@iot64.de", "docker:host": "ssh://deploy@example.org"})
     boots = run.of_type(":Command")
     assert boots and all(b.inputs["environment"]["DOCKER_HOST"] == "ssh://deploy@example.org" for b in boots)
+
+
+#: A syntactically valid digest for tests only: it names no real image.
+TEST_DIGEST = "sha256:" + "0" * 64
+
+
+def test_an_image_override_may_name_its_digest_beside_its_tag():
+    settings = parse_settings("staging", {"acmeEmail": "a@b.de", "images": {"grafana": f"grafana/grafana:13.2.3@{TEST_DIGEST}"}})
+    assert settings.images["grafana"].endswith(TEST_DIGEST)
+
+
+def test_required_digests_name_every_image_without_one():
+    with pytest.raises(ConfigError) as exc:
+        parse_settings("production", {"acmeEmail": "a@b.de", "requireImageDigests": True, "images": {"grafana": f"grafana/grafana:13.2.3@{TEST_DIGEST}"}})
+    line = next(l for l in str(exc.value).splitlines() if "requireImageDigests" in l)
+    assert "proxy" in line and "rabbitmq" in line and "grafana" not in line
+
+
+def test_required_digests_pass_when_every_third_party_image_has_one():
+    from infra.catalog.images import IMAGES
+
+    pinned = {k: f"{v.split('@')[0]}@{TEST_DIGEST}" for k, v in IMAGES.items()}
+    settings = parse_settings("production", {"acmeEmail": "a@b.de", "requireImageDigests": True, "images": pinned})
+    assert settings.requireImageDigests
+
+
+def test_a_digest_pinned_image_is_pulled_by_that_reference():
+    from .harness import run_stack
+
+    ref = f"grafana/grafana:13.2.3@{TEST_DIGEST}"
+    run = run_stack("staging", {"acmeEmail": "a@b.de", "images": {"grafana": ref}})
+    assert any(r.inputs["name"] == ref for r in run.of_type(":RemoteImage"))

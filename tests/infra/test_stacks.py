@@ -307,12 +307,15 @@ def test_external_proxy_network_replaces_the_own_proxy():
 
 
 @pytest.mark.parametrize("svc", ["postgres", "minio"])
-def test_bootstrap_reruns_when_container_or_script_changes(run, svc):
+def test_bootstrap_reruns_when_container_script_or_a_secret_it_applies_changes(run, svc):
     from infra.catalog.data import MINIO_BOOTSTRAP, POSTGRES_BOOTSTRAP
 
     script = {"postgres": POSTGRES_BOOTSTRAP, "minio": MINIO_BOOTSTRAP}[svc]
     boot = next(r for r in run.of_type(":Command") if r.name == f"{PROJECT}-{run.stack}-{svc}-bootstrap")
-    assert boot.inputs["triggers"] == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest()]
+    env = boot.inputs["environment"]
+    secrets = [env[k] for k in sorted(env) if k != "DOCKER_HOST"]  # README: Rotating secrets
+    assert boot.inputs["triggers"] == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest(), *secrets]
+    assert plain_strings(boot.raw["triggers"]) == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest()]
     assert boot.inputs["stdin"] == script
     assert boot.inputs["create"].startswith("docker exec -i ")
 
@@ -338,6 +341,10 @@ def test_proxy_files_output_is_secret(external_proxy_run):
 
 
 def test_proxy_files_output_is_what_the_own_proxy_is_given(runs):
-    uploads = {u["file"]: u["content"] for u in runs["staging"].container("proxy").inputs["uploads"]}
+    """Our edge is nginx + docker-gen sharing conf.d: docker-gen gets every file (the http-level one
+    lands in the shared volume), nginx the per-host ones."""
+    uploads = {u["file"]: u["content"] for u in runs["staging"].container("docker-gen").inputs["uploads"]}
+    nginx = {u["file"] for u in runs["staging"].container("proxy").inputs["uploads"]}
+    assert nginx == {p for p in uploads if not p.startswith("/etc/nginx/conf.d/")}
     files = runs["staging"].output("proxyFiles")
     assert files and all(uploads.get(path) == content for path, content in files.items())
