@@ -1,6 +1,6 @@
 """The UI as its image runs it (the Dockerfile's CMD, ENV and Streamlit config), driven by Debian's Chromium.
 
-The API and the worker are the application tests' real services (tests/app/conftest.py).
+The API and the worker are the session's real services (tests/conftest.py), shared with tests/app.
 """
 
 from __future__ import annotations
@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.app.conftest import api_url, client, csv_bytes, stack, worker  # noqa: F401  (shared fixtures)
 from tests.app.services import REPO, free_port, wait_for
 
 UI_DIR = REPO / "app" / "ui"  # the build context's ui/, laid out as the image's /app

@@ -1,0 +1,52 @@
+"""The application stack the whole session shares: real PostgreSQL, RabbitMQ, an S3 server and
+MLflow (started as their containers run them, tests/app/services.py), with the API and a worker.
+
+tests/app and tests/ui use the same one, started once. The browser flow (tests/ui) runs first,
+so it sees the platform as a first-time user does: no data sets, no models.
+"""
+
+import sys
+
+import httpx
+import pytest
+
+from tests.app.services import PYTHONPATH, Stack
+
+for p in reversed(PYTHONPATH.split(":")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The browser flow first (on a fresh stack), everything else in its usual order."""
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/ui/") else 1)  # sort is stable
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def api_url(stack):
+    return stack.start_api()
+
+
+@pytest.fixture(scope="session")
+def worker(stack):
+    return stack.start_worker()
+
+
+@pytest.fixture(scope="session")
+def client(api_url, stack):
+    with httpx.Client(base_url=api_url, headers={"Authorization": f"Bearer {stack.api_token}"}, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def csv_bytes():
+    from tests.app.conftest import make_csv
+
+    return make_csv()
