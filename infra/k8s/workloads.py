@@ -8,6 +8,7 @@ dependents are created, which reproduces the Docker target's healthy-wait order.
 from __future__ import annotations
 
 import math
+import re
 from typing import Sequence
 
 import pulumi
@@ -53,10 +54,32 @@ def security(spec: ServiceSpec) -> tuple[dict, dict]:
     if who.gid is not None:
         pod["runAsGroup"] = who.gid
         pod["fsGroup"] = who.gid
-    container = {"allowPrivilegeEscalation": False, "privileged": False}
-    if who.non_root:
-        container["capabilities"] = {"drop": ["ALL"]}
+    # The catalog's hardening, as on Docker: every capability dropped, its stated ones added back, and a
+    # read-only root where the catalog has one (tmpfs paths become memory-backed emptyDirs, `tmpfs_volumes`).
+    h = spec.hardening
+    caps: dict = {"drop": ["ALL"], **({"add": list(h.cap_add)} if h.cap_add else {})}
+    container = {
+        "allowPrivilegeEscalation": False,
+        "privileged": False,
+        "capabilities": caps,
+        "readOnlyRootFilesystem": h.read_only,
+    }
     return pod, container
+
+
+_SIZE_UNITS = {"k": "Ki", "m": "Mi", "g": "Gi"}
+
+
+def tmpfs_volumes(spec: ServiceSpec) -> tuple[list[dict], list[dict]]:
+    """(volumes, mounts) for the catalog's tmpfs paths: emptyDirs in memory, sized like the tmpfs."""
+    volumes, mounts = [], []
+    for i, (path, options) in enumerate(spec.hardening.tmpfs):
+        empty: dict = {"medium": "Memory"}
+        if m := re.search(r"(?:^|,)size=(\d+)([kmg])", options, re.I):
+            empty["sizeLimit"] = m[1] + _SIZE_UNITS[m[2].lower()]
+        volumes.append({"name": f"tmpfs-{i}", "emptyDir": empty})
+        mounts.append({"name": f"tmpfs-{i}", "mountPath": path})
+    return volumes, mounts
 
 
 def memory(spec: ServiceSpec) -> dict:
@@ -89,7 +112,8 @@ def _claim(ctx: KubeContext, volume: str) -> dict:
 
 def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports: set[int]) -> dict:
     pod_sc, container_sc = security(spec)
-    mounts = [{"name": m.volume, "mountPath": m.path, "readOnly": m.read_only} for m in spec.mounts]
+    tmp_volumes, tmp_mounts = tmpfs_volumes(spec)
+    mounts = [{"name": m.volume, "mountPath": m.path, "readOnly": m.read_only} for m in spec.mounts] + tmp_mounts
     container: dict = {
         "name": spec.name,
         "image": image_ref(ctx.settings, spec.image),
@@ -113,7 +137,7 @@ def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports:
         "automountServiceAccountToken": False,
         "securityContext": pod_sc,
         "containers": [container],
-        "volumes": cfg.volumes + scratch,
+        "volumes": cfg.volumes + scratch + tmp_volumes,
     }
     if spec.hostname and spec.replicas == 1:
         pod["hostname"] = spec.hostname

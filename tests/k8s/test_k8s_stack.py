@@ -127,6 +127,27 @@ def test_pods_run_as_non_root_unless_their_image_is_a_listed_exception(run):
     assert container(run, "api") and workloads(run)["api"]["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 10001
 
 
+def test_every_container_drops_all_capabilities_and_adds_back_only_the_catalogs(run):
+    catalog = stack_catalog()
+    for name in workloads(run):
+        caps = container(run, name)["securityContext"]["capabilities"]
+        added = list(catalog.services[name].hardening.cap_add)
+        assert caps == ({"drop": ["ALL"], "add": added} if added else {"drop": ["ALL"]}), name
+
+
+def test_root_filesystems_are_read_only_where_the_catalog_says_with_its_tmpfs_as_memory_volumes(run):
+    catalog = stack_catalog()
+    for name in workloads(run):
+        h = catalog.services[name].hardening
+        c = container(run, name)
+        assert c["securityContext"]["readOnlyRootFilesystem"] is h.read_only, name
+        volumes = {v["name"]: v for v in workloads(run)[name]["spec"]["template"]["spec"]["volumes"]}
+        for path, _ in h.tmpfs:
+            mount = next(m for m in c["volumeMounts"] if m["mountPath"] == path)
+            assert volumes[mount["name"]]["emptyDir"]["medium"] == "Memory", (name, path)
+    assert container(run, "api")["securityContext"]["readOnlyRootFilesystem"] is True
+
+
 def test_docker_command_becomes_container_args_keeping_the_entrypoint(run):
     catalog = stack_catalog()
     assert container(run, "prometheus")["args"] == list(catalog.services["prometheus"].command)
