@@ -6,6 +6,8 @@ so it sees the platform as a first-time user does: no data sets, no models.
 """
 
 import sys
+import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +22,26 @@ for p in reversed(PYTHONPATH.split(":")):
 def pytest_collection_modifyitems(session, config, items):
     """The browser flow first (on a fresh stack), everything else in its usual order."""
     items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/ui/") else 1)  # sort is stable
+    if any(item.nodeid.startswith("tests/catalog_runs/") for item in items):
+        prepare_image_venvs()
+
+
+def prepare_image_venvs() -> None:
+    """Build the image virtualenvs that tests/catalog_runs needs (pip installs of a few minutes on a
+    fresh clone) while the earlier tests run; catalog_runs then finds them built, or waits on the
+    build's lock (tests/catalog_runs/venvs.py) and reports its error itself."""
+    from tests.catalog_runs.images import RUNNABLE, BuiltRun
+    from tests.catalog_runs.venvs import REPO, image_venv
+
+    def build() -> None:
+        for run in RUNNABLE.values():
+            if isinstance(run, BuiltRun) and run.requirements:
+                try:
+                    image_venv(Path(run.dockerfile).parent.name, REPO / run.requirements)
+                except Exception:  # noqa: BLE001  (catalog_runs builds again and fails with the reason)
+                    pass
+
+    threading.Thread(target=build, name="image-venvs", daemon=True).start()
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,7 @@
 """An unavailable dependency gives a JSON 503 with Retry-After, promptly, and leaves nothing behind."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import psycopg
 import pytest
@@ -50,10 +52,14 @@ def test_mlflow_store_outage_gives_503_and_ready_reports_it(outage):
     _, mlflow, client = outage
     mlflow.up.clear()
     try:
-        assert_503(client.get("/api/v1/models"), "registry")
-        assert_503(client.post("/api/v1/prediction-jobs", json={"model_name": "any-model", "records": [{"a": 1}]}), "registry")
-        ready = client.get("/ready")
-        assert ready.status_code == 503 and ready.json()["checks"]["mlflow"].startswith("error")
+        # Each call waits out the API's bounded MLflow timeout and retry (~30 s): all three at once.
+        with ThreadPoolExecutor(3) as pool:
+            models = pool.submit(client.get, "/api/v1/models")
+            predict = pool.submit(client.post, "/api/v1/prediction-jobs", json={"model_name": "any-model", "records": [{"a": 1}]})
+            ready = pool.submit(client.get, "/ready")
+        assert_503(models.result(), "registry")
+        assert_503(predict.result(), "registry")
+        assert ready.result().status_code == 503 and ready.result().json()["checks"]["mlflow"].startswith("error")
     finally:
         mlflow.up.set()
     assert client.get("/ready").json()["checks"]["mlflow"] == "ok"  # (the broker is down on purpose here)
