@@ -18,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), *(str(ROOT / "app" / p) for p in ("common", "api", "processor"))]
 
-import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
 from infra.configs.backup import ARCHIVE_TIMEOUT_SECONDS  # noqa: E402
@@ -62,7 +61,16 @@ def main() -> None:
         restored_db = time.monotonic() - started
         client = api_client(drill)
         drill.stack.start_worker("bench-worker-restored")
-        wait_for(lambda: httpx.get(f"{client.base_url}ready", timeout=5).status_code == 200, "API ready", 300)
+        last: list = []
+
+        def ready() -> bool:
+            last[:] = [client.get("/ready", timeout=30)]
+            return last[0].status_code == 200
+
+        try:
+            wait_for(ready, "API ready", 300)
+        except TimeoutError:
+            raise SystemExit(f"the restored API did not become ready: {last[0].text if last else 'no answer'}") from None
         r = client.post("/api/v1/prediction-jobs", json={"model_name": "bench-model", "records": [{"age": 40, "hours": 40, "job": "clerk"}]})
         assert wait_job(client, r.json()["id"], timeout=300, interval=0.05)["status"] == "succeeded"
         rto = time.monotonic() - started
