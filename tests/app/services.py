@@ -76,36 +76,36 @@ class Processes:
         return proc
 
     def stop(self, proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 15) -> None:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        if proc.poll() is None and _signal_group(proc, sig):
+            _reap(proc, time.monotonic() + timeout)
 
     def stop_all(self, timeout: float = 15) -> None:
         """SIGTERM to every live process at once, then one shared wait before SIGKILL: a teardown
         costs the slowest process's shutdown, not the sum of them."""
         live = [p for p in reversed(self.procs) if p.poll() is None]
         for proc in live:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in live:
-            try:
-                proc.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait()
+            _reap(proc, deadline)
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> bool:
+    """Signal the process group; False if it is already gone."""
+    try:
+        os.killpg(proc.pid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def _reap(proc: subprocess.Popen, deadline: float) -> None:
+    """Wait for `proc` until `deadline`, then SIGKILL its group."""
+    try:
+        proc.wait(max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+        proc.wait()
 
 
 class Postgres:
