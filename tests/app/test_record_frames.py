@@ -1,0 +1,52 @@
+"""`records_frame` builds the same frame from JSON records as the CSV reader and `coerce` build
+from the same values in a file, so online and batch predictions see identical inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_common.tabular import Column, DataError, coerce, read_csv, records_frame
+
+SCHEMA = [
+    Column("age", "long"),
+    Column("hours", "double"),
+    Column("job", "string", required=False),
+    Column("score", "double", required=False),
+    Column("visits", "long", required=False),
+]
+
+
+def from_csv(text: str) -> pd.DataFrame:
+    return coerce(read_csv(text.encode()), SCHEMA)
+
+
+def test_records_give_the_frame_a_csv_with_the_same_values_gives():
+    records = [
+        {"age": 39, "hours": "40.5", "job": "clerk", "score": 1, "visits": "3"},
+        {"age": "50", "hours": 60, "job": "NA", "score": None, "visits": ""},
+    ]
+    csv = "age,hours,job,score,visits\n39,40.5,clerk,1,3\n50,60,NA,,\n"
+    pd.testing.assert_frame_equal(records_frame(records, SCHEMA), from_csv(csv))
+
+
+def test_a_whole_number_column_without_gaps_is_int64_and_with_gaps_float64():
+    full = records_frame([{"age": 1, "hours": 1, "visits": 2}], SCHEMA)
+    gappy = records_frame([{"age": 1, "hours": 1, "visits": 2}, {"age": 2, "hours": 1, "visits": None}], SCHEMA)
+    assert full["age"].dtype == np.int64 and full["visits"].dtype == np.int64
+    assert gappy["visits"].dtype == np.float64 and np.isnan(gappy["visits"].iloc[1])
+
+
+def test_a_missing_string_is_none_and_a_number_in_a_string_column_becomes_text():
+    frame = records_frame([{"age": 1, "hours": 1, "job": 7}, {"age": 1, "hours": 1, "job": "?"}], SCHEMA)
+    assert frame["job"].dtype == object and frame["job"].tolist() == ["7", None]
+
+
+def test_columns_come_in_the_schemas_order_whatever_the_records_order():
+    frame = records_frame([{"visits": 1, "hours": 2, "age": 3}], SCHEMA)
+    assert list(frame.columns) == [c.name for c in SCHEMA]
+
+
+def test_a_whole_number_too_large_for_int64_gets_a_data_error_naming_the_field():
+    with pytest.raises(DataError) as err:
+        records_frame([{"age": 10**30, "hours": 1}], SCHEMA)
+    assert err.value.field == "records[0].age" and "range" in err.value.reason
