@@ -6,27 +6,18 @@ blocks the event loop.
 
 from __future__ import annotations
 
-import time
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import Counter, Histogram
 
 from pipeline_common.config import AppSettings, get_settings
 from pipeline_common.db import migrate
 
 from . import errors
 from .dependencies import Services, authorized
+from .request_metrics import RequestMetrics
 from .routers import dataset_profiles, datasets, feedback, jobs, models, operations, predictions
-
-REQUESTS = Counter("api_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "api_request_duration_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
 
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
@@ -48,15 +39,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.state.services = Services(settings)
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,metrics")
 
-    @app.middleware("http")
-    async def metrics_middleware(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        path = getattr(request.scope.get("route"), "path", "unmatched")
-        LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        return response
-
+    app.add_middleware(RequestMetrics)
     errors.install(app, settings.retry_after_seconds)
     for router in (operations.router, datasets.router, dataset_profiles.router, jobs.router, models.router, feedback.router):
         app.include_router(router)
