@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import altair as alt
@@ -11,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline_ui.client import FINISHED, ApiClient, ApiError, first_sentence
+from pipeline_ui.lineage import training_source, with_champion
 
 STATUS_ICONS = {
     "queued": ":material/hourglass_top:",
@@ -56,6 +58,31 @@ def pick_dataset(datasets: list[dict], label: str, key: str, prefer: str | None 
 
 
 # -- charts ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model picked in a page, with the data set its champion was trained on (when known)."""
+
+    model: dict
+    source: dict | None
+    target: str | None
+    profile: dict[str, dict]  # the source's column profiles by name
+    datasets: list[dict]
+
+
+def pick_model(api: ApiClient, key: str, none_yet: str) -> ModelChoice | None:
+    """A `Model` selectbox over the models that have a champion; says `none_yet` if none has one."""
+    models = with_champion(api.models())
+    if not models:
+        st.info(none_yet)
+        return None
+    datasets = api.datasets()
+    names = [m["name"] for m in models]
+    model = models[names.index(st.selectbox("Model", names, key=key))]
+    source, target = training_source(model, datasets)
+    profile = {c["name"]: c for c in api.profile(source["id"])["columns"]} if source else {}
+    return ModelChoice(model, source, target, profile, datasets)
+
+
 def histogram_chart(col: dict, height: int = 140) -> alt.Chart:
     h = col["histogram"]
     frame = pd.DataFrame({"from": h["edges"][:-1], "to": h["edges"][1:], "rows": h["counts"]})

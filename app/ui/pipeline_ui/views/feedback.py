@@ -6,9 +6,8 @@ import json
 
 import streamlit as st
 
-from pipeline_ui.lineage import training_source, with_champion
 from pipeline_ui.views.predict import example_value
-from pipeline_ui.widgets import client, inline_errors
+from pipeline_ui.widgets import client, inline_errors, pick_model
 
 
 def render() -> None:
@@ -16,15 +15,10 @@ def render() -> None:
     st.header("Feedback")
     st.write("Tell the model the true label of a record it scored; it joins the next training that includes feedback.")
     with inline_errors():
-        models = with_champion(api.models())
-        if not models:
-            st.info("Feedback needs a trained model: train one on **Train** first.")
+        choice = pick_model(api, "feedback_model", "Feedback needs a trained model: train one on **Train** first.")
+        if choice is None:
             return
-        datasets = api.datasets()
-        names = [m["name"] for m in models]
-        model = models[names.index(st.selectbox("Model", names, key="feedback_model"))]
-        source, target = training_source(model, datasets)
-        profile = {c["name"]: c for c in api.profile(source["id"])["columns"]} if source else {}
+        model, target, profile = choice.model, choice.target, choice.profile
         classes = [v["value"] for v in (profile.get(target) or {}).get("top_values") or []]
         template = {c["name"]: example_value(c, profile.get(c["name"])) for c in model.get("inputs") or []}
         with st.form(f"feedback:{model['name']}"):

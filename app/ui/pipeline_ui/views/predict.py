@@ -9,8 +9,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pipeline_ui.lineage import champion, training_source, with_champion
-from pipeline_ui.widgets import client, follow_job, inline_errors, pick_dataset, when
+from pipeline_ui.lineage import champion
+from pipeline_ui.widgets import client, follow_job, inline_errors, pick_dataset, pick_model, when
 from pipeline_ui.client import ApiError
 
 NOT_KNOWN = "(not known)"
@@ -22,15 +22,10 @@ def render() -> None:
     api = client()
     st.header("3 · Predict")
     with inline_errors():
-        models = with_champion(api.models())
-        if not models:
-            st.info("Train a model on **Train** first: predictions come from a model's champion version.")
+        choice = pick_model(api, "predict_model", "Train a model on **Train** first: predictions come from a model's champion version.")
+        if choice is None:
             return
-        datasets = api.datasets()
-        names = [m["name"] for m in models]
-        model = models[names.index(st.selectbox("Model", names, key="predict_model"))]
-        source, target = training_source(model, datasets)
-        profile = {c["name"]: c for c in api.profile(source["id"])["columns"]} if source else {}
+        model, source, target, profile, datasets = choice.model, choice.source, choice.target, choice.profile, choice.datasets
         version = champion(model)
         st.caption(
             f"Champion: version {version['version']}, registered {when(version.get('created_at'))} UTC"
