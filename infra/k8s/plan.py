@@ -11,14 +11,17 @@ from dataclasses import dataclass
 
 from ..catalog.model import Catalog, HostMount, ServiceSpec
 
-#: Services that only make sense on one Docker host, with the reason. Their Kubernetes
-#: counterparts are later steps of issue 13 (Gateway API edge, Kubernetes-native observability).
+#: Services that only make sense on one Docker host, with the reason and what replaces them on
+#: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
 SKIPPED = {
-    "proxy": "nginx serves the config docker-gen renders from Docker; the Kubernetes edge is the Gateway API (not rendered yet)",
-    "docker-gen": "renders nginx-proxy's config from the Docker API; the Kubernetes edge is the Gateway API (not rendered yet)",
+    "proxy": "nginx serves the config docker-gen renders from Docker; on Kubernetes the edge is a Gateway API Gateway "
+    "with HTTPRoutes and Envoy Gateway policies (infra/k8s/edge.py)",
+    "docker-gen": "renders nginx-proxy's config from the Docker API; on Kubernetes Envoy Gateway programs its proxies "
+    "from the Gateway and HTTPRoutes (infra/k8s/edge.py)",
     "socket-proxy": "filters the Docker socket for Alloy and cAdvisor; Kubernetes has no Docker socket",
     "socket-proxy-edge": "filters the Docker socket for docker-gen and acme-companion; Kubernetes has no Docker socket",
-    "acme": "acme-companion issues certificates through the Docker socket; Kubernetes uses cert-manager (not rendered yet)",
+    "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
+    "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
     "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; the kubelet serves cAdvisor metrics on Kubernetes",
     "node-exporter": "reads the host root filesystem; on Kubernetes it becomes a DaemonSet (not rendered yet)",
     "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",

@@ -16,9 +16,11 @@ from ..components import image_ref
 from ..secrets import PlatformSecrets
 from ..settings import PROJECT, PlatformSettings
 from . import network, plan
+from .addons import install_cluster_addons
 from .bootstrap import bootstrap_job, job_name
 from .common import KubeContext, labels
 from .config import service_config
+from .edge import deploy_edge
 from .workloads import workload
 
 
@@ -69,6 +71,7 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
     ports = plan.service_ports(catalog, names)
     edges = plan.allowed_edges(catalog, names)
     network.namespace_policies(ctx)
+    addons = install_cluster_addons(settings)  # cluster-wide; empty unless kubernetes.installClusterAddons
     services: dict[str, KubeService] = {}
     for name in names:
         spec = catalog.services[name]
@@ -86,6 +89,7 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
             after = [svc.workload, svc.service] + ([svc.policy, job_policy] if svc.policy else [job_policy])
             svc.bootstrap = bootstrap_job(ctx, spec, after)
         services[name] = svc
+    deploy_edge(ctx, secrets, {n: s.service for n, s in services.items()}, addons)
     pulumi.export("urls", stack_urls(settings, catalog))
     pulumi.export("namespace", ctx.namespace)
     pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})

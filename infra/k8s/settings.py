@@ -54,6 +54,9 @@ class KubernetesSettings(BaseModel):
     namespace: str | None = None  # default: mlops-<stack>
     storageClass: str | None = None  # default: the cluster's default StorageClass
     gatewayNamespace: str = "gateway-system"  # where the gateway's pods run (allowed to public ports)
+    #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/k8s/addons.py).
+    #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (README).
+    installClusterAddons: bool = False
     api: ApiScaling = Field(default_factory=ApiScaling)
     processor: ProcessorScaling = Field(default_factory=ProcessorScaling)
 
@@ -62,6 +65,16 @@ class KubernetesSettings(BaseModel):
     def _dns_label(cls, v: str | None) -> str | None:
         if v is not None and not _DNS_LABEL.match(v):
             raise ValueError(f"'{v}' is not a valid namespace name (RFC 1123 label)")
+        return v
+
+    @field_validator("installClusterAddons", mode="before")
+    @classmethod
+    def _strict_bool(cls, v: object) -> object:
+        # As the top-level booleans (infra.settings.parse_bool): only true/false, not pydantic's lax "off"/"no"/0.
+        if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+            return v.strip().lower() == "true"
+        if not isinstance(v, bool):
+            raise ValueError(f"'{v}' is not a boolean; use true or false")
         return v
 
     @field_validator("storageClass")

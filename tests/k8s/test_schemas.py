@@ -18,6 +18,13 @@ import pytest
 from .harness import manifest
 
 KUBERNETES_VERSION = "1.35.0"
+#: Kinds the pinned Kubernetes schemas cover.
+CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy", "Job"}
+#: The edge's custom resources (Gateway API, Envoy Gateway, cert-manager): kubernetes-validate has no
+#: schemas for them; their fields were read at the pinned versions (infra/k8s/edge.py) and tests/k8s/test_edge.py
+#: checks their content.
+CUSTOM_KINDS = {"Gateway", "HTTPRoute", "Issuer", "EnvoyProxy", "HTTPRouteFilter", "SecurityPolicy",
+                "BackendTrafficPolicy", "EnvoyExtensionPolicy"}  # fmt: skip
 
 
 def kube_objects(run) -> list[dict]:
@@ -31,7 +38,8 @@ def validate(obj: dict) -> None:
 def test_every_rendered_object_matches_the_pinned_kubernetes_schema(run):
     objects = kube_objects(run)
     kinds = {o["kind"] for o in objects}
-    assert kinds == {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy", "Job"}
+    assert kinds == CORE_KINDS | CUSTOM_KINDS
+    objects = [o for o in objects if o["kind"] in CORE_KINDS]
     failures = []
     for obj in objects:
         try:
