@@ -62,6 +62,8 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             depends_on=(*queues, *edge),
             metrics=MetricsEndpoint(API_PORT),
             memory_mb=1024,
+            # Half a core per replica: the Kubernetes HPA scales on utilisation of this request.
+            cpu_millicores=500,
             hardening=Hardening(
                 # Starlette spools uploads larger than 1 MB to temporary files; the body limit is 200m.
                 tmpfs=(("/tmp", "size=256m"),),

@@ -156,6 +156,9 @@ class ServiceSpec:
     hostname: str | None = None
     replicas: int = 1
     memory_mb: int | None = None
+    #: CPU the service needs at steady load, in millicores: the Kubernetes CPU request, which a CPU
+    #: autoscaler measures utilisation against (the Docker target sets no CPU reservation).
+    cpu_millicores: int | None = None
     host_ports: tuple[int, ...] = ()
     pid_namespace: Literal["host"] | None = None  # None: the container's own
     devices: tuple[Device, ...] = ()

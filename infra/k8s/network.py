@@ -94,3 +94,18 @@ def pod_policy(
     return k8s.networking.v1.NetworkPolicy(
         ctx.urn_name(pod, "policy"), metadata=ctx.metadata(pod, pod), spec=body, opts=ctx.opts()
     )
+
+
+def peer_policy(
+    ctx: KubeContext, name: str, pod: str, ingress: list[dict] | None = None, egress: list[dict] | None = None
+) -> k8s.networking.v1.NetworkPolicy:
+    """One more policy for the pods named `pod`, for peers outside the catalog's edges (another
+    namespace, the API server). Policies only add up, so this opens exactly its own rules."""
+    body: dict = {"podSelector": {"matchLabels": selector(pod)}, "policyTypes": []}
+    for kind, rules in (("Ingress", ingress), ("Egress", egress)):
+        if rules:
+            body["policyTypes"].append(kind)
+            body[kind.lower()] = rules
+    return k8s.networking.v1.NetworkPolicy(
+        ctx.urn_name(pod, f"policy-{name}"), metadata=ctx.metadata(f"{pod}-{name}", pod), spec=body, opts=ctx.opts()
+    )

@@ -22,14 +22,15 @@ SKIPPED = {
     "socket-proxy-edge": "filters the Docker socket for docker-gen and acme-companion; Kubernetes has no Docker socket",
     "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
     "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
-    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; the kubelet serves cAdvisor metrics on Kubernetes",
-    "node-exporter": "reads the host root filesystem; on Kubernetes it becomes a DaemonSet (not rendered yet)",
+    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes the kubelet's cAdvisor through the API server (infra/k8s/observability.py)",
     "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
-    "alloy": "collects logs through the Docker socket; on Kubernetes it reads pod logs through the API (not rendered yet)",
     "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "
     "belong to the PostgreSQL operator (not rendered yet; WAL archiving from the postgres pod works)",
     "object-backup": "reads Grafana's data volume, which a ReadWriteOnce claim cannot share (not rendered yet)",
 }
+
+#: Rendered once per node, not as a workload: infra/k8s/observability.py (a DaemonSet in its own namespace).
+DAEMONSETS = {"node-exporter"}
 
 #: How each rendered image runs. `uid` is the numeric non-root user its image declares
 #: (runAsNonRoot needs a numeric user to be verifiable); `None` with a reason when the image
@@ -45,6 +46,7 @@ IMAGE_USERS: dict[str, tuple[int | None, str]] = {
     "loki": (10001, "grafana/loki cmd/loki/Dockerfile `USER 10001` (read on main, not at the 3.7.8 tag)"),
     "grafana": (472, "grafana/grafana Dockerfile `ARG GF_UID=472` ... `USER $GF_UID` (read on main, not at the tag)"),
     "postgres-exporter": (65534, "prometheus-community exporter Dockerfile pattern `USER nobody` (not read at the tag)"),
+    "node-exporter": (65534, "prometheus/node_exporter Dockerfile at v1.12.1: `USER nobody`"),
     "blackbox": (65534, "its Dockerfile sets no USER (read at v0.28.0, tests/catalog_runs/images.py); TCP probes need no root"),
     "tempo": (10001, "grafana/tempo cmd/tempo/Dockerfile @v2.10.7: creates /var/tempo for 10001, `USER 10001`"),
     "alertmanager": (65534, "prometheus/alertmanager Dockerfile @v0.34.0 (085f0ef7): `USER nobody`"),
@@ -83,7 +85,7 @@ def rendered(catalog: Catalog) -> list[str]:
     names = []
     for name in catalog.startup_order():
         spec = catalog.services[name]
-        if name in SKIPPED:
+        if name in SKIPPED or name in DAEMONSETS:
             continue
         if any(isinstance(m, HostMount) for m in spec.mounts):
             raise ValueError(f"{name}: mounts a host path; add it to infra.k8s.plan.SKIPPED with a reason")

@@ -15,7 +15,7 @@ from ..catalog.context import CatalogContext
 from ..components import image_ref
 from ..secrets import PlatformSecrets
 from ..settings import PROJECT, PlatformSettings
-from . import network, plan
+from . import network, observability, plan, scaling
 from .addons import install_cluster_addons
 from .bootstrap import bootstrap_job, job_name
 from .common import KubeContext, labels
@@ -65,21 +65,27 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
     from ..program import stack_credentials, stack_urls
 
     catalog = build_catalog(CatalogContext(settings, secrets))
+    names = plan.rendered(catalog)
+    catalog = observability.kubernetes_catalog(catalog, settings, namespace_name(settings), names)
     ns = namespace(settings)
     ctx = KubeContext(settings, catalog, namespace_name(settings), ns)
-    names = plan.rendered(catalog)
     ports = plan.service_ports(catalog, names)
     edges = plan.allowed_edges(catalog, names)
     network.namespace_policies(ctx)
     addons = install_cluster_addons(settings)  # cluster-wide; empty unless kubernetes.installClusterAddons
+    accounts = observability.deploy(ctx)
     services: dict[str, KubeService] = {}
     for name in names:
         spec = catalog.services[name]
         waits_for = [r for dep in plan.dependencies(catalog, name) for r in services[dep].ready]
+        account = accounts.get(name)
         cfg = service_config(ctx, spec)
         svc = KubeService(
             name=name,
-            workload=workload(ctx, spec, cfg, ports[name], waits_for),
+            workload=workload(
+                ctx, spec, cfg, ports[name], waits_for + (account.grants if account else []),
+                account.service_account if account else None,
+            ),
             service=network.service(ctx, spec, ports[name]),
             policy=network.pod_policy(ctx, name, edges, spec.public.port if spec.public else None),
             image_ref=image_ref(settings, spec.image),
@@ -88,6 +94,7 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
             job_policy = network.pod_policy(ctx, job_name(name), edges)
             after = [svc.workload, svc.service] + ([svc.policy, job_policy] if svc.policy else [job_policy])
             svc.bootstrap = bootstrap_job(ctx, spec, after)
+        scaling.autoscale(ctx, spec, svc.workload, addons.keda)
         services[name] = svc
     deploy_edge(ctx, secrets, {n: s.service for n, s in services.items()}, addons)
     pulumi.export("urls", stack_urls(settings, catalog))

@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from ..catalog.model import Healthcheck, Mount, ServiceSpec
 from ..components import image_ref
-from . import plan
+from . import plan, scaling
 from .common import KubeContext, labels, port_name, seconds, selector
 from .config import ServiceConfig
 
@@ -89,10 +89,16 @@ def memory(spec: ServiceSpec) -> dict:
     return {"requests": {"memory": mem}, "limits": {"memory": mem}}
 
 
+def resources(spec: ServiceSpec) -> dict:
+    """Memory as request and limit; the catalog's CPU as a request only (a CPU limit throttles)."""
+    out = memory(spec)
+    if spec.cpu_millicores is not None:
+        out.setdefault("requests", {})["cpu"] = f"{spec.cpu_millicores}m"
+    return out
+
+
 def replicas(ctx: KubeContext, spec: ServiceSpec) -> int:
-    if spec.name == "api":
-        return ctx.settings.kubernetes.api.minReplicas
-    return spec.replicas
+    return scaling.initial_replicas(ctx, spec)
 
 
 def stateful_volumes(ctx: KubeContext, spec: ServiceSpec) -> list[str]:
@@ -110,7 +116,9 @@ def _claim(ctx: KubeContext, volume: str) -> dict:
     return claim
 
 
-def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports: set[int]) -> dict:
+def pod_template(
+    ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports: set[int], service_account: str | None = None
+) -> dict:
     pod_sc, container_sc = security(spec)
     tmp_volumes, tmp_mounts = tmpfs_volumes(spec)
     mounts = [{"name": m.volume, "mountPath": m.path, "readOnly": m.read_only} for m in spec.mounts] + tmp_mounts
@@ -120,7 +128,7 @@ def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports:
         "ports": [{"name": port_name(p), "containerPort": p, "protocol": "TCP"} for p in sorted(ports)],
         "env": cfg.env,
         "volumeMounts": mounts + cfg.mounts,
-        "resources": memory(spec),
+        "resources": resources(spec),
         "securityContext": container_sc,
         **probes(spec.healthcheck),
     }
@@ -134,7 +142,9 @@ def pod_template(ctx: KubeContext, spec: ServiceSpec, cfg: ServiceConfig, ports:
         if isinstance(m, Mount) and m.volume not in claimed
     ]
     pod: dict = {
-        "automountServiceAccountToken": False,
+        # Only pods that read the Kubernetes API (their own ServiceAccount) get a token.
+        "automountServiceAccountToken": service_account is not None,
+        **({"serviceAccountName": service_account} if service_account else {}),
         "securityContext": pod_sc,
         "containers": [container],
         "volumes": cfg.volumes + scratch + tmp_volumes,
@@ -150,17 +160,21 @@ def workload(
     cfg: ServiceConfig,
     ports: set[int],
     depends_on: Sequence[pulumi.Resource],
+    service_account: pulumi.Resource | None = None,
 ) -> pulumi.CustomResource:
-    template = pod_template(ctx, spec, cfg, ports)
+    sa_name = None if service_account is None else spec.name
+    template = pod_template(ctx, spec, cfg, ports, sa_name)
     claims = stateful_volumes(ctx, spec)
     body: dict = {"replicas": replicas(ctx, spec), "selector": {"matchLabels": selector(spec.name)}, "template": template}
-    deps = [*depends_on, *cfg.resources]
+    deps = [*depends_on, *cfg.resources, *([service_account] if service_account else [])]
     if not claims:
+        # An autoscaler owns the replica count after creation (infra/k8s/scaling.py).
+        ignore = [scaling.REPLICAS_FIELD] if spec.name in scaling.AUTOSCALED else []
         return k8s.apps.v1.Deployment(
             ctx.urn_name(spec.name, "deployment"),
             metadata=ctx.metadata(spec.name, spec.name),
             spec=body,
-            opts=ctx.opts(deps),
+            opts=ctx.opts(deps, ignore_changes=ignore),
         )
     keep = ctx.settings.protectData
     body.update(

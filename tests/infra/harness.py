@@ -36,6 +36,7 @@ class Registered:
     retain_on_delete: bool
     delete_before_replace: bool
     parent: str
+    ignore_changes: list[str] = field(default_factory=list)
 
 
 def local_image_id(image_name: str) -> str:
@@ -89,6 +90,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     parent=request.parent,
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response

@@ -12,21 +12,26 @@ from .harness import STACK, manifest, run_k8s_stack
 
 NAMESPACE = "mlops-k8s-staging"
 #: The Docker-host-only services this step leaves out (see infra/k8s/plan.py::SKIPPED).
-SKIPPED = {"proxy", "acme", "cadvisor", "node-exporter", "volume-usage", "alloy", "postgres-backup", "object-backup",
+SKIPPED = {"proxy", "acme", "cadvisor", "volume-usage", "postgres-backup", "object-backup",
            "docker-gen", "socket-proxy", "socket-proxy-edge"}
+#: Rendered once per node in a namespace of its own (infra/k8s/observability.py).
+DAEMONSETS = {"node-exporter"}
+NODE_NAMESPACE = "mlops-k8s-staging-node-exporter"
+#: Pods that read the Kubernetes API, each under its own ServiceAccount (the others get no token).
+API_READERS = {"prometheus", "alloy"}
 #: service -> the claims its StatefulSet templates (the catalog's stateful volumes; PostgreSQL's
 #: `backups` holds its WAL archive when the stack sets no backup.target).
 STATEFUL = {
     "postgres": ["postgres", "backups"], "rabbitmq": ["rabbitmq"], "minio": ["minio"], "prometheus": ["prometheus"],
     "loki": ["loki"], "tempo": ["tempo"], "mimir": ["mimir"], "grafana": ["grafana"], "alertmanager": ["alertmanager"],
 }  # fmt: skip
-STATELESS = {"mlflow", "postgres-exporter", "blackbox", "api", "processor", "ui"}
+STATELESS = {"mlflow", "postgres-exporter", "blackbox", "api", "processor", "ui", "alloy"}
 #: What each workload waits for: the catalog's dependency edges, minus the skipped edge services.
 WAITS_FOR = {
     "postgres": set(), "rabbitmq": set(), "minio": set(), "mlflow": {"postgres", "minio"},
     "prometheus": set(), "loki": set(), "tempo": set(), "mimir": set(), "grafana": set(),
     "postgres-exporter": {"postgres"}, "blackbox": set(), "api": {"postgres", "rabbitmq"},
-    "processor": {"postgres", "rabbitmq"}, "ui": set(), "alertmanager": set(),
+    "processor": {"postgres", "rabbitmq"}, "ui": set(), "alertmanager": set(), "alloy": set(),
 }  # fmt: skip
 
 
@@ -56,7 +61,9 @@ def test_every_catalog_service_is_rendered_or_in_the_documented_skip_list(run):
     catalog = stack_catalog()
     assert set(plan.SKIPPED) == SKIPPED
     assert all(len(reason) > 30 for reason in plan.SKIPPED.values())
-    assert set(workloads(run)) == set(catalog.services) - SKIPPED
+    daemonsets = {manifest(r)["metadata"]["name"] for r in run.resources if r.type == "kubernetes:apps/v1:DaemonSet"}
+    assert daemonsets == DAEMONSETS
+    assert set(workloads(run)) == set(catalog.services) - SKIPPED - DAEMONSETS
 
 
 def test_stateful_services_are_statefulsets_that_retain_their_claims(run):
@@ -101,20 +108,29 @@ def test_probes_run_the_catalogs_healthcheck(run):
         assert c["startupProbe"]["failureThreshold"] == 3 + hc.retries  # 30s start period / 10s + retries
 
 
-def test_memory_requests_and_limits_are_the_catalogs_memory(run):
+def test_memory_requests_and_limits_are_the_catalogs_memory_and_cpu_a_request_only(run):
     catalog = stack_catalog()
     for name in workloads(run):
-        mem = f"{catalog.services[name].memory_mb}Mi"
-        assert container(run, name)["resources"] == {"requests": {"memory": mem}, "limits": {"memory": mem}}, name
+        spec = catalog.services[name]
+        mem = f"{spec.memory_mb}Mi"
+        cpu = {"cpu": f"{spec.cpu_millicores}m"} if spec.cpu_millicores else {}
+        assert container(run, name)["resources"] == {"requests": {"memory": mem, **cpu}, "limits": {"memory": mem}}, name
+    assert container(run, "api")["resources"]["requests"]["cpu"] == "500m"
 
 
 def test_every_pod_runs_with_runtime_default_seccomp_and_no_privilege_escalation(run):
     for name, w in workloads(run).items():
         pod = w["spec"]["template"]["spec"]
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
-        assert pod["automountServiceAccountToken"] is False
         sc = container(run, name)["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False and sc["privileged"] is False, name
+
+
+def test_only_the_api_readers_get_a_service_account_token_each_their_own(run):
+    for name, w in workloads(run).items():
+        pod = w["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is (name in API_READERS), name
+        assert pod.get("serviceAccountName") == (name if name in API_READERS else None), name
 
 
 def test_pods_run_as_non_root_unless_their_image_is_a_listed_exception(run):
@@ -196,15 +212,21 @@ def test_workloads_wait_for_exactly_their_catalog_dependencies(run):
 
 def test_every_namespaced_object_lives_in_the_stacks_namespace(run):
     kube = [manifest(r) for r in run.resources if r.type.startswith("kubernetes:")]
-    (ns,) = [m for m in kube if m["kind"] == "Namespace"]
-    assert ns["metadata"]["name"] == NAMESPACE
-    assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
-    assert all(m["metadata"]["namespace"] == NAMESPACE for m in kube if m["kind"] != "Namespace")
+    namespaces = {m["metadata"]["name"]: m for m in kube if m["kind"] == "Namespace"}
+    assert set(namespaces) == {NAMESPACE, NODE_NAMESPACE}
+    assert namespaces[NAMESPACE]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    elsewhere = {(m["kind"], m["metadata"].get("namespace")) for m in kube if m["kind"] != "Namespace"
+                 and m["metadata"].get("namespace") != NAMESPACE}  # fmt: skip
+    # node-exporter's namespace holds its DaemonSet, policies and Prometheus' pod-reading grant; the
+    # kubelet grant is cluster-scoped (infra/k8s/observability.py).
+    assert elsewhere == {("DaemonSet", NODE_NAMESPACE), ("NetworkPolicy", NODE_NAMESPACE), ("Role", NODE_NAMESPACE),
+                         ("RoleBinding", NODE_NAMESPACE), ("ClusterRole", None), ("ClusterRoleBinding", None)}  # fmt: skip
 
 
 def test_namespace_can_be_set_per_stack():
     run = run_k8s_stack({"target": "kubernetes", "acmeEmail": "ops@iot64.de", "kubernetes": {"namespace": "ml"}})
-    assert {manifest(r)["metadata"].get("namespace", "ml") for r in run.resources if r.type.startswith("kubernetes:")} == {"ml"}
+    found = {manifest(r)["metadata"].get("namespace", "ml") for r in run.resources if r.type.startswith("kubernetes:")}
+    assert found == {"ml", "ml-node-exporter"}
 
 
 @pytest.mark.parametrize("replicas", [2, 3])

@@ -30,11 +30,18 @@ EXPECTED = {
     # Alerts go to Alertmanager; Grafana shows them; Tempo's metrics generator writes to Mimir.
     ("prometheus", "alertmanager", 9093), ("grafana", "alertmanager", 9093), ("tempo", "mimir", 9009),
     ("postgres-bootstrap", "postgres", 5432), ("minio-bootstrap", "minio", 9000),
+    # Alloy ships pod logs to Loki; Prometheus scrapes Alloy.
+    ("alloy", "loki", 3100), ("prometheus", "alloy", 12345),
 }  # fmt: skip
 #: Pods that are clients only: the bootstrap Jobs.
 JOBS = {"postgres-bootstrap", "minio-bootstrap"}
 #: Public services: their public port is open to the gateway's namespace, nothing else from outside.
 PUBLIC = {"rabbitmq": 15672, "minio": 9001, "mlflow": 5000, "grafana": 3000, "api": 8000, "ui": 8501}
+#: (policy, namespace) -> ports: every other way in from outside the namespace. KEDA's operator
+#: reads the jobs queue's length over AMQP (infra/k8s/scaling.py).
+FROM_OTHER_NAMESPACES = {("rabbitmq-keda", "keda"): {5672},
+                         # Prometheus (stack namespace) scrapes node-exporter in its own namespace.
+                         ("node-exporter", "mlops-k8s-staging"): {9100}}  # fmt: skip
 
 
 def policies(run) -> list[dict]:
@@ -99,16 +106,24 @@ def test_unrelated_services_cannot_reach_each_other(run):
     assert ("postgres-bootstrap", "minio", 9000) not in edges
 
 
-def test_only_public_ports_are_open_to_the_gateway_namespace(run):
-    from_outside = {}
+def ingress_from_other_namespaces(run) -> dict[tuple[str, str], set[int]]:
+    """(policy, source namespace) -> ports, for every ingress rule naming another namespace."""
+    found: dict[tuple[str, str], set[int]] = {}
     for pol in policies(run):
         for rule in pol["spec"].get("ingress", []):
             for peer in rule.get("from", []):
                 if "namespaceSelector" in peer:
-                    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}
-                    from_outside[pol["metadata"]["name"]] = {p["port"] for p in rule["ports"]}
+                    ns = peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                    found.setdefault((pol["metadata"]["name"], ns), set()).update(p["port"] for p in rule["ports"])
+    return found
+
+
+def test_only_public_ports_are_open_to_the_gateway_namespace(run):
+    from_outside = ingress_from_other_namespaces(run)
+    gateway = {pol: ports for (pol, ns), ports in from_outside.items() if ns == "gateway-system"}
     # cert-manager's HTTP-01 solver pods answer the gateway on their own port (infra/k8s/edge.py).
-    assert from_outside == {**{name: {port} for name, port in PUBLIC.items()}, "acme-http01-solver": {8089}}
+    assert gateway == {**{name: {port} for name, port in PUBLIC.items()}, "acme-http01-solver": {8089}}
+    assert {k: v for k, v in from_outside.items() if k[1] != "gateway-system"} == FROM_OTHER_NAMESPACES
 
 
 def test_every_pod_may_resolve_names_through_cluster_dns_only(run):
@@ -123,11 +138,5 @@ def test_every_pod_may_resolve_names_through_cluster_dns_only(run):
 def test_the_gateway_namespace_comes_from_stack_config(namespace):
     config = {"target": "kubernetes", "acmeEmail": "ops@iot64.de", "kubernetes": {"gatewayNamespace": namespace}}
     run = run_k8s_stack(config)
-    selectors = {
-        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-        for pol in policies(run)
-        for rule in pol["spec"].get("ingress", [])
-        for peer in rule.get("from", [])
-        if "namespaceSelector" in peer
-    }
-    assert selectors == {namespace}
+    selectors = {ns for _, ns in ingress_from_other_namespaces(run)}
+    assert selectors == {namespace} | {ns for _, ns in FROM_OTHER_NAMESPACES}

@@ -19,7 +19,9 @@ from .harness import manifest
 
 KUBERNETES_VERSION = "1.35.0"
 #: Kinds the pinned Kubernetes schemas cover.
-CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy", "Job"}
+CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "StatefulSet", "NetworkPolicy", "Job",
+              "PodDisruptionBudget", "HorizontalPodAutoscaler", "DaemonSet", "ServiceAccount", "Role",
+              "RoleBinding", "ClusterRole", "ClusterRoleBinding"}  # fmt: skip
 #: The edge's custom resources (Gateway API, Envoy Gateway, cert-manager): kubernetes-validate has no
 #: schemas for them; their fields were read at the pinned versions (infra/k8s/edge.py) and tests/k8s/test_edge.py
 #: checks their content.
@@ -27,8 +29,13 @@ CUSTOM_KINDS = {"Gateway", "HTTPRoute", "Issuer", "EnvoyProxy", "HTTPRouteFilter
                 "BackendTrafficPolicy", "EnvoyExtensionPolicy"}  # fmt: skip
 
 
+#: KEDA's custom resources: tests/k8s/test_scaling.py checks their fields.
+CUSTOM_GROUPS = ("keda.sh/",)
+
+
 def kube_objects(run) -> list[dict]:
-    return [manifest(r) for r in run.resources if r.type.startswith("kubernetes:")]
+    objects = [manifest(r) for r in run.resources if r.type.startswith("kubernetes:")]
+    return [o for o in objects if not o["apiVersion"].startswith(CUSTOM_GROUPS)]
 
 
 def validate(obj: dict) -> None:

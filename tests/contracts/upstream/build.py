@@ -165,6 +165,7 @@ def alloy():
     comps = {}
     for comp, path in [("discovery.docker", "discovery/discovery.docker.md"), ("discovery.relabel", "discovery/discovery.relabel.md"),
                        ("loki.source.docker", "loki/loki.source.docker.md"), ("loki.write", "loki/loki.write.md"),
+                       ("discovery.kubernetes", "discovery/discovery.kubernetes.md"), ("loki.source.kubernetes", "loki/loki.source.kubernetes.md"),
                        ("otelcol.receiver.otlp", "otelcol/otelcol.receiver.otlp.md"), ("prometheus.remote_write", "prometheus/prometheus.remote_write.md")]:
         text = show(R, tag, f"{base}/{path}")
         args_sec = re.search(r"^## Arguments\n(.*?)(?=^## )", text, re.S | re.M)

@@ -1,0 +1,320 @@
+"""Observability on Kubernetes (infra/k8s/observability.py): discovery, RBAC, node-exporter, Alloy, labels."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from infra.catalog.images import IMAGES
+from infra.configs import dashboards
+from infra.configs import observability as obs_cfg
+from infra.k8s import observability as obs
+from tests.contracts import contracts
+
+from .harness import manifest
+from .test_k8s_stack import NAMESPACE, NODE_NAMESPACE, stack_catalog, workloads
+from .test_network_policies import policies
+
+
+def kube(run, kind: str) -> list[dict]:
+    return [m for m in (manifest(r) for r in run.resources if r.type.startswith("kubernetes:")) if m["kind"] == kind]
+
+
+def config_file(run, service: str, path: str) -> str:
+    (cm,) = [m for m in kube(run, "ConfigMap") if m["metadata"]["name"] == f"{service}-config"]
+    return cm["data"][path.strip("/").replace("/", "__")]
+
+
+def prometheus(run) -> dict:
+    return yaml.safe_load(config_file(run, "prometheus", obs.PROMETHEUS_CONFIG))
+
+
+def alloy(run) -> str:
+    return config_file(run, "alloy", obs.ALLOY_CONFIG)
+
+
+# ---------------------------------------------------------------- a relabel engine (Prometheus semantics)
+
+
+def relabel(labels: dict[str, str], rules: list[dict]) -> dict[str, str] | None:
+    """`keep`, `drop` and `replace` as Prometheus and Alloy apply them: regexes fully anchored,
+    source values joined by `;`, `$n` groups, an empty result removes the target label."""
+    out = dict(labels)
+    for rule in rules:
+        action = rule.get("action", "replace")
+        value = rule.get("separator", ";").join(out.get(s, "") for s in rule.get("source_labels", []))
+        match = re.fullmatch(rule.get("regex", "(.*)"), value)
+        if action == "keep" and not match or action == "drop" and match:
+            return None
+        if action == "replace" and match:
+            result = match.expand(re.sub(r"\$(\d+)", r"\\g<\1>", rule.get("replacement", "$1")))
+            if result:
+                out[rule["target_label"]] = result
+            else:
+                out.pop(rule["target_label"], None)
+        elif action not in ("keep", "drop", "replace"):
+            raise ValueError(f"unsupported action {action}")
+    return out
+
+
+def pod_target(service: str, port: int, namespace: str = NAMESPACE, node: str = "node-a") -> dict[str, str]:
+    """What `role: pod` discovery yields for one container port of one pod."""
+    return {
+        "__address__": f"10.1.2.3:{port}",
+        obs.NAME_META: service,
+        "__meta_kubernetes_namespace": namespace,
+        "__meta_kubernetes_pod_name": f"{service}-5d8f7-abcde",
+        "__meta_kubernetes_pod_container_name": service,
+        "__meta_kubernetes_pod_container_port_number": str(port),
+        "__meta_kubernetes_pod_phase": "Running",
+        "__meta_kubernetes_pod_node_name": node,
+    }
+
+
+def visible(labels: dict[str, str]) -> set[str]:
+    return {k for k in labels if not k.startswith("__")}
+
+
+def cadvisor_series(container: str, namespace: str = NAMESPACE) -> dict[str, str]:
+    return {"__name__": "container_cpu_usage_seconds_total", "namespace": namespace, "pod": f"{container}-0", "container": container}
+
+
+# ---------------------------------------------------------------- Prometheus
+
+
+def test_prometheus_discovers_pods_only_in_the_stack_and_node_exporter_namespaces(run):
+    for job in prometheus(run)["scrape_configs"]:
+        (sd,) = job["kubernetes_sd_configs"]
+        assert sd["role"] == "pod" and "api_server" not in sd  # in-cluster, with the pod's own account
+        expected = NODE_NAMESPACE if job["job_name"] in ("node-exporter", "cadvisor") else NAMESPACE
+        assert sd["namespaces"] == {"names": [expected]}, job["job_name"]
+        assert "static_configs" not in job
+
+
+def test_prometheus_keeps_the_docker_targets_job_names_for_every_scraped_service(run):
+    catalog = stack_catalog()
+    scraped = {n for n in workloads(run) if catalog.services[n].metrics}
+    assert {j["job_name"] for j in prometheus(run)["scrape_configs"]} == scraped | {"node-exporter", "cadvisor"}
+
+
+def test_each_job_scrapes_its_services_pods_on_the_catalogs_metrics_port(run):
+    catalog = stack_catalog()
+    jobs = {j["job_name"]: j for j in prometheus(run)["scrape_configs"]}
+    for name, job in jobs.items():
+        if name == "cadvisor":
+            continue
+        port = catalog.services[name].metrics.port
+        assert relabel(pod_target(name, port), job["relabel_configs"])["service"] == name
+        assert relabel(pod_target(name, port + 1), job["relabel_configs"]) is None, name  # another port
+        assert relabel(pod_target("ui" if name != "ui" else "api", port), job["relabel_configs"]) is None, name
+        assert job["metrics_path"] == catalog.services[name].metrics.path
+
+
+def test_cadvisor_is_read_through_the_api_servers_node_proxy_for_each_node(run):
+    (job,) = [j for j in prometheus(run)["scrape_configs"] if j["job_name"] == "cadvisor"]
+    target = relabel(pod_target("node-exporter", 9100, NODE_NAMESPACE, node="worker-7"), job["relabel_configs"])
+    assert target["__address__"] == "kubernetes.default.svc:443" and job["scheme"] == "https"
+    assert target["__metrics_path__"] == "/api/v1/nodes/worker-7/proxy/metrics/cadvisor"
+    assert job["tls_config"] == {"ca_file": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"}
+    assert job["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
+
+
+def test_cadvisor_keeps_only_this_stacks_containers_not_pod_cgroups(run):
+    (job,) = [j for j in prometheus(run)["scrape_configs"] if j["job_name"] == "cadvisor"]
+    rules = job["metric_relabel_configs"]
+    assert relabel(cadvisor_series("api", namespace="other-team"), rules) is None
+    assert relabel(cadvisor_series(""), rules) is None  # the pod's own cgroup: would count the pod twice
+    assert relabel(cadvisor_series("POD"), rules) is None
+    assert relabel(cadvisor_series("api"), rules)[obs.SERVICE_SERIES_LABEL] == "api"
+
+
+def test_prometheus_keeps_rules_alerting_remote_write_and_retention_of_the_catalog(run):
+    doc = prometheus(run)
+    assert doc["rule_files"] == ["/etc/prometheus/rules/*.yml"]
+    assert doc["remote_write"] == [{"url": obs_cfg.MIMIR_PUSH}]
+    assert doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    assert doc["global"]["external_labels"] == {"stack": "k8s-staging"}
+
+
+# ---------------------------------------------------------------- RBAC
+
+
+def test_prometheus_rbac_is_namespaced_except_the_documented_kubelet_proxy_grant(run):
+    (cluster_role,) = kube(run, "ClusterRole")
+    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]
+    (binding,) = kube(run, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "prometheus", "namespace": NAMESPACE}]
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r["rules"] for r in kube(run, "Role")}
+    assert roles[(NAMESPACE, "prometheus")] == [
+        {"apiGroups": [""], "resources": ["pods", "services", "endpoints"], "verbs": ["get", "list", "watch"]}
+    ]
+    assert roles[(NODE_NAMESPACE, "prometheus")] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+
+
+def test_alloy_may_only_read_pods_and_their_logs_in_the_stack_namespace(run):
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]): r["rules"] for r in kube(run, "Role")}
+    assert roles[(NAMESPACE, "alloy")] == [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
+    ]
+    assert set(roles) == {(NAMESPACE, "prometheus"), (NODE_NAMESPACE, "prometheus"), (NAMESPACE, "alloy")}
+
+
+def test_every_role_binding_grants_its_role_to_the_account_of_the_same_name(run):
+    for b in kube(run, "RoleBinding"):
+        name = b["metadata"]["name"]
+        assert b["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}
+        assert b["subjects"] == [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}]
+
+
+# ---------------------------------------------------------------- node-exporter
+
+
+def node_exporter(run) -> dict:
+    (ds,) = kube(run, "DaemonSet")
+    return ds
+
+
+def test_node_exporter_runs_the_docker_catalogs_pinned_image_and_flags(run):
+    (c,) = node_exporter(run)["spec"]["template"]["spec"]["containers"]
+    assert c["image"] == IMAGES["node-exporter"] == "prom/node-exporter:v1.12.1"
+    assert c["args"] == list(stack_catalog().services["node-exporter"].command)
+
+
+def test_node_exporter_sees_the_host_read_only_with_host_pid_but_no_host_network(run):
+    pod = node_exporter(run)["spec"]["template"]["spec"]
+    assert pod["hostPID"] is True and "hostNetwork" not in pod
+    (c,) = pod["containers"]
+    host = {v["name"]: v["hostPath"]["path"] for v in pod["volumes"] if "hostPath" in v}
+    assert set(host.values()) == {"/"}
+    mounts = [m for m in c["volumeMounts"] if m["name"] in host]
+    assert mounts == [{"name": "host-0", "mountPath": "/host", "readOnly": True, "mountPropagation": "HostToContainer"}]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and c["securityContext"]["privileged"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
+
+
+def test_only_node_exporters_namespace_allows_privileged_pods(run):
+    levels = {n["metadata"]["name"]: n["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] for n in kube(run, "Namespace")}
+    assert levels == {NAMESPACE: "baseline", NODE_NAMESPACE: "privileged"}
+    assert node_exporter(run)["metadata"]["namespace"] == NODE_NAMESPACE
+
+
+# ---------------------------------------------------------------- Alloy
+
+
+def test_alloy_config_uses_only_components_and_arguments_alloy_v1_19_accepts(run):
+    text = alloy(run)
+    assert contracts.unknown_alloy(text) == []
+    components = [c for c, path, _ in contracts.alloy_blocks(text) if not path]
+    assert components == ["discovery.kubernetes", "discovery.relabel", "loki.source.kubernetes", "loki.write"]
+    assert 'url = "http://loki:3100/loki/api/v1/push"' in text
+    assert "targets    = discovery.relabel.pods.output" in text
+
+
+def test_the_alloy_contract_check_rejects_an_unknown_argument(run):
+    broken = alloy(run).replace('role = "pod"', 'role = "pod"\n  namespace = "x"')
+    assert contracts.unknown_alloy(broken) == ["discovery.kubernetes: namespace"]
+
+
+def test_alloy_tails_pods_only_in_the_stack_namespace(run):
+    assert re.search(r'namespaces \{\s*names = \["' + NAMESPACE + r'"\]\s*\}', alloy(run))
+    assert "docker" not in alloy(run)
+
+
+def alloy_rules(text: str) -> list[dict]:
+    """discovery.relabel's `rule` blocks as relabel rules."""
+    rules = []
+    for body in re.findall(r"rule \{(.*?)\}", text, re.S):
+        rule = {}
+        for key, value in re.findall(r"(\w+)\s*=\s*(.+)", body):
+            rule[key] = yaml.safe_load(value)
+        rules.append(rule)
+    return rules
+
+
+# ---------------------------------------------------------------- the dashboards' labels
+
+#: Labels the programs put on their own series (not the platform's doing): histogram buckets, the
+#: API's and the jobs' metrics, postgres-exporter, the volume-usage textfile, node-exporter.
+EXPORTER_LABELS = {"le", "status", "route", "kind", "datname", "volume", "mountpoint"}
+
+
+def dashboard_labels() -> tuple[set[str], set[str]]:
+    """(labels the metric queries filter or group on, labels the log queries select on)."""
+    board = dashboards.platform_overview()
+    exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
+    logs = [e for e in exprs if e.startswith("{")]
+    tempo = next(d for d in yaml.safe_load(obs_cfg.grafana_datasources())["datasources"] if d["uid"] == "tempo")
+    logs.append(tempo["jsonData"]["tracesToLogsV2"]["query"])
+    metric_labels = set()
+    for e in set(exprs) - set(logs):
+        metric_labels |= set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)\s*\"", e))
+        for group in re.findall(r"by \(([^)]*)\)", e):
+            metric_labels |= {g.strip() for g in group.split(",")}
+    log_labels = {label for e in logs for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", e.split("}")[0])}
+    return metric_labels, log_labels
+
+
+def test_every_label_the_dashboards_filter_on_is_produced_by_the_relabelling(run):
+    metric_labels, log_labels = dashboard_labels()
+    assert {"container_label_mlops_service", "job"} <= metric_labels and {"service", "stack"} <= log_labels
+    catalog = stack_catalog()
+    produced = {"job"}  # every scrape job's name
+    for job in prometheus(run)["scrape_configs"]:
+        service = "node-exporter" if job["job_name"] == "cadvisor" else job["job_name"]
+        port = catalog.services[service].metrics.port
+        ns = NODE_NAMESPACE if service == "node-exporter" else NAMESPACE
+        produced |= visible(relabel(pod_target(service, port, ns), job["relabel_configs"]))
+        if "metric_relabel_configs" in job:
+            produced |= visible(relabel(cadvisor_series("api"), job["metric_relabel_configs"]))
+    assert metric_labels - EXPORTER_LABELS <= produced
+    streams = visible(relabel(pod_target("api", 8000), alloy_rules(alloy(run))))
+    assert log_labels <= streams
+
+
+def test_log_streams_are_labelled_with_the_pods_service_container_and_stack(run):
+    stream = relabel(pod_target("processor", 9100), alloy_rules(alloy(run)))
+    assert {k: stream[k] for k in ("service", "container", "stack")} == {
+        "service": "processor", "container": "processor", "stack": "k8s-staging"
+    }
+
+
+# ---------------------------------------------------------------- network
+
+
+def policy(run, name: str, namespace: str = NAMESPACE) -> dict:
+    (p,) = [p for p in policies(run) if p["metadata"]["name"] == name and p["metadata"]["namespace"] == namespace]
+    return p
+
+
+@pytest.mark.parametrize("pod", ["prometheus", "alloy"])
+def test_the_pod_readers_may_reach_the_api_server_ports_only(run, pod):
+    egress = policy(run, f"{pod}-cluster")["spec"]["egress"]
+    api = [r for r in egress if any("ipBlock" in p for p in r["to"])]
+    assert api == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}]  # fmt: skip
+    assert not any(f"{other}-cluster" == p["metadata"]["name"] for p in policies(run) for other in ("grafana", "api", "loki"))
+
+
+def test_prometheus_may_reach_node_exporter_in_its_namespace_on_its_metrics_port(run):
+    egress = policy(run, "prometheus-cluster")["spec"]["egress"]
+    to_nodes = [r for r in egress if not any("ipBlock" in p for p in r["to"])]
+    assert to_nodes == [{"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NODE_NAMESPACE}},
+                                 "podSelector": {"matchLabels": {"app.kubernetes.io/name": "node-exporter"}}}],
+                         "ports": [{"protocol": "TCP", "port": 9100}]}]  # fmt: skip
+
+
+def test_node_exporters_namespace_denies_everything_but_prometheus_on_its_metrics_port(run):
+    deny = policy(run, "default-deny", NODE_NAMESPACE)
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    allow = policy(run, "node-exporter", NODE_NAMESPACE)["spec"]
+    assert allow["policyTypes"] == ["Ingress"]
+    assert allow["ingress"] == [{"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}},
+                                           "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+                                 "ports": [{"protocol": "TCP", "port": 9100}]}]  # fmt: skip
+    assert {p["metadata"]["name"] for p in policies(run) if p["metadata"]["namespace"] == NODE_NAMESPACE} == {
+        "default-deny", "node-exporter"
+    }
