@@ -331,6 +331,14 @@ def test_the_gateway_and_issuer_depend_on_the_addons_when_installed(addon_run):
         assert _depends_transitively(addon_run, policy, helm["oci://docker.io/envoyproxy/gateway-crds-helm"]), kind
 
 
+def test_kedas_objects_wait_for_the_keda_release_when_installed(addon_run, run):
+    keda = next(r.urn for r in addon_run.resources if r.type.startswith("kubernetes:helm.sh/") and r.inputs["chart"] == "keda")
+    for kind in ("ScaledObject", "TriggerAuthentication"):
+        (obj,) = [r for r in addon_run.resources if r.type.endswith(f":{kind}")]
+        assert keda in obj.dependencies, kind
+    assert not [r for r in run.resources if r.type.startswith("kubernetes:helm.sh/")]  # nothing to wait for by default
+
+
 def test_cert_manager_and_envoy_gateway_start_after_the_gateway_api_crds(addon_run):
     helm = {r.inputs["chart"]: r for r in addon_run.resources if r.type.startswith("kubernetes:helm.sh/")}
     crds = helm["oci://docker.io/envoyproxy/gateway-crds-helm"].urn
