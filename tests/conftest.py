@@ -72,3 +72,16 @@ def csv_bytes():
     from tests.app.conftest import make_csv
 
     return make_csv()
+
+
+READ_ONLY_MODEL = "read-only-model"
+
+
+@pytest.fixture(scope="session")
+def read_only_model(client, worker, csv_bytes) -> str:
+    """A model trained once for the tests that only check inputs against it or predict with it;
+    none of them retrains or promotes it, so they can share it."""
+    from tests.app.flow import train_ok
+
+    train_ok(client, csv_bytes, "read-only", READ_ONLY_MODEL)
+    return READ_ONLY_MODEL

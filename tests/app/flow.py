@@ -27,6 +27,14 @@ def train(client, dataset_id: str, model_name: str, **extra) -> dict:
     return wait_job(client, r.json()["id"])
 
 
+def train_ok(client, data: bytes, dataset_name: str, model_name: str) -> tuple[dict, dict]:
+    """Upload `data` and train `model_name` on it; the training must succeed. (data set, job)."""
+    ds = upload(client, data, dataset_name)
+    job = train(client, ds["id"], model_name)
+    assert job["status"] == "succeeded", job["error"]
+    return ds, job
+
+
 def scrape(url: str, timeout: float = 30) -> dict[str, float]:
     """`name{labels}` -> value, from a Prometheus text page."""
     found = {}

@@ -1,9 +1,8 @@
 """The resources other clients rely on: deleting a data set, listing jobs, model version details."""
 
-import httpx
 import pytest
 
-from .flow import train, upload, wait_job
+from .flow import train_ok, upload, wait_job
 
 MODEL = "resources-model"
 
@@ -24,9 +23,7 @@ def test_deleting_a_dataset_removes_its_row_and_its_object(stack, client, csv_by
 
 @pytest.fixture(scope="module")
 def trained(client, worker, csv_bytes):
-    ds = upload(client, csv_bytes, "resources")
-    job = train(client, ds["id"], MODEL)
-    assert job["status"] == "succeeded", job["error"]
+    ds, job = train_ok(client, csv_bytes, "resources", MODEL)
     return ds, job
 
 

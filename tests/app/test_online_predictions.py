@@ -14,7 +14,7 @@ from pipeline_common.scoring import score
 from pipeline_common.tabular import records_frame
 
 from .conftest import make_csv
-from .flow import scrape, train, upload
+from .flow import scrape, train, train_ok, upload
 from .services import S3_ENV, start_mlflow
 
 MODEL = "online-model"
@@ -23,9 +23,7 @@ RECORDS = [{"age": 50, "hours": 60, "job": "engineer"}, {"age": 20, "hours": 10,
 
 @pytest.fixture(scope="module")
 def trained(client, worker, csv_bytes):
-    ds = upload(client, csv_bytes, "online")
-    job = train(client, ds["id"], MODEL)
-    assert job["status"] == "succeeded", job["error"]
+    ds, _ = train_ok(client, csv_bytes, "online", MODEL)
     return ds
 
 

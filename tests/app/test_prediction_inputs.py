@@ -1,39 +1,27 @@
 """Prediction records are checked against the registered model's input signature."""
 
-import pytest
-
-from .flow import train, upload
-
-MODEL = "schema-model"
-
-
-@pytest.fixture(scope="module")
-def trained(client, worker, csv_bytes):
-    ds = upload(client, csv_bytes)
-    job = train(client, ds["id"], MODEL)
-    assert job["status"] == "succeeded", job["error"]
-    return ds
+from tests.conftest import READ_ONLY_MODEL as MODEL
 
 
 def predict(client, records):
     return client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": records})
 
 
-def test_wrong_type_gets_422_naming_the_field(client, trained):
+def test_wrong_type_gets_422_naming_the_field(client, read_only_model):
     r = predict(client, [{"age": "old", "hours": 40, "job": "clerk"}])
     assert r.status_code == 422 and r.json()["field"] == "records[0].age" and "expected a number" in r.json()["detail"]
 
 
-def test_missing_column_gets_422_naming_the_field(client, trained):
+def test_missing_column_gets_422_naming_the_field(client, read_only_model):
     r = predict(client, [{"age": 30, "hours": 40, "job": "clerk"}, {"age": 30, "job": "clerk"}])
     assert r.status_code == 422 and r.json()["field"] == "records[1].hours"
 
 
-def test_unknown_column_gets_422(client, trained):
+def test_unknown_column_gets_422(client, read_only_model):
     r = predict(client, [{"age": 30, "hours": 40, "job": "clerk", "salary": 1}])
     assert r.status_code == 422 and "records[0].salary" in r.json()["detail"]
 
 
-def test_feedback_record_is_checked_too(client, trained):
+def test_feedback_record_is_checked_too(client, read_only_model):
     r = client.post("/api/v1/feedback", json={"model_name": MODEL, "record": {"age": "x"}, "label": ">50K"})
     assert r.status_code == 422 and "record" in r.json()["detail"]

@@ -1,26 +1,17 @@
 """JSON records accept what the CSV reader accepts (issue #10 items 1 and 11)."""
 
 import pandas as pd
-import pytest
+
+from tests.conftest import READ_ONLY_MODEL as MODEL
 
 from .flow import train, upload, wait_job
-
-MODEL = "records-model"
-
-
-@pytest.fixture(scope="module")
-def trained(client, worker, csv_bytes):
-    ds = upload(client, csv_bytes, "records")
-    job = train(client, ds["id"], MODEL)
-    assert job["status"] == "succeeded", job["error"]
-    return ds
 
 
 def predict(client, records, model=MODEL):
     return client.post("/api/v1/prediction-jobs", json={"model_name": model, "records": records})
 
 
-def test_numeric_strings_and_missing_tokens_are_accepted_like_in_a_csv(client, trained):
+def test_numeric_strings_and_missing_tokens_are_accepted_like_in_a_csv(client, read_only_model):
     records = [
         {"age": "39.1", "hours": "40", "job": "NA"},
         {"age": " 50 ", "hours": 60, "job": ""},
@@ -34,13 +25,13 @@ def test_numeric_strings_and_missing_tokens_are_accepted_like_in_a_csv(client, t
     assert len(job["result"]["predictions"]) == 4
 
 
-def test_an_unparseable_number_gets_422_naming_the_field_and_the_value(client, trained):
+def test_an_unparseable_number_gets_422_naming_the_field_and_the_value(client, read_only_model):
     r = predict(client, [{"age": "abc", "hours": 40, "job": "clerk"}])
     assert r.status_code == 422
     assert r.json()["field"] == "records[0].age" and "'abc'" in r.json()["detail"]
 
 
-def test_a_missing_token_for_a_column_that_was_never_missing_gets_422(client, trained):
+def test_a_missing_token_for_a_column_that_was_never_missing_gets_422(client, read_only_model):
     r = predict(client, [{"age": "NA", "hours": 40, "job": "clerk"}])
     assert r.status_code == 422 and r.json()["field"] == "records[0].age" and "missing" in r.json()["detail"]
 

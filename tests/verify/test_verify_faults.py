@@ -2,7 +2,6 @@
 
 `--timeout 0` (the retry budget) makes each failing check give up after one attempt."""
 
-import pytest
 
 from tests.app.services import free_port
 
@@ -88,33 +87,29 @@ def test_job_not_finishing_within_the_bound_fails_the_e2e_check(site, verify, vs
     assert "still queued after 2s" in failed(report)["e2e job"]
 
 
+def observability_failure(verify, site, check: str, *groups: str) -> str:
+    """Run verify on the observability checks (and `groups`); it must fail `check`: its reason."""
+    code, report = verify(site(), *_only(*groups, "observability"))
+    assert code == 1 and check in failed(report), report
+    return failed(report)[check]
+
+
 def test_unhealthy_data_source_fails_datasources_check(site, verify, grafana):
     grafana.unhealthy.add("loki")
-    code, report = verify(site(), *_only("observability"))
-    assert code == 1
-    assert "grafana datasources" in failed(report)
-    assert "Loki" in failed(report)["grafana datasources"]
+    assert "Loki" in observability_failure(verify, site, "grafana datasources")
 
 
 def test_scrape_target_down_fails_targets_check(site, verify, grafana):
     grafana.down_jobs.add("processor")
-    code, report = verify(site(), *_only("observability"))
-    assert code == 1
-    assert "prometheus targets" in failed(report)
-    assert "processor/" in failed(report)["prometheus targets"] and "down" in failed(report)["prometheus targets"]
+    reason = observability_failure(verify, site, "prometheus targets")
+    assert "processor/" in reason and "down" in reason
 
 
 def test_service_without_logs_fails_logs_check(site, verify, grafana):
     grafana.silent.add("ui")
-    code, report = verify(site(), *_only("observability"))
-    assert code == 1
-    assert "loki logs" in failed(report)
-    assert failed(report)["loki logs"].endswith("from: ui")
+    assert observability_failure(verify, site, "loki logs").endswith("from: ui")
 
 
 def test_missing_trace_fails_trace_check(site, verify, grafana):
     grafana.keep_traces = False
-    code, report = verify(site(), *_only("e2e", "observability"))
-    assert code == 1
-    assert "tempo trace" in failed(report)
-    assert "not found in Tempo" in failed(report)["tempo trace"]
+    assert "not found in Tempo" in observability_failure(verify, site, "tempo trace", "e2e")
