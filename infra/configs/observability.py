@@ -67,16 +67,23 @@ def certificate_module(service: str) -> str:
     return f"tls_{service.replace('-', '_')}"
 
 
-def certificate_probe_job(settings: PlatformSettings) -> dict:
-    """Ask the blackbox exporter for the certificate the proxy serves for each public host."""
-    proxy = f"{settings.docker_name('proxy')}:443"  # the proxy's alias on the edge network
+def certificate_probe_job(settings: PlatformSettings, targets: dict[str, str] | None = None) -> dict:
+    """Ask the blackbox exporter for the certificate served for each public host. `targets`:
+    service -> the address to dial (`host:port`); default: the proxy on the Docker edge network for
+    every public host. The Kubernetes target dials the hosts themselves (infra/k8s/observability.py)."""
+    if targets is None:
+        proxy = f"{settings.docker_name('proxy')}:443"  # the proxy's alias on the edge network
+        targets = {name: proxy for name in settings.public_hosts}
     return {
         "job_name": CERTIFICATE_JOB,
         "metrics_path": "/probe",
         "scrape_interval": "5m",
         "static_configs": [
-            {"targets": [proxy], "labels": {"__param_module": certificate_module(name), "host": host, "service": name}}
-            for name, host in sorted(settings.public_hosts.items())
+            {
+                "targets": [targets[name]],
+                "labels": {"__param_module": certificate_module(name), "host": settings.public_hosts[name], "service": name},
+            }
+            for name in sorted(targets)
         ],
         "relabel_configs": [
             {"source_labels": ["__address__"], "target_label": "__param_target"},

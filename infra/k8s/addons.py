@@ -2,7 +2,8 @@
 
 What the edge (infra/k8s/edge.py) and the processor's scaling need from the cluster:
 the Gateway API CRDs (standard channel), Envoy Gateway (the Gateway API implementation),
-cert-manager (with its CRDs, Gateway API support on) and KEDA. They are cluster-wide, so
+cert-manager (with its CRDs, Gateway API support on), KEDA and metrics-server (the resource
+metrics API, `metrics.k8s.io`, the API's CPU HorizontalPodAutoscaler reads). They are cluster-wide, so
 exactly one stack per cluster installs them; every other stack finds them there (README,
 "Kubernetes target"). With the setting off nothing is installed and the stack's own objects
 depend on nothing here.
@@ -24,6 +25,15 @@ Versions (the newest releases when this was written, read from each project's ta
   looks for the Gateway API CRDs when it starts, so it is installed after them.
 - KEDA 2.20.2 (`https://kedacore.github.io/charts`, chart `keda`, kedacore/charts@v2.20.2
   keda/Chart.yaml `version: 2.20.2`, `crds.install: true` by default).
+- metrics-server chart 3.13.1, app 0.8.1 (`https://kubernetes-sigs.github.io/metrics-server/`,
+  chart `metrics-server`; kubernetes-sigs/metrics-server@metrics-server-helm-chart-3.13.1
+  charts/metrics-server/Chart.yaml `version: 3.13.1`, `appVersion: 0.8.1`, the newest chart tag).
+  Its defaults (values.yaml `defaultArgs`) are kept; `kubernetes.kubeletInsecureTls` adds
+  `--kubelet-insecure-tls` through the chart's `args` (appended after `defaultArgs` in
+  templates/deployment.yaml). Without it metrics-server checks the kubelets' serving certificates
+  against the cluster CA of its in-cluster config, as Prometheus does (cmd/metrics-server/app/options/
+  kubelet_client.go at v0.8.1: `Config` copies the rest config's TLS; `--kubelet-insecure-tls`
+  drops the CA and sets Insecure).
 """
 
 from __future__ import annotations
@@ -82,7 +92,15 @@ KEDA = HelmChart(
     repo="https://kedacore.github.io/charts",
     source="kedacore/charts@v2.20.2 keda/Chart.yaml",
 )
-CHARTS = (GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, KEDA)
+METRICS_SERVER = HelmChart(
+    "metrics-server",
+    "metrics-server",
+    "3.13.1",
+    "kube-system",
+    repo="https://kubernetes-sigs.github.io/metrics-server/",
+    source="kubernetes-sigs/metrics-server@metrics-server-helm-chart-3.13.1 charts/metrics-server/{Chart.yaml,values.yaml}",
+)
+CHARTS = (GATEWAY_CRDS, ENVOY_GATEWAY, CERT_MANAGER, KEDA, METRICS_SERVER)
 
 #: The GatewayClass every stack's Gateway names; the name Envoy Gateway's quickstart uses, so a
 #: cluster that already runs Envoy Gateway usually has it. Its controller is the chart's default
@@ -121,6 +139,11 @@ def _release(settings: PlatformSettings, chart: HelmChart, values: dict, after: 
     )
 
 
+def metrics_server_values(settings: PlatformSettings) -> dict:
+    """The chart's defaults, plus `--kubelet-insecure-tls` where the kubelets' certificates are self-signed."""
+    return {"args": ["--kubelet-insecure-tls"]} if settings.kubernetes.kubeletInsecureTls else {}
+
+
 def install_cluster_addons(settings: PlatformSettings) -> ClusterAddons:
     if not settings.kubernetes.installClusterAddons:
         return ClusterAddons()
@@ -150,6 +173,8 @@ def install_cluster_addons(settings: PlatformSettings) -> ClusterAddons:
     }
     cert_manager = _release(settings, CERT_MANAGER, {"crds": {"enabled": True}, "config": config}, [crds])
     keda = _release(settings, KEDA, {"crds": {"install": True}}, [])
+    # Nothing waits for it: an HPA created first reports its metric as unknown until metrics-server serves.
+    _release(settings, METRICS_SERVER, metrics_server_values(settings), [])
     return ClusterAddons(
         gateway=[crds, envoy, gateway_class],
         cert_manager=[crds, cert_manager],

@@ -8,14 +8,24 @@
   hostPID and the host's root mounted read-only, which the stack namespace's `baseline` Pod Security
   level forbids (Host Namespaces, HostPath Volumes). Lowering the whole stack namespace to
   `privileged` would lift that for every pod; the extra namespace lifts it for this one DaemonSet.
-- Container CPU and memory come from the kubelet's cAdvisor endpoint, through the API server's node
-  proxy (`/api/v1/nodes/<node>/proxy/metrics/cadvisor`, TLS checked against the cluster CA). Nodes are
-  the nodes node-exporter runs on (read from its pods), so no cluster-wide node list is needed. The
-  one cluster-scoped grant is `get` on `nodes/proxy`; through the API server proxy that is the
-  only permission checked (the API server calls the kubelet with its own credentials), so
-  `nodes/metrics`, which only a direct kubelet scrape needs, is not granted. Note that `get
-  nodes/proxy` is not read-only: the Kubernetes docs (kubelet authn/authz, "get nodes/proxy"
-  warning) say its websocket GETs reach the kubelet's exec endpoint.
+- Container CPU and memory come from each kubelet's cAdvisor endpoint, scraped directly:
+  `https://<node IP>:10250/metrics/cadvisor` with the pod's ServiceAccount token. The node IPs are
+  the host IPs of node-exporter's pods (a DaemonSet: one per node), so no cluster-wide node list
+  is needed. The kubelet authorises the token with a SubjectAccessReview whose subresource follows
+  the path: `/metrics/*` is `nodes/metrics`, only unlisted paths fall back to `nodes/proxy`
+  (kubernetes/kubernetes pkg/kubelet/server/auth.go `GetRequestAttributes`, read at commit
+  7caff55f, the KubeletFineGrainedAuthz tree; kubernetes/website
+  content/en/docs/reference/access-authn-authz/kubelet-authn-authz.md, "Kubelet authorization").
+  So the one cluster-scoped grant is `get` on `nodes/metrics`. It replaces `get nodes/proxy` (the
+  API server's node proxy), which is not read-only: the Kubernetes docs warn that its websocket
+  GETs reach the kubelet's exec endpoint (kubernetes/website#54191).
+  TLS: the kubelet's serving certificate is checked against the cluster CA (the ServiceAccount's
+  ca.crt), which holds where kubelet serving certificates are signed by it (`serverTLSBootstrap`);
+  `kubernetes.kubeletInsecureTls: true` skips the check for self-signed kubelet certificates.
+  NetworkPolicy: Prometheus may open TCP 10250 to any address (node IPs are not known when the
+  stack is rendered, and a NetworkPolicy cannot select nodes).
+- The certificate probe (the Docker target's blackbox job) dials each public host on 443, i.e.
+  through the Gateway, instead of the Docker proxy: `certificate_probe_job`.
 - Alloy tails pod logs through the API (`loki.source.kubernetes`) and labels them like the Docker
   target did (`service`, `container`, `stack`), so the dashboards' Loki queries keep working.
 """
@@ -58,8 +68,24 @@ POD_READERS: dict[str, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {
     # discovery.kubernetes (pods) and loki.source.kubernetes (pods/log).
     "alloy": [("", ("pods",), ("get", "list", "watch")), ("", ("pods/log",), ("get",))],
 }
-#: Prometheus' only cluster-scoped grant: the kubelet's cAdvisor endpoint through the API server.
-KUBELET_PROXY_RULES = [("", ("nodes/proxy",), ("get",))]
+#: Prometheus' only cluster-scoped grant: the kubelet's `/metrics/*` paths (module docstring).
+KUBELET_METRICS_RULES = [("", ("nodes/metrics",), ("get",))]
+#: The kubelet's authenticated HTTPS port (kubernetes/kubernetes pkg/cluster/ports/ports.go
+#: `KubeletPort = 10250`, "may be overridden by a flag") and its cAdvisor path, a subpath of
+#: `/metrics` (pkg/kubelet/server/server.go `metricsPath`, `cadvisorMetricsPath`).
+KUBELET_PORT = 10250
+CADVISOR_PATH = "/metrics/cadvisor"
+#: The pod's node address (prometheus/prometheus@v3.14.0 docs/configuration/configuration.md,
+#: kubernetes_sd_config role pod: "`__meta_kubernetes_pod_host_ip`: The current host IP of the pod object").
+HOST_IP_META = "__meta_kubernetes_pod_host_ip"
+#: TCP 443 of the public hosts (the certificate probe) and Envoy's container port behind it: Envoy
+#: Gateway shifts privileged listener ports by 10000 unless the EnvoyProxy sets
+#: `useListenerPortAsContainerPort` (envoyproxy/gateway@v1.9.0 internal/gatewayapi/listener.go
+#: servicePortToContainerPort, translator.go `wellKnownPortShift = 10000`; api/v1alpha1/envoyproxy_types.go).
+HTTPS_PORT = 443
+ENVOY_HTTPS_CONTAINER_PORT = HTTPS_PORT + 10000
+#: "Any address" for the rules whose peers are not known when the stack is rendered.
+ANY_ADDRESS = "0.0.0.0/0"
 
 
 def node_namespace_name(namespace: str) -> str:
@@ -109,22 +135,34 @@ def cadvisor_metric_relabelling(namespace: str) -> list[dict]:
     ]
 
 
-def cadvisor_job(namespace: str, node_namespace: str) -> dict:
+def kubelet_address_relabelling() -> list[dict]:
+    """The node-exporter pod's host IP on the kubelet's port; IPv6 addresses in brackets."""
+    return [
+        {"source_labels": [HOST_IP_META], "regex": "([0-9.]+)", "target_label": "__address__",
+         "replacement": f"$1:{KUBELET_PORT}"},
+        {"source_labels": [HOST_IP_META], "regex": "(.*:.*)", "target_label": "__address__",
+         "replacement": f"[$1]:{KUBELET_PORT}"},
+    ]  # fmt: skip
+
+
+def cadvisor_job(namespace: str, node_namespace: str, insecure_tls: bool = False) -> dict:
+    """Each kubelet's cAdvisor endpoint, found through node-exporter's pods (one per node).
+
+    `authorization.credentials_file`, `tls_config.ca_file` / `insecure_skip_verify`, `metrics_path`,
+    `scheme`: prometheus/prometheus@v3.14.0 docs/configuration/configuration.md (scrape_config,
+    tls_config). `insecure_tls`: kubernetes.kubeletInsecureTls (infra/k8s/settings.py).
+    """
+    tls = {"insecure_skip_verify": True} if insecure_tls else {"ca_file": f"{SA_DIR}/ca.crt"}
     return {
         "job_name": CADVISOR_JOB,
         "scheme": "https",
+        "metrics_path": CADVISOR_PATH,
         "authorization": {"credentials_file": f"{SA_DIR}/token"},
-        "tls_config": {"ca_file": f"{SA_DIR}/ca.crt"},
+        "tls_config": tls,
         "kubernetes_sd_configs": pod_discovery(node_namespace),
         "relabel_configs": [
             {"source_labels": [NAME_META], "regex": NODE_EXPORTER, "action": "keep"},
-            {"target_label": "__address__", "replacement": API_SERVER},
-            {
-                "source_labels": ["__meta_kubernetes_pod_node_name"],
-                "regex": "(.+)",
-                "target_label": "__metrics_path__",
-                "replacement": "/api/v1/nodes/$1/proxy/metrics/cadvisor",
-            },
+            *kubelet_address_relabelling(),
             {"source_labels": ["__meta_kubernetes_pod_node_name"], "target_label": "instance"},
             {"target_label": "service", "replacement": CADVISOR_JOB},
         ],
@@ -132,16 +170,35 @@ def cadvisor_job(namespace: str, node_namespace: str) -> dict:
     }
 
 
-def prometheus_config(docker_config: str, catalog: Catalog, scraped: list[str], namespace: str) -> str:
-    """The catalog's prometheus.yml with Kubernetes discovery in place of the Docker targets.
+def certificate_probe_job(catalog: Catalog, settings: PlatformSettings, rendered: list[str]) -> dict | None:
+    """The Docker target's certificate probe, pointed at the public hosts through the Gateway.
 
-    The certificate probe job is left out: it probes the Docker proxy, which Kubernetes does not run.
+    On Docker the blackbox exporter dials the proxy by its alias; here it dials `<host>:443`, which
+    resolves to the Gateway's address, and the module's SNI (the host) picks the listener's
+    certificate. `host:port`, not `https://host`: the catalog's modules use the tcp prober, which
+    splits its target with net.SplitHostPort (prometheus/blackbox_exporter@v0.28.0 prober/tcp.go
+    dialTCP), and a TLS handshake is all the expiry check needs (an HTTP probe would fail on the
+    basic-auth hosts' 401). None when the stack runs no prober (no TLS).
     """
+    if obs_cfg.CERTIFICATE_PROBER not in rendered or obs_cfg.CERTIFICATE_PROBER not in catalog.services:
+        return None
+    public = sorted(n for n in catalog.public() if n in rendered)
+    targets = {n: f"{settings.public_hosts[n]}:{HTTPS_PORT}" for n in public}
+    return obs_cfg.certificate_probe_job(settings, targets)
+
+
+def prometheus_config(docker_config: str, catalog: Catalog, scraped: list[str], namespace: str,
+                      settings: PlatformSettings) -> str:  # fmt: skip
+    """The catalog's prometheus.yml with Kubernetes discovery in place of the Docker targets, and
+    the certificate probe pointed at the public hosts instead of the Docker proxy."""
     doc = yaml.safe_load(docker_config)
     node_ns = node_namespace_name(namespace)
     jobs = [scrape_job(catalog.services[n], namespace) for n in sorted(scraped) if catalog.services[n].metrics]
     jobs.append(scrape_job(catalog.services[NODE_EXPORTER], node_ns))
-    jobs.append(cadvisor_job(namespace, node_ns))
+    jobs.append(cadvisor_job(namespace, node_ns, settings.kubernetes.kubeletInsecureTls))
+    probe = certificate_probe_job(catalog, settings, scraped)
+    if probe:
+        jobs.append(probe)
     doc["scrape_configs"] = sorted(jobs, key=lambda j: j["job_name"])
     return "# Generated by the Pulumi program from the service catalog; edit infra/, not this file.\n" + yaml.safe_dump(
         doc, sort_keys=False
@@ -210,7 +267,7 @@ def kubernetes_catalog(catalog: Catalog, settings: PlatformSettings, namespace: 
     services = dict(catalog.services)
     prom = services["prometheus"]
     docker_cfg = next(f.content for f in prom.files if f.path == PROMETHEUS_CONFIG)
-    services["prometheus"] = _with_file(prom, PROMETHEUS_CONFIG, prometheus_config(docker_cfg, catalog, scraped, namespace))
+    services["prometheus"] = _with_file(prom, PROMETHEUS_CONFIG, prometheus_config(docker_cfg, catalog, scraped, namespace, settings))
     alloy = _with_file(services["alloy"], ALLOY_CONFIG, alloy_config(settings, namespace))
     services["alloy"] = dataclasses.replace(alloy, depends_on=(), networks=("backend",))  # no Docker socket proxy
     return Catalog(services=services, volumes=catalog.volumes)
@@ -253,7 +310,7 @@ def kubelet_grant(ctx: KubeContext, account: str) -> list[pulumi.Resource]:
     name = f"{ctx.namespace}-{account}-kubelet"
     meta = {"name": name, "labels": labels(ctx.settings, account)}
     role = k8s.rbac.v1.ClusterRole(
-        ctx.urn_name(account, "kubelet-clusterrole"), metadata=meta, rules=_rules(KUBELET_PROXY_RULES), opts=ctx.opts()
+        ctx.urn_name(account, "kubelet-clusterrole"), metadata=meta, rules=_rules(KUBELET_METRICS_RULES), opts=ctx.opts()
     )
     binding = k8s.rbac.v1.ClusterRoleBinding(
         ctx.urn_name(account, "kubelet-clusterrolebinding"),
@@ -381,17 +438,40 @@ def node_exporter(ctx: KubeContext, ns: pulumi.Resource) -> list[pulumi.Resource
 # ---------------------------------------------------------------- network
 
 
-def api_server_egress() -> dict:
-    """The API server's address differs per cluster and is not a pod, so the rule names its ports
-    only: the pod readers may open TCP 443/6443 to any address."""
-    return {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS]}
+def api_server_egress(cidrs: list[str]) -> dict:
+    """TCP 443/6443 to the API server. Its address differs per cluster and is not a pod: by default
+    the rule names its ports only (any address); `kubernetes.apiServerCidrs` narrows it."""
+    return {
+        "to": [{"ipBlock": {"cidr": c}} for c in (cidrs or [ANY_ADDRESS])],
+        "ports": [{"protocol": "TCP", "port": p} for p in API_SERVER_PORTS],
+    }
 
 
-def network_policies(ctx: KubeContext) -> list[pulumi.Resource]:
-    """Beyond the catalog's edges (network.pod_policy): the pod readers to the API server, and
-    Prometheus to node-exporter's namespace. Alloy to Loki and Prometheus to every metrics port
-    inside the namespace are catalog edges (plan.allowed_edges)."""
+def kubelet_egress() -> dict:
+    """TCP 10250 to the kubelets, at any address: node IPs are not known when the stack is rendered
+    (and change as nodes come and go), and a NetworkPolicy cannot select nodes."""
+    return {"to": [{"ipBlock": {"cidr": ANY_ADDRESS}}], "ports": [{"protocol": "TCP", "port": KUBELET_PORT}]}
+
+
+def public_host_egress(ctx: KubeContext) -> list[dict]:
+    """The certificate probe's way to the public hosts: TCP 443 at any address (the Gateway's external
+    address is assigned by the cluster, unknown when the stack is rendered), and Envoy's container
+    port in the gateway's namespace, for clusters where kube-proxy short-circuits a load balancer
+    address to the Envoy pods (the policy then sees the pod and its container port)."""
+    gateway = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ctx.settings.kubernetes.gatewayNamespace}}}
+    return [
+        {"to": [{"ipBlock": {"cidr": ANY_ADDRESS}}], "ports": [{"protocol": "TCP", "port": HTTPS_PORT}]},
+        {"to": [gateway], "ports": [{"protocol": "TCP", "port": ENVOY_HTTPS_CONTAINER_PORT}]},
+    ]
+
+
+def network_policies(ctx: KubeContext, rendered: list[str]) -> list[pulumi.Resource]:
+    """Beyond the catalog's edges (network.pod_policy): the pod readers to the API server,
+    Prometheus to node-exporter's namespace and to the kubelets, the certificate prober to the
+    public hosts. Alloy to Loki and Prometheus to every metrics port inside the namespace are
+    catalog edges (plan.allowed_edges)."""
     node_exporter_port = ctx.catalog.services[NODE_EXPORTER].metrics.port
+    api = api_server_egress(ctx.settings.kubernetes.apiServerCidrs)
     to_nodes = {
         "to": [
             {
@@ -401,16 +481,21 @@ def network_policies(ctx: KubeContext) -> list[pulumi.Resource]:
         ],
         "ports": [{"protocol": "TCP", "port": node_exporter_port}],
     }
-    return [
-        network.peer_policy(ctx, "cluster", "prometheus", egress=[api_server_egress(), to_nodes]),
-        network.peer_policy(ctx, "cluster", "alloy", egress=[api_server_egress()]),
+    out = [
+        network.peer_policy(ctx, "cluster", "prometheus", egress=[api, to_nodes, kubelet_egress()]),
+        network.peer_policy(ctx, "cluster", "alloy", egress=[api]),
     ]
+    prober = obs_cfg.CERTIFICATE_PROBER
+    if prober in rendered:
+        out.append(network.peer_policy(ctx, "public-hosts", prober, egress=public_host_egress(ctx)))
+    return out
 
 
-def deploy(ctx: KubeContext) -> dict[str, Account]:
-    """node-exporter, the pod readers' accounts and their extra policies; returns the accounts,
+def deploy(ctx: KubeContext, rendered: list[str]) -> dict[str, Account]:
+    """node-exporter, the pod readers' accounts and their extra policies (`rendered`: the services
+    rendered as workloads); returns the accounts,
     which `workloads.workload` runs Prometheus' and Alloy's pods under."""
     ns = node_namespace(ctx)
     node_exporter(ctx, ns)
-    network_policies(ctx)
+    network_policies(ctx, rendered)
     return service_accounts(ctx, ns)

@@ -22,7 +22,7 @@ SKIPPED = {
     "socket-proxy-edge": "filters the Docker socket for docker-gen and acme-companion; Kubernetes has no Docker socket",
     "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
     "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
-    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes the kubelet's cAdvisor through the API server (infra/k8s/observability.py)",
+    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes each kubelet's cAdvisor endpoint directly (infra/k8s/observability.py)",
     "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
     "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "
     "belong to the PostgreSQL operator (not rendered yet; WAL archiving from the postgres pod works)",

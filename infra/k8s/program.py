@@ -73,7 +73,7 @@ def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> d
     edges = plan.allowed_edges(catalog, names)
     network.namespace_policies(ctx)
     addons = install_cluster_addons(settings)  # cluster-wide; empty unless kubernetes.installClusterAddons
-    accounts = observability.deploy(ctx)
+    accounts = observability.deploy(ctx, names)
     services: dict[str, KubeService] = {}
     for name in names:
         spec = catalog.services[name]

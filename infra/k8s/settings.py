@@ -6,6 +6,7 @@ before any resource is declared, with a message naming `kubernetes.<key>`.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 
@@ -57,6 +58,19 @@ class KubernetesSettings(BaseModel):
     #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/k8s/addons.py).
     #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (README).
     installClusterAddons: bool = False
+    #: Prometheus scrapes each kubelet's `/metrics/cadvisor` on port 10250 and checks the kubelet's
+    #: serving certificate against the cluster CA (the ServiceAccount's ca.crt). That holds where the
+    #: kubelets' serving certificates are signed by the cluster CA (kubelet `serverTLSBootstrap: true`
+    #: with the CSRs approved, or a provider that does the same). Escape hatch for kubelets that serve
+    #: self-signed certificates (kubeadm's default): true skips the check, for Prometheus and, when this
+    #: stack installs the add-ons, metrics-server (`--kubelet-insecure-tls`). The bearer token is still
+    #: sent, so a false kubelet on the node's address could read it: prefer fixing the certificates.
+    kubeletInsecureTls: bool = False
+    #: Where Prometheus and Alloy may open TCP 443/6443 to reach the API server. Empty (the default): any
+    #: address. NetworkPolicies see the API server's endpoint addresses (the `kubernetes` Service in
+    #: `default` is translated before the policy applies), so list those:
+    #: `kubectl get endpointslices -n default -l kubernetes.io/service-name=kubernetes`.
+    apiServerCidrs: list[str] = Field(default_factory=list)
     api: ApiScaling = Field(default_factory=ApiScaling)
     processor: ProcessorScaling = Field(default_factory=ProcessorScaling)
 
@@ -67,7 +81,7 @@ class KubernetesSettings(BaseModel):
             raise ValueError(f"'{v}' is not a valid namespace name (RFC 1123 label)")
         return v
 
-    @field_validator("installClusterAddons", mode="before")
+    @field_validator("installClusterAddons", "kubeletInsecureTls", mode="before")
     @classmethod
     def _strict_bool(cls, v: object) -> object:
         # As the top-level booleans (infra.settings.parse_bool): only true/false, not pydantic's lax "off"/"no"/0.
@@ -76,6 +90,18 @@ class KubernetesSettings(BaseModel):
         if not isinstance(v, bool):
             raise ValueError(f"'{v}' is not a boolean; use true or false")
         return v
+
+    @field_validator("apiServerCidrs")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        out = []
+        for cidr in v:
+            try:
+                # strict: host bits set ("10.0.0.1/24") is a typo for a network, not a network
+                out.append(str(ipaddress.ip_network(cidr.strip(), strict=True)))
+            except ValueError as exc:
+                raise ValueError(f"'{cidr}' is not a CIDR ({exc})") from None
+        return out
 
     @field_validator("storageClass")
     @classmethod

@@ -290,10 +290,25 @@ def test_cluster_addons_are_installed_from_pinned_charts_when_enabled(addon_run)
         "oci://docker.io/envoyproxy/gateway-helm": "v1.9.0",
         "cert-manager": "v1.21.1",
         "keda": "2.20.2",
+        "metrics-server": "3.13.1",
     }
     assert charts["cert-manager"].inputs["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
     assert charts["keda"].inputs["repositoryOpts"] == {"repo": "https://kedacore.github.io/charts"}
     assert charts["oci://docker.io/envoyproxy/gateway-helm"].inputs["namespace"] == "gateway-system"
+
+
+def test_metrics_server_for_the_apis_cpu_hpa_comes_from_its_pinned_upstream_chart(addon_run):
+    (release,) = [r.inputs for r in addon_run.resources if r.type.startswith("kubernetes:helm.sh/") and r.inputs["chart"] == "metrics-server"]
+    assert release["repositoryOpts"] == {"repo": "https://kubernetes-sigs.github.io/metrics-server/"}
+    assert (release["version"], release["namespace"]) == ("3.13.1", "kube-system")
+    assert release.get("values", {}) == {}  # the chart's defaults: kubelet certificates are checked
+
+
+def test_metrics_server_skips_kubelet_certificate_checks_only_with_kubelet_insecure_tls():
+    config = {**BASE, "kubernetes": {"installClusterAddons": True, "kubeletInsecureTls": True}}
+    run = run_k8s_stack(config)
+    (release,) = [r.inputs for r in run.resources if r.type.startswith("kubernetes:helm.sh/") and r.inputs["chart"] == "metrics-server"]
+    assert release["values"] == {"args": ["--kubelet-insecure-tls"]}
 
 
 def test_the_gateway_api_crds_are_the_standard_channel_and_installed_once(addon_run):

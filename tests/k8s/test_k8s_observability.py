@@ -13,9 +13,21 @@ from infra.configs import observability as obs_cfg
 from infra.k8s import observability as obs
 from tests.contracts import contracts
 
-from .harness import manifest
+from .harness import manifest, run_k8s_stack
 from .test_k8s_stack import NAMESPACE, NODE_NAMESPACE, stack_catalog, workloads
 from .test_network_policies import policies
+
+
+BASE = {"target": "kubernetes", "acmeEmail": "ops@iot64.de"}
+#: A stack that sets the kubelet TLS escape hatch and narrows the API server egress.
+TUNED = {**BASE, "kubernetes": {"kubeletInsecureTls": True, "apiServerCidrs": ["10.0.0.10/32", "fd00:10::/64"]}}
+#: The job that probes the public hosts' certificates: static targets, not pod discovery.
+PROBE_JOB = obs_cfg.CERTIFICATE_JOB
+
+
+@pytest.fixture(scope="module")
+def tuned_run():
+    return run_k8s_stack(TUNED)
 
 
 def kube(run, kind: str) -> list[dict]:
@@ -84,8 +96,12 @@ def cadvisor_series(container: str, namespace: str = NAMESPACE) -> dict[str, str
 # ---------------------------------------------------------------- Prometheus
 
 
+def discovered_jobs(run) -> list[dict]:
+    return [j for j in prometheus(run)["scrape_configs"] if j["job_name"] != PROBE_JOB]
+
+
 def test_prometheus_discovers_pods_only_in_the_stack_and_node_exporter_namespaces(run):
-    for job in prometheus(run)["scrape_configs"]:
+    for job in discovered_jobs(run):
         (sd,) = job["kubernetes_sd_configs"]
         assert sd["role"] == "pod" and "api_server" not in sd  # in-cluster, with the pod's own account
         expected = NODE_NAMESPACE if job["job_name"] in ("node-exporter", "cadvisor") else NAMESPACE
@@ -96,12 +112,12 @@ def test_prometheus_discovers_pods_only_in_the_stack_and_node_exporter_namespace
 def test_prometheus_keeps_the_docker_targets_job_names_for_every_scraped_service(run):
     catalog = stack_catalog()
     scraped = {n for n in workloads(run) if catalog.services[n].metrics}
-    assert {j["job_name"] for j in prometheus(run)["scrape_configs"]} == scraped | {"node-exporter", "cadvisor"}
+    assert {j["job_name"] for j in prometheus(run)["scrape_configs"]} == scraped | {"node-exporter", "cadvisor", PROBE_JOB}
 
 
 def test_each_job_scrapes_its_services_pods_on_the_catalogs_metrics_port(run):
     catalog = stack_catalog()
-    jobs = {j["job_name"]: j for j in prometheus(run)["scrape_configs"]}
+    jobs = {j["job_name"]: j for j in discovered_jobs(run)}
     for name, job in jobs.items():
         if name == "cadvisor":
             continue
@@ -112,18 +128,48 @@ def test_each_job_scrapes_its_services_pods_on_the_catalogs_metrics_port(run):
         assert job["metrics_path"] == catalog.services[name].metrics.path
 
 
-def test_cadvisor_is_read_through_the_api_servers_node_proxy_for_each_node(run):
+def cadvisor(run) -> dict:
     (job,) = [j for j in prometheus(run)["scrape_configs"] if j["job_name"] == "cadvisor"]
-    target = relabel(pod_target("node-exporter", 9100, NODE_NAMESPACE, node="worker-7"), job["relabel_configs"])
-    assert target["__address__"] == "kubernetes.default.svc:443" and job["scheme"] == "https"
-    assert target["__metrics_path__"] == "/api/v1/nodes/worker-7/proxy/metrics/cadvisor"
+    return job
+
+
+def node_exporter_pod(node: str, host_ip: str) -> dict[str, str]:
+    return {**pod_target("node-exporter", 9100, NODE_NAMESPACE, node=node), "__meta_kubernetes_pod_host_ip": host_ip}
+
+
+def test_cadvisor_is_scraped_from_each_nodes_kubelet_on_port_10250(run):
+    job = cadvisor(run)
+    target = relabel(node_exporter_pod("worker-7", "192.168.10.7"), job["relabel_configs"])
+    assert target["__address__"] == "192.168.10.7:10250" and target["instance"] == "worker-7"
+    assert job["scheme"] == "https" and job["metrics_path"] == "/metrics/cadvisor"
+
+
+def test_an_ipv6_node_address_is_bracketed_before_the_kubelet_port(run):
+    target = relabel(node_exporter_pod("worker-8", "fd00:10::8"), cadvisor(run)["relabel_configs"])
+    assert target["__address__"] == "[fd00:10::8]:10250"
+
+
+def test_cadvisor_never_goes_through_the_api_servers_node_proxy(run):
+    job = cadvisor(run)
+    target = relabel(node_exporter_pod("worker-7", "192.168.10.7"), job["relabel_configs"])
+    assert "proxy" not in target.get("__metrics_path__", job["metrics_path"])
+    assert not target["__address__"].startswith("kubernetes.default")
+
+
+def test_the_kubelet_is_called_with_prometheus_token_and_its_certificate_checked_against_the_cluster_ca(run):
+    job = cadvisor(run)
     assert job["tls_config"] == {"ca_file": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"}
     assert job["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
 
 
+def test_kubelet_insecure_tls_skips_the_kubelet_certificate_check(tuned_run):
+    job = cadvisor(tuned_run)
+    assert job["tls_config"] == {"insecure_skip_verify": True}
+    assert job["authorization"] == {"credentials_file": "/var/run/secrets/kubernetes.io/serviceaccount/token"}
+
+
 def test_cadvisor_keeps_only_this_stacks_containers_not_pod_cgroups(run):
-    (job,) = [j for j in prometheus(run)["scrape_configs"] if j["job_name"] == "cadvisor"]
-    rules = job["metric_relabel_configs"]
+    rules = cadvisor(run)["metric_relabel_configs"]
     assert relabel(cadvisor_series("api", namespace="other-team"), rules) is None
     assert relabel(cadvisor_series(""), rules) is None  # the pod's own cgroup: would count the pod twice
     assert relabel(cadvisor_series("POD"), rules) is None
@@ -141,9 +187,9 @@ def test_prometheus_keeps_rules_alerting_remote_write_and_retention_of_the_catal
 # ---------------------------------------------------------------- RBAC
 
 
-def test_prometheus_rbac_is_namespaced_except_the_documented_kubelet_proxy_grant(run):
+def test_prometheus_rbac_is_namespaced_except_get_nodes_metrics(run):
     (cluster_role,) = kube(run, "ClusterRole")
-    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes/proxy"], "verbs": ["get"]}]
+    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes/metrics"], "verbs": ["get"]}]
     (binding,) = kube(run, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "prometheus", "namespace": NAMESPACE}]
@@ -152,6 +198,19 @@ def test_prometheus_rbac_is_namespaced_except_the_documented_kubelet_proxy_grant
         {"apiGroups": [""], "resources": ["pods", "services", "endpoints"], "verbs": ["get", "list", "watch"]}
     ]
     assert roles[(NODE_NAMESPACE, "prometheus")] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
+
+
+#: Grants that reach further than reading: the kubelet's catch-all (its websocket GETs reach exec),
+#: running commands in pods, and wildcards.
+FORBIDDEN_RESOURCES = {"nodes/proxy", "pods/exec", "pods/attach", "*"}
+
+
+def test_no_role_grants_nodes_proxy_pod_exec_or_wildcards(run):
+    rules = [rule for kind in ("Role", "ClusterRole") for role in kube(run, kind) for rule in role["rules"]]
+    assert rules
+    for rule in rules:
+        assert not FORBIDDEN_RESOURCES & set(rule["resources"]), rule
+        assert "*" not in rule["verbs"] and "*" not in rule["apiGroups"], rule
 
 
 def test_alloy_may_only_read_pods_and_their_logs_in_the_stack_namespace(run):
@@ -263,7 +322,7 @@ def test_every_label_the_dashboards_filter_on_is_produced_by_the_relabelling(run
     assert {"container_label_mlops_service", "job"} <= metric_labels and {"service", "stack"} <= log_labels
     catalog = stack_catalog()
     produced = {"job"}  # every scrape job's name
-    for job in prometheus(run)["scrape_configs"]:
+    for job in discovered_jobs(run):
         service = "node-exporter" if job["job_name"] == "cadvisor" else job["job_name"]
         port = catalog.services[service].metrics.port
         ns = NODE_NAMESPACE if service == "node-exporter" else NAMESPACE
@@ -290,13 +349,31 @@ def policy(run, name: str, namespace: str = NAMESPACE) -> dict:
     return p
 
 
-@pytest.mark.parametrize("pod", ["prometheus", "alloy"])
-def test_the_pod_readers_may_reach_the_api_server_ports_only(run, pod):
+API_SERVER_PORTS = [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]
+
+
+def api_server_rules(run, pod: str) -> list[dict]:
     egress = policy(run, f"{pod}-cluster")["spec"]["egress"]
-    api = [r for r in egress if any("ipBlock" in p for p in r["to"])]
-    assert api == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
-                    "ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}]  # fmt: skip
+    return [r for r in egress if r["ports"] == API_SERVER_PORTS]
+
+
+@pytest.mark.parametrize("pod", ["prometheus", "alloy"])
+def test_the_pod_readers_may_reach_the_api_server_ports_at_any_address_by_default(run, pod):
+    assert api_server_rules(run, pod) == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": API_SERVER_PORTS}]
     assert not any(f"{other}-cluster" == p["metadata"]["name"] for p in policies(run) for other in ("grafana", "api", "loki"))
+
+
+@pytest.mark.parametrize("pod", ["prometheus", "alloy"])
+def test_api_server_cidrs_narrow_the_pod_readers_api_server_egress(tuned_run, pod):
+    assert api_server_rules(tuned_run, pod) == [
+        {"to": [{"ipBlock": {"cidr": "10.0.0.10/32"}}, {"ipBlock": {"cidr": "fd00:10::/64"}}], "ports": API_SERVER_PORTS}
+    ]
+
+
+def test_prometheus_may_reach_the_kubelets_port_at_any_address_and_nothing_else_outside(run):
+    egress = policy(run, "prometheus-cluster")["spec"]["egress"]
+    outside = [r for r in egress if any("ipBlock" in p for p in r["to"]) and r["ports"] != API_SERVER_PORTS]
+    assert outside == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 10250}]}]
 
 
 def test_prometheus_may_reach_node_exporter_in_its_namespace_on_its_metrics_port(run):
@@ -318,3 +395,56 @@ def test_node_exporters_namespace_denies_everything_but_prometheus_on_its_metric
     assert {p["metadata"]["name"] for p in policies(run) if p["metadata"]["namespace"] == NODE_NAMESPACE} == {
         "default-deny", "node-exporter"
     }
+
+
+# ---------------------------------------------------------------- the certificate probe
+
+
+def probe_job(run) -> dict:
+    (job,) = [j for j in prometheus(run)["scrape_configs"] if j["job_name"] == PROBE_JOB]
+    return job
+
+
+def probed(run) -> dict[str, dict[str, str]]:
+    """target -> its labels, after the job's relabelling (what Prometheus asks the prober)."""
+    job = probe_job(run)
+    out = {}
+    for group in job["static_configs"]:
+        for target in group["targets"]:
+            out[target] = relabel({"__address__": target, **group["labels"]}, job["relabel_configs"])
+    return out
+
+
+def gateway_hosts(run) -> set[str]:
+    (gateway,) = kube(run, "Gateway")
+    return {listener["hostname"] for listener in gateway["spec"]["listeners"] if listener["protocol"] == "HTTPS"}
+
+
+def test_every_public_host_is_probed_on_443_through_the_gateway(run):
+    hosts = gateway_hosts(run)
+    assert len(hosts) == 6
+    assert set(probed(run)) == {f"{host}:443" for host in hosts}
+
+
+def test_the_probe_asks_the_blackbox_exporter_for_each_host_with_its_own_tls_module(run):
+    blackbox = yaml.safe_load(config_file(run, "blackbox", "/etc/blackbox/blackbox.yml"))["modules"]
+    for target, labels in probed(run).items():
+        host = target.removesuffix(":443")
+        assert labels["__address__"] == "blackbox:9115" and labels["__param_target"] == target
+        assert labels["instance"] == labels["host"] == host
+        assert blackbox[labels["__param_module"]]["tcp"]["tls_config"]["server_name"] == host
+
+
+def test_the_certificate_prober_may_reach_443_anywhere_and_envoys_https_port_in_the_gateway_namespace(run):
+    egress = policy(run, "blackbox-public-hosts")["spec"]["egress"]
+    assert egress == [
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}],
+         "ports": [{"protocol": "TCP", "port": 10443}]},
+    ]  # fmt: skip
+
+
+def test_without_tls_there_is_no_prober_no_probe_job_and_no_way_out_for_it():
+    run = run_k8s_stack({**BASE, "tls": False})
+    assert PROBE_JOB not in {j["job_name"] for j in prometheus(run)["scrape_configs"]}
+    assert not [p for p in policies(run) if p["metadata"]["name"] == "blackbox-public-hosts"]

@@ -25,6 +25,17 @@ def test_scaling_defaults_keep_two_api_replicas():
     assert (k.processor.minReplicas, k.processor.maxReplicas, k.processor.messagesPerReplica) == (1, 8, 5)
 
 
+def test_kubelet_certificates_are_checked_and_the_api_server_egress_is_open_by_default():
+    k = parse_settings("k8s-staging", {**BASE, "target": "kubernetes"}).kubernetes
+    assert (k.kubeletInsecureTls, k.apiServerCidrs) == (False, [])
+
+
+def test_api_server_cidrs_are_normalised_single_addresses_becoming_host_networks():
+    config = {**BASE, "kubernetes": {"apiServerCidrs": ["10.0.0.10", " 192.168.0.0/16", "fd00:10::/64"]}}
+    k = parse_settings("k8s-staging", config).kubernetes
+    assert k.apiServerCidrs == ["10.0.0.10/32", "192.168.0.0/16", "fd00:10::/64"]
+
+
 @pytest.mark.parametrize(
     "config, message",
     [
@@ -34,6 +45,10 @@ def test_scaling_defaults_keep_two_api_replicas():
         ({"kubernetes": {"api": {"minReplicas": 4, "maxReplicas": 3}}}, "mlops-platform:kubernetes.api: maxReplicas (3) is below minReplicas (4)"),
         ({"kubernetes": {"processor": {"messagesPerReplica": 0}}}, "mlops-platform:kubernetes.processor.messagesPerReplica: Input should be greater than or equal to 1"),
         ({"kubernetes": {"replicas": 3}}, "mlops-platform:kubernetes.replicas: unknown config key"),
+        ({"kubernetes": {"apiServerCidrs": ["10.0.0.1/24"]}}, "mlops-platform:kubernetes.apiServerCidrs: '10.0.0.1/24' is not a CIDR (10.0.0.1/24 has host bits set)"),
+        ({"kubernetes": {"apiServerCidrs": ["api.example.com"]}}, "mlops-platform:kubernetes.apiServerCidrs: 'api.example.com' is not a CIDR"),
+        ({"kubernetes": {"apiServerCidrs": "10.0.0.0/8"}}, "mlops-platform:kubernetes.apiServerCidrs: Input should be a valid list"),
+        ({"kubernetes": {"kubeletInsecureTls": "yes"}}, "mlops-platform:kubernetes.kubeletInsecureTls: 'yes' is not a boolean; use true or false"),
     ],
 )  # fmt: skip
 def test_bad_kubernetes_settings_name_the_key_and_reason(config, message):
