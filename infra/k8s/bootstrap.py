@@ -20,7 +20,7 @@ from ..catalog.model import ServiceSpec
 from ..components import image_ref
 from .common import KubeContext, file_key, labels
 from .config import files_secret_name
-from .workloads import memory, security
+from .workloads import memory, pod_metadata, security
 
 #: name -> (plain env, env read from the service's secret files: name -> file path).
 CLIENT_ENV: dict[str, tuple[dict[str, str], dict[str, str]]] = {
@@ -62,7 +62,7 @@ def bootstrap_job(ctx: KubeContext, spec: ServiceSpec, after: Sequence[pulumi.Re
     pod_labels = labels(ctx.settings, name)
     template = {
         # The script's hash in the template: a changed script replaces (re-runs) the Job.
-        "metadata": {"labels": pod_labels, "annotations": {"mlops/script-sha256": hashlib.sha256(script.encode()).hexdigest()}},
+        "metadata": pod_metadata(pod_labels, spec, {"mlops/script-sha256": hashlib.sha256(script.encode()).hexdigest()}),
         "spec": {
             "restartPolicy": "OnFailure",
             "automountServiceAccountToken": False,

@@ -44,7 +44,7 @@ from ..configs import observability as obs_cfg
 from ..settings import PlatformSettings
 from . import network
 from .common import SERVICE_LABEL, KubeContext, labels, port_name, selector
-from .workloads import memory, security
+from .workloads import memory, pod_metadata, security
 
 NODE_EXPORTER = "node-exporter"
 CADVISOR_JOB = "cadvisor"
@@ -408,7 +408,7 @@ def node_exporter(ctx: KubeContext, ns: pulumi.Resource) -> list[pulumi.Resource
         metadata=meta,
         spec={
             "selector": {"matchLabels": selector(spec.name)},
-            "template": {"metadata": {"labels": labels(ctx.settings, spec.name)}, "spec": pod},
+            "template": {"metadata": pod_metadata(labels(ctx.settings, spec.name), spec), "spec": pod},
         },
         opts=opts,
     )

@@ -50,8 +50,9 @@ IMAGE_USERS: dict[str, tuple[int | None, str]] = {
     "blackbox": (65534, "its Dockerfile sets no USER (read at v0.28.0, tests/catalog_runs/images.py); TCP probes need no root"),
     "tempo": (10001, "grafana/tempo cmd/tempo/Dockerfile @v2.10.7: creates /var/tempo for 10001, `USER 10001`"),
     "alertmanager": (65534, "prometheus/alertmanager Dockerfile @v0.34.0 (085f0ef7): `USER nobody`"),
+    # Our PostgreSQL image (pgBackRest added): the catalog's image_user, no root exception there.
+    "postgres": (999, "app/postgres/Dockerfile: USER 999:999 (fsGroup 999 makes the claim writable for initdb)"),
     # Images that start as root.
-    "postgres": (None, "docker-entrypoint.sh starts as root to chown PGDATA, then drops to postgres via gosu"),
     "rabbitmq": (None, "docker-entrypoint.sh starts as root and drops to rabbitmq; the image declares no USER"),
     "minio": (None, "the MinIO image declares no USER and runs as root"),
 }

@@ -45,6 +45,21 @@ def probes(hc: Healthcheck | None) -> dict:
     }
 
 
+#: The catalog's hardening exceptions travel on the pod template as annotations under the same keys as the
+#: Docker target's labels (infra/components.py), where the policy pack reads the stated reasons.
+EXCEPTION_ANNOTATION = "mlops.exception."
+
+
+def exception_annotations(spec: ServiceSpec) -> dict[str, str]:
+    return {EXCEPTION_ANNOTATION + key: reason for key, reason in sorted(spec.hardening.exceptions.items())}
+
+
+def pod_metadata(pod_labels: dict[str, str], spec: ServiceSpec, annotations: dict[str, str] | None = None) -> dict:
+    """A pod template's metadata: its labels, and the catalog's stated exceptions (if any) as annotations."""
+    merged = {**exception_annotations(spec), **(annotations or {})}
+    return {"labels": pod_labels, **({"annotations": merged} if merged else {})}
+
+
 def security(spec: ServiceSpec) -> tuple[dict, dict]:
     """(pod securityContext, container securityContext)."""
     who = plan.run_as(spec)
@@ -151,7 +166,7 @@ def pod_template(
     }
     if spec.hostname and spec.replicas == 1:
         pod["hostname"] = spec.hostname
-    return {"metadata": {"labels": labels(ctx.settings, spec.name)}, "spec": pod}
+    return {"metadata": pod_metadata(labels(ctx.settings, spec.name), spec), "spec": pod}
 
 
 def workload(

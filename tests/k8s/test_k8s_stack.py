@@ -134,7 +134,7 @@ def test_only_the_api_readers_get_a_service_account_token_each_their_own(run):
 
 
 def test_pods_run_as_non_root_unless_their_image_is_a_listed_exception(run):
-    root = {"postgres", "rabbitmq", "minio", "mimir"}  # entrypoints that start as root; 0:0 in the catalog
+    root = {"rabbitmq", "minio", "mimir"}  # entrypoints that start as root; 0:0 in the catalog
     for name, w in workloads(run).items():
         pod_sc = w["spec"]["template"]["spec"]["securityContext"]
         assert pod_sc["runAsNonRoot"] is (name not in root), name
