@@ -7,6 +7,7 @@ resources the real program registers.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Callable
 
 CONTAINER = "docker:index/container:Container"
@@ -27,14 +28,19 @@ def only_proxy_publishes_ports(rtype: str, props: dict, stack: str) -> list[str]
     return []
 
 
+def is_pinned(image: str) -> bool:
+    """A digest, or a tag other than `latest` (a registry port is not a tag)."""
+    if "@sha256:" in image:
+        return True
+    tail = image.rsplit("/", 1)[-1]
+    return bool(_TAG.search(tail)) and not tail.endswith(":latest")
+
+
 def images_are_pinned(rtype: str, props: dict, stack: str) -> list[str]:
     if rtype != REMOTE_IMAGE:
         return []
     name = props.get("name") or ""
-    if "@sha256:" in name:
-        return []
-    tail = name.rsplit("/", 1)[-1]
-    if not _TAG.search(tail) or tail.endswith(":latest"):
+    if not is_pinned(name):
         return [f"image '{name}' is not pinned to a version tag or digest"]
     return []
 
@@ -169,6 +175,184 @@ def memory_limited(rtype: str, props: dict, stack: str) -> list[str]:
     return []
 
 
+# -- Kubernetes (pulumi-kubernetes resources; issue 13) -------------------------------------------
+#
+# Properties arrive as pulumi-policy's proxies (Mapping/Sequence, not dict/list: pulumi_policy/proxy.py),
+# so these rules only use `.get`, indexing and iteration.
+
+#: Resources that carry a pod template (`spec.template`), a Pod itself, or a CronJob's job template.
+POD_TEMPLATES = (
+    "kubernetes:apps/v1:Deployment",
+    "kubernetes:apps/v1:StatefulSet",
+    "kubernetes:apps/v1:DaemonSet",
+    "kubernetes:batch/v1:Job",
+)
+POD = "kubernetes:core/v1:Pod"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+#: The only namespace whose pods may mount host paths: node-exporter's own, `<namespace>-node-exporter`
+#: (infra/k8s/observability.py node_namespace_name), the catalog's one service with host mounts there.
+HOST_PATH_NAMESPACE_SUFFIX = "-node-exporter"
+
+
+def _pod(rtype: str, props: Mapping) -> tuple[Mapping, Mapping] | None:
+    """(pod metadata, pod spec) of a workload, or None for anything else."""
+    if rtype == POD:
+        template: Mapping | None = props
+    elif rtype == CRON_JOB:
+        template = (((props.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}).get("template")
+    elif rtype in POD_TEMPLATES:
+        template = (props.get("spec") or {}).get("template")
+    else:
+        return None
+    template = template or {}
+    return template.get("metadata") or {}, template.get("spec") or {}
+
+
+def _containers(pod: Mapping) -> list[Mapping]:
+    return [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+
+
+def _workload(props: Mapping, container: Mapping) -> str:
+    return f"'{(props.get('metadata') or {}).get('name')}' container '{container.get('name')}'"
+
+
+def _pod_exception(meta: Mapping, key: str) -> str | None:
+    """The catalog's stated reason, rendered as the pod annotation `mlops.exception.<key>`."""
+    reason = str((meta.get("annotations") or {}).get(EXCEPTION_LABEL + key) or "").strip()
+    return reason or None
+
+
+def _security(container: Mapping) -> Mapping:
+    return container.get("securityContext") or {}
+
+
+def k8s_memory_limited(rtype: str, props: Mapping, stack: str) -> list[str]:
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    return [
+        f"{_workload(props, c)} has no memory limit"
+        for c in _containers(pod[1])
+        if not ((c.get("resources") or {}).get("limits") or {}).get("memory")
+    ]
+
+
+def k8s_runs_as_non_root(rtype: str, props: Mapping, stack: str) -> list[str]:
+    """A non-zero runAsUser, or runAsNonRoot (the kubelet then refuses a root image); container settings
+    win over the pod's. Root only with the catalog's stated reason (`mlops.exception.user`)."""
+    pod = _pod(rtype, props)
+    if pod is None or _pod_exception(pod[0], "user"):
+        return []
+    pod_sc = pod[1].get("securityContext") or {}
+    problems = []
+    for c in _containers(pod[1]):
+        sc = _security(c)
+        user = sc.get("runAsUser") if sc.get("runAsUser") is not None else pod_sc.get("runAsUser")
+        non_root = sc.get("runAsNonRoot") if sc.get("runAsNonRoot") is not None else pod_sc.get("runAsNonRoot")
+        if (int(user) == 0) if user is not None else non_root is not True:
+            problems.append(f"{_workload(props, c)} may run as root without a stated reason")
+    return problems
+
+
+def k8s_not_privileged(rtype: str, props: Mapping, stack: str) -> list[str]:
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    return [f"{_workload(props, c)} runs privileged" for c in _containers(pod[1]) if _security(c).get("privileged")]
+
+
+def k8s_no_privilege_escalation(rtype: str, props: Mapping, stack: str) -> list[str]:
+    """allowPrivilegeEscalation defaults to true: it has to be set to false."""
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    return [
+        f"{_workload(props, c)} allows privilege escalation"
+        for c in _containers(pod[1])
+        if _security(c).get("allowPrivilegeEscalation") is not False
+    ]
+
+
+def k8s_capabilities_dropped(rtype: str, props: Mapping, stack: str) -> list[str]:
+    """Every capability dropped; any added back needs the catalog's stated reason (`mlops.exception.cap_add`)."""
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    problems = []
+    for c in _containers(pod[1]):
+        caps = _security(c).get("capabilities") or {}
+        if "ALL" not in [str(d).upper() for d in caps.get("drop") or []]:
+            problems.append(f"{_workload(props, c)} does not drop all capabilities")
+        if caps.get("add") and not _pod_exception(pod[0], "cap_add"):
+            problems.append(f"{_workload(props, c)} adds capabilities {list(caps['add'])} without a stated reason")
+    return problems
+
+
+def k8s_images_pinned(rtype: str, props: Mapping, stack: str) -> list[str]:
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    return [
+        f"{_workload(props, c)} image '{c.get('image')}' is not pinned to a version tag or digest"
+        for c in _containers(pod[1])
+        if not is_pinned(str(c.get("image") or ""))
+    ]
+
+
+def _host_path_volumes(pod: Mapping) -> list[str]:
+    return [v.get("name") for v in pod.get("volumes") or [] if v.get("hostPath") is not None]
+
+
+def k8s_host_paths_only_for_node_exporter(rtype: str, props: Mapping, stack: str) -> list[str]:
+    pod = _pod(rtype, props)
+    if pod is None or not _host_path_volumes(pod[1]):
+        return []
+    namespace = str((props.get("metadata") or {}).get("namespace") or "")
+    if namespace.endswith(HOST_PATH_NAMESPACE_SUFFIX):
+        return []
+    name = (props.get("metadata") or {}).get("name")
+    return [f"'{name}' mounts host paths outside node-exporter's namespace (*{HOST_PATH_NAMESPACE_SUFFIX})"]
+
+
+def k8s_host_paths_read_only(rtype: str, props: Mapping, stack: str) -> list[str]:
+    pod = _pod(rtype, props)
+    if pod is None:
+        return []
+    host = set(_host_path_volumes(pod[1]))
+    return [
+        f"{_workload(props, c)} mounts host path volume '{m.get('name')}' writable"
+        for c in _containers(pod[1])
+        for m in c.get("volumeMounts") or []
+        if m.get("name") in host and m.get("readOnly") is not True
+    ]
+
+
+def is_default_deny(spec: Mapping) -> bool:
+    """Selects every pod (podSelector {}), covers both directions, and allows nothing."""
+    selector = spec.get("podSelector") or {}
+    return (
+        not selector.get("matchLabels")
+        and not selector.get("matchExpressions")
+        and sorted(spec.get("policyTypes") or []) == ["Egress", "Ingress"]
+        and not spec.get("ingress")
+        and not spec.get("egress")
+    )
+
+
+def namespaces_deny_by_default(resources: list[tuple[str, Mapping]]) -> list[str]:
+    """Stack-level rule: every Namespace the stack creates holds a default-deny NetworkPolicy.
+    `resources` are (type, properties) of all the stack's resources."""
+    created = [(p.get("metadata") or {}).get("name") for t, p in resources if t == NAMESPACE]
+    denied = {
+        (p.get("metadata") or {}).get("namespace")
+        for t, p in resources
+        if t == NETWORK_POLICY and is_default_deny(p.get("spec") or {})
+    }
+    return [f"namespace '{n}' has no default-deny NetworkPolicy" for n in created if n not in denied]
+
+
 RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
     "only-proxy-publishes-ports": ("Only nginx-proxy publishes host ports.", only_proxy_publishes_ports),
     "images-pinned": ("Every image is pinned to a tag other than latest, or a digest.", images_are_pinned),
@@ -183,6 +367,18 @@ RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
     "read-only-root": ("Root filesystems are read-only unless a reason is stated.", read_only_root),
     "non-root": ("Containers run as non-root users unless a reason is stated.", runs_as_non_root),
     "memory-limited": ("Every container has a memory limit and no extra swap.", memory_limited),
+}
+
+#: The Kubernetes rules; each ignores every other resource type, as the Docker rules ignore these.
+K8S_RULES: dict[str, tuple[str, Callable[[str, Mapping, str], list[str]]]] = {
+    "k8s-memory-limited": ("Every Kubernetes container and init container has a memory limit.", k8s_memory_limited),
+    "k8s-non-root": ("Pods run as non-root unless the catalog states a reason.", k8s_runs_as_non_root),
+    "k8s-not-privileged": ("No Kubernetes container runs privileged.", k8s_not_privileged),
+    "k8s-no-privilege-escalation": ("Every Kubernetes container sets allowPrivilegeEscalation: false.", k8s_no_privilege_escalation),
+    "k8s-capabilities-dropped": ("Every Kubernetes container drops ALL capabilities; added ones carry a reason.", k8s_capabilities_dropped),
+    "k8s-images-pinned": ("Every Kubernetes container image is pinned to a tag other than latest, or a digest.", k8s_images_pinned),
+    "k8s-host-paths-only-for-node-exporter": ("Only node-exporter's namespace mounts host paths.", k8s_host_paths_only_for_node_exporter),
+    "k8s-host-paths-read-only": ("Host path volumes are mounted read-only.", k8s_host_paths_read_only),
 }
 
 
