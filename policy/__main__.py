@@ -6,7 +6,7 @@ from pathlib import Path
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rules import RULES, is_stateful_volume, volumes_protected_in_production  # noqa: E402
+from rules import K8S_RULES, RULES, is_stateful_volume, namespaces_deny_by_default, volumes_protected_in_production  # noqa: E402
 
 
 def _resource_policy(name, description, rule):
@@ -29,9 +29,22 @@ def _volumes(args, report_violation):
         report_violation(message)
 
 
+def _default_deny(args, report_violation):
+    # A stack policy sees every resource with its properties (pulumi-policy PolicyResource.props).
+    for message in namespaces_deny_by_default([(r.resource_type, r.props) for r in args.resources]):
+        report_violation(message)
+
+
 PolicyPack(
     name="mlops-platform",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[_resource_policy(n, d, r) for n, (d, r) in RULES.items()]
-    + [StackValidationPolicy(name="production-volumes-protected", description="Production data volumes are protected.", validate=_volumes)],
+    policies=[_resource_policy(n, d, r) for n, (d, r) in {**RULES, **K8S_RULES}.items()]
+    + [StackValidationPolicy(name="production-volumes-protected", description="Production data volumes are protected.", validate=_volumes)]
+    + [
+        StackValidationPolicy(
+            name="k8s-namespaces-default-deny",
+            description="Every namespace the stack creates has a default-deny NetworkPolicy.",
+            validate=_default_deny,
+        )
+    ],
 )
