@@ -7,7 +7,7 @@ resources the real program registers.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 CONTAINER = "docker:index/container:Container"
@@ -65,8 +65,8 @@ def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -
     if rtype != CONTAINER or stack == "dev":
         return []
     envs = props.get("envs") or []
-    if not isinstance(envs, list):
-        return []  # secret: checked at deploy time
+    if isinstance(envs, str) or not isinstance(envs, Sequence):
+        return []  # secret: checked at deploy time (pulumi-policy passes lists as a Sequence proxy, not a list)
     env = dict(e.split("=", 1) for e in envs if "=" in e)
     if "VIRTUAL_HOST" in env and env.get("LETSENCRYPT_HOST") != env["VIRTUAL_HOST"]:
         return [f"container '{props.get('name')}' is public without a certificate (LETSENCRYPT_HOST)"]

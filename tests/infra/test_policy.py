@@ -46,6 +46,14 @@ def test_a_public_service_without_certificate_is_rejected_on_tls_stacks():
     assert rules.public_services_are_routed_over_https(C, props, "dev") == []
 
 
+def test_a_public_service_without_certificate_is_rejected_as_the_policy_sdk_passes_it():
+    """pulumi-policy hands rules Mapping/Sequence proxies (pulumi_policy/proxy.py), not dicts and lists."""
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    props = unknown_checking_proxy({"name": "api", "envs": ["VIRTUAL_HOST=api.example.org"]})
+    assert rules.public_services_are_routed_over_https(C, props, "staging")
+
+
 def test_unprotected_production_volume_is_rejected():
     assert rules.volumes_protected_in_production([{"name": "pg", "stateful": True, "protect": False}], "production")
     assert rules.volumes_protected_in_production([{"name": "pg", "stateful": True, "protect": False}], "staging") == []
