@@ -23,7 +23,8 @@ SKIPPED = {
     "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
     "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
     "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes each kubelet's cAdvisor endpoint directly (infra/k8s/observability.py)",
-    "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
+    "volume-usage": "measures /var/lib/docker/volumes on the host; not replaced on Kubernetes yet (claim usage is in "
+    "the kubelet's volume stats on its /metrics, which Prometheus does not scrape: only /metrics/cadvisor)",
     "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "
     "belong to the PostgreSQL operator (not rendered yet; WAL archiving from the postgres pod works)",
     "object-backup": "reads Grafana's data volume, which a ReadWriteOnce claim cannot share (not rendered yet)",
