@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..catalog.model import Catalog, HostMount, ServiceSpec
+from ..catalog.model import Catalog, HostMount, Mount, ServiceSpec
 
 #: Services that only make sense on one Docker host, with the reason and what replaces them on
 #: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
@@ -23,7 +23,8 @@ SKIPPED = {
     "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
     "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
     "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes each kubelet's cAdvisor endpoint directly (infra/k8s/observability.py)",
-    "volume-usage": "measures /var/lib/docker/volumes on the host; PVC usage comes from kubelet volume stats on Kubernetes",
+    "volume-usage": "measures /var/lib/docker/volumes on the host; not replaced on Kubernetes yet (claim usage is in "
+    "the kubelet's volume stats on its /metrics, which Prometheus does not scrape: only /metrics/cadvisor)",
     "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "
     "belong to the PostgreSQL operator (not rendered yet; WAL archiving from the postgres pod works)",
     "object-backup": "reads Grafana's data volume, which a ReadWriteOnce claim cannot share (not rendered yet)",
@@ -31,6 +32,9 @@ SKIPPED = {
 
 #: Rendered once per node, not as a workload: infra/k8s/observability.py (a DaemonSet in its own namespace).
 DAEMONSETS = {"node-exporter"}
+
+#: The workloads an autoscaler sizes (infra/k8s/scaling.py), and which one.
+AUTOSCALED = {"api": "HorizontalPodAutoscaler", "processor": "KEDA ScaledObject"}
 
 #: How each rendered image runs. `uid` is the numeric non-root user its image declares
 #: (runAsNonRoot needs a numeric user to be verifiable); `None` with a reason when the image
@@ -92,6 +96,18 @@ def rendered(catalog: Catalog) -> list[str]:
             raise ValueError(f"{name}: mounts a host path; add it to infra.k8s.plan.SKIPPED with a reason")
         names.append(name)
     return names
+
+
+def claimed_volumes(catalog: Catalog, spec: ServiceSpec) -> list[str]:
+    """The service's stateful volumes: one claim template each, which makes it a StatefulSet."""
+    return [m.volume for m in spec.mounts if isinstance(m, Mount) and catalog.volumes[m.volume].stateful]
+
+
+def workload_kind(catalog: Catalog, name: str) -> str:
+    """The object a rendered service runs as (infra/k8s/workloads.py, infra/k8s/observability.py)."""
+    if name in DAEMONSETS:
+        return "DaemonSet"
+    return "StatefulSet" if claimed_volumes(catalog, catalog.services[name]) else "Deployment"
 
 
 def own_ports(spec: ServiceSpec) -> set[int]:

@@ -17,11 +17,11 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..catalog.model import ServiceSpec
-from . import network
+from . import network, plan
 from .common import KubeContext, selector
 
 #: The workloads an autoscaler sizes; `workloads.workload` leaves their replica count alone.
-AUTOSCALED = ("api", "processor")
+AUTOSCALED = tuple(plan.AUTOSCALED)
 #: What `workloads.workload` ignores on autoscaled Deployments after creation.
 REPLICAS_FIELD = "spec.replicas"
 

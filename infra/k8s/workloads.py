@@ -117,7 +117,7 @@ def replicas(ctx: KubeContext, spec: ServiceSpec) -> int:
 
 
 def stateful_volumes(ctx: KubeContext, spec: ServiceSpec) -> list[str]:
-    return [m.volume for m in spec.mounts if isinstance(m, Mount) and ctx.catalog.volumes[m.volume].stateful]
+    return plan.claimed_volumes(ctx.catalog, spec)
 
 
 def _claim(ctx: KubeContext, volume: str) -> dict:

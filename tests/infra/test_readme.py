@@ -46,3 +46,24 @@ def test_model_quality_benchmark_refuses_to_run_without_a_named_csv():
         [sys.executable, str(REPO / "benchmarks" / "model_quality.py")], capture_output=True, text=True, env=env, timeout=300
     )
     assert result.returncode == 2 and "name the CSV" in result.stderr, result.stderr
+
+
+def test_both_generated_diagrams_are_current_and_each_in_its_section():
+    from infra.diagram import BEGIN, END, K8S_BEGIN, K8S_END, readme_text
+
+    for marker in (BEGIN, END, K8S_BEGIN, K8S_END):
+        assert README.count(marker) == 1, marker
+    assert readme_text(README) == README, "run `python -m infra.diagram --write`"
+    deployment = README[README.index("## Deployment") : README.index("### Deploying a server stack")]
+    assert BEGIN in deployment and END in deployment
+    k8s = README.index("### Kubernetes target\n")
+    k8s_section = README[k8s : README.index("\n### ", k8s + 1)]
+    assert K8S_BEGIN in k8s_section and K8S_END in k8s_section
+
+
+def test_kubernetes_section_names_the_two_commands_and_no_longer_says_in_progress():
+    k8s = README.index("### Kubernetes target\n")
+    section = README[k8s : README.index("\n### ", k8s + 1)]
+    assert "pulumi stack select --create k8s-staging" in section and "pulumi up --stack k8s-staging" in section
+    assert "pulumi config set kubernetes:context" in section
+    assert "(in progress)" not in README
