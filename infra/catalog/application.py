@@ -83,7 +83,12 @@ def application_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> l
             depends_on=queues,
             metrics=MetricsEndpoint(PROCESSOR_METRICS_PORT),
             memory_mb=2048,
-            hardening=Hardening(tmpfs=(("/tmp", "size=256m"),), image_user="10001"),
+            hardening=Hardening(
+                tmpfs=(("/tmp", "size=256m"),),
+                image_user="10001",
+                pids_limit=512,
+                pids_reason="scikit-learn's OpenMP and OpenBLAS pools start a thread per CPU, beside boto3's transfer threads",
+            ),
             description="Data Processor: trains and scores models from the job queue",
         ),
         ServiceSpec(

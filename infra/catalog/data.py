@@ -18,6 +18,7 @@ from .model import (
     BuiltImage,
     ConfigFile,
     Dependency,
+    GO_STORAGE_PIDS_REASON,
     Hardening,
     Healthcheck,
     MetricsEndpoint,
@@ -200,6 +201,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                 read_only=False,
                 image_user="999",  # app/postgres/Dockerfile: USER 999:999 (the image's postgres user)
                 exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+                pids_limit=512,
+                pids_reason="a process per connection (max_connections 100), background and parallel workers, archive_command runs",
             ),
             description="PostgreSQL: MLflow backend store and pipeline job state",
         ),
@@ -234,6 +237,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                     "user": "docker-entrypoint.sh starts as root, chowns /var/lib/rabbitmq and steps down with gosu",
                     "cap_add": "CHOWN/DAC_OVERRIDE for the entrypoint's chown of the data dir; SETUID/SETGID for gosu",
                 },
+                pids_limit=512,
+                pids_reason="Erlang VM: a scheduler and a dirty CPU scheduler per CPU, 10 dirty I/O ones; each CLI healthcheck starts a second VM",
             ),
             description="RabbitMQ: job queue (management UI public)",
         ),
@@ -276,6 +281,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                     "read_only": "the bootstrap's `mc` keeps its config under /root/.mc in the image (a read-only root is untested)",
                     "user": "the image declares no USER and existing /data volumes are root-owned",
                 },
+                pids_limit=1024,
+                pids_reason="Go object store: a thread per CPU plus one per disk syscall in flight, which grow with concurrent S3 requests",
             ),
             description="MinIO: S3 store for datasets, batch results and MLflow artifacts",
         ),
@@ -309,6 +316,8 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                 # MLFLOW_EXPOSE_PROMETHEUS and the server's temporary files live in /tmp.
                 tmpfs=(("/tmp", "size=512m"),),
                 image_user="10001",  # app/mlflow/Dockerfile: USER 10001
+                pids_limit=512,
+                pids_reason="two server workers (app/mlflow/Dockerfile), each with a request thread pool and boto3 transfer threads",
             ),
             description="MLflow tracking server and model registry (artifacts proxied to S3)",
         ),

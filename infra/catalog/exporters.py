@@ -163,6 +163,8 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
                     "user": "reads the host's /, /sys and /var/lib/docker, which are root's",
                     "cap_add": "SYSLOG opens /dev/kmsg for OOM events where kernel.dmesg_restrict=1 (upstream runs --privileged)",
                 },
+                pids_limit=512,
+                pids_reason="Go runtime: a thread per CPU plus one per blocking cgroup/sysfs read, per container housekeeping",
             ),
             description="cAdvisor: CPU, memory and disk of every container",
         ),

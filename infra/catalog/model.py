@@ -19,6 +19,11 @@ Network = Literal["edge", "backend", "egress", "dockerapi", "dockeredge"]
 #: What a `Hardening.exceptions` key may name: a setting a container keeps against the default.
 EXCEPTION_KEYS = ("read_only", "user", "cap_add")
 
+#: Tasks a container may hold at once (its cgroup's `pids.max`) unless the catalog states more. The pids
+#: controller counts threads, not just processes: "PIDs used in this controller refer to TIDs"
+#: (Linux Documentation/admin-guide/cgroup-v2.rst, "PID"), and fork()/clone() beyond it fail with EAGAIN.
+DEFAULT_PIDS_LIMIT = 256
+
 
 @dataclass(frozen=True)
 class BuiltImage:
@@ -117,6 +122,11 @@ class Hardening:
     `read_only` for a writable root, `user` for a container that runs as root, `cap_add` for
     capabilities added back. The reasons travel as `mlops.exception.<key>` labels, which the policy
     pack reads.
+
+    Every container also gets a PID limit (`pids_limit`, the cgroup's `pids.max`, threads included);
+    one other than DEFAULT_PIDS_LIMIT states its one-line reason in `pids_reason`. It stays in the
+    catalog: the Docker target applies the limit after creation (`docker update`, see
+    `infra.components.Service`), the Kubernetes target cannot set it per pod (a kubelet setting).
     """
 
     read_only: bool = True
@@ -126,6 +136,13 @@ class Hardening:
     #: no `user`: rendered as the `mlops.image-user` label so the policy can tell it from root.
     image_user: str | None = None
     exceptions: dict[str, str] = field(default_factory=dict)
+    pids_limit: int = DEFAULT_PIDS_LIMIT
+    pids_reason: str = ""
+
+
+#: Why the Go storage engines (Prometheus, Loki, Tempo, Mimir, MinIO) get more than DEFAULT_PIDS_LIMIT: the Go
+#: runtime runs a thread per CPU (GOMAXPROCS) and parks one more on each disk syscall in flight.
+GO_STORAGE_PIDS_REASON = "Go runtime: a thread per CPU plus one per blocking disk syscall (WAL, compaction, block reads)"
 
 
 #: Why a container with uploaded config files keeps a writable root: the provider copies `uploads`
@@ -222,6 +239,10 @@ class Catalog:
             raise ValueError(f"{spec.name}: runs as root without a reason (set `user`, `image_user` or exceptions['user'])")
         if spec.memory_mb is None:
             raise ValueError(f"{spec.name}: every container needs a memory limit")
+        if h.pids_limit <= 0:  # `docker update --pids-limit` reads 0 as "unchanged" and -1 as unlimited
+            raise ValueError(f"{spec.name}: the PID limit must be positive, not {h.pids_limit}")
+        if h.pids_limit != DEFAULT_PIDS_LIMIT and (not h.pids_reason.strip() or "\n" in h.pids_reason):
+            raise ValueError(f"{spec.name}: a PID limit other than {DEFAULT_PIDS_LIMIT} needs a one-line reason (pids_reason)")
 
     def startup_order(self) -> list[str]:
         order: list[str] = []

@@ -11,6 +11,7 @@ from .model import (
     UPLOADS_NEED_WRITABLE_ROOT,
     ConfigFile,
     Dependency,
+    GO_STORAGE_PIDS_REASON,
     Hardening,
     Healthcheck,
     MetricsEndpoint,
@@ -54,6 +55,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
                 read_only=False,
                 image_user="nobody",  # prometheus/prometheus Dockerfile at v3.14.0: USER nobody
                 exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+                pids_limit=512,
+                pids_reason=GO_STORAGE_PIDS_REASON,
             ),
             description="Prometheus: scrapes every service, evaluates alert rules",
         ),
@@ -107,7 +110,13 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
             mounts=(Mount("loki", "/loki"),),
             metrics=MetricsEndpoint(cfg.PORTS["loki"]),
             memory_mb=1024,
-            hardening=Hardening(read_only=False, image_user="10001", exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
+            hardening=Hardening(
+                read_only=False,
+                image_user="10001",
+                exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+                pids_limit=512,
+                pids_reason=GO_STORAGE_PIDS_REASON,
+            ),
             description="Loki: log store",
         ),
         ServiceSpec(
@@ -128,6 +137,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
                 read_only=False,
                 image_user="10001",  # cmd/tempo/Dockerfile at v2.10.7: USER 10001
                 exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+                pids_limit=512,
+                pids_reason=GO_STORAGE_PIDS_REASON,
             ),
             description="Tempo: traces (OTLP gRPC 4317, HTTP 4318)",
         ),
@@ -150,6 +161,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
                     "read_only": UPLOADS_NEED_WRITABLE_ROOT,
                     "user": "runs as 0:0 since the first deploy, so existing /data volumes are root-owned",
                 },
+                pids_limit=512,
+                pids_reason=GO_STORAGE_PIDS_REASON,
             ),
             description="Mimir: long-term metrics (Prometheus remote-write)",
         ),
@@ -208,6 +221,8 @@ def observability_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) ->
                 read_only=False,
                 image_user="472",  # grafana/grafana Dockerfile: USER $GF_UID (472)
                 exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT},
+                pids_limit=512,
+                pids_reason="Go server plus a process per backend plugin, each with its own Go runtime threads",
             ),
             description="Grafana: dashboards over metrics, logs and traces",
         ),
