@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import shlex
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -162,6 +163,32 @@ def routing_env(settings: PlatformSettings, spec: ServiceSpec) -> dict[str, str]
     return env
 
 
+def docker_cli_environment(settings: PlatformSettings) -> dict[str, str]:
+    """The environment a `docker` CLI command needs to reach the engine the provider talks to
+    (`docker:host`); on ssh:// hosts the CLI runs `ssh`, which reads the deploy user's ~/.ssh/config
+    (README: Deploying). Without `docker:host` both use the local default."""
+    return {"DOCKER_HOST": settings.docker_host} if settings.docker_host else {}
+
+
+def pids_limit_script(container_name: str, limit: int) -> str:
+    """Set a container's PID limit (its cgroup's `pids.max`) and check that Docker kept it.
+
+    pulumi-docker 5.2.0 cannot set it at create time: `docker.Container` has no `pids_limit`
+    (terraform-provider-docker v4.5.0's docker_container schema has none either). `docker update
+    --pids-limit` changes it on the running container and in its HostConfig, so restarts keep it
+    (docker/cli#1765, API 1.40). Where the kernel lacks the pids controller the daemon only warns
+    ("PIDs limit discarded", moby daemon/daemon_unix.go verifyPlatformContainerResources) and the CLI
+    exits 0, so the script reads the limit back and fails unless it is the one asked for."""
+    name = shlex.quote(container_name)
+    return (
+        f"docker update --pids-limit {limit} {name} >/dev/null"
+        f" && actual=$(docker inspect --format '{{{{json .HostConfig.PidsLimit}}}}' {name})"
+        f' && if [ "$actual" != {limit} ]; then'
+        f' echo "{container_name}: PID limit is $actual after docker update, not {limit}'
+        ' (does the Docker host have the pids cgroup controller?)" >&2; exit 1; fi'
+    )
+
+
 class Service(pulumi.ComponentResource):
     """One catalog entry: image, replicas, and bootstrap. `ready` is what dependents wait for."""
 
@@ -181,11 +208,12 @@ class Service(pulumi.ComponentResource):
         image = self._image(name, settings)
         env = _env_list({**spec.env, **spec.secret_env, **routing_env(settings, spec)})
         self.containers: list[docker.Container] = []
+        self.pids_limits: list[command.local.Command] = []
         for i in range(1, spec.replicas + 1):
             cname = name if spec.replicas == 1 else f"{name}-{i}"
-            self.containers.append(
-                self._container(cname, i, spec, settings, networks, volumes, image, env, depends_on)
-            )
+            container = self._container(cname, i, spec, settings, networks, volumes, image, env, depends_on)
+            self.containers.append(container)
+            self.pids_limits.append(self._pids_limit(cname, container, settings))
         self.ready: list[pulumi.Resource] = list(self.containers)
         if spec.bootstrap:
             self.ready.append(self._bootstrap(name, settings))
@@ -320,16 +348,25 @@ class Service(pulumi.ComponentResource):
             ),
         )
 
+    def _pids_limit(self, cname: str, container: docker.Container, settings: PlatformSettings) -> command.local.Command:
+        """Apply the catalog's PID limit to one container (see `pids_limit_script`), again whenever the
+        container is replaced (its id changes) or the limit does (a new script). The script names the
+        container by its fixed Docker name, a plain string, so a preview's policy pack sees it whole
+        (`pids-limited`); it holds no secret, and the environment only DOCKER_HOST."""
+        return command.local.Command(
+            f"{cname}-pids-limit",
+            create=pids_limit_script(cname, self.spec.hardening.pids_limit),
+            environment=docker_cli_environment(settings),
+            triggers=[container.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+        )
+
     def _bootstrap(self, name: str, settings: PlatformSettings) -> command.local.Command:
         """Run the spec's idempotent script in the (healthy) container; re-run when it or its inputs change."""
         boot = self.spec.bootstrap
         container = self.containers[0]
         env_flags = " ".join(f"-e {k}" for k in sorted(boot.env))
-        environment = dict(boot.env)
-        if settings.docker_host:
-            # The same engine the provider talks to (`docker:host`); on ssh:// hosts the docker CLI
-            # runs `ssh`, which reads the deploy user's ~/.ssh/config (README: Deploying).
-            environment["DOCKER_HOST"] = settings.docker_host
+        environment = {**boot.env, **docker_cli_environment(settings)}
         return command.local.Command(
             f"{name}-bootstrap",
             create=container.name.apply(lambda n: f"docker exec -i {env_flags} {n} sh -s"),
