@@ -6,7 +6,14 @@ from pathlib import Path
 from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
 
 sys.path.insert(0, str(Path(__file__).parent))
-from rules import K8S_RULES, RULES, is_stateful_volume, namespaces_deny_by_default, volumes_protected_in_production  # noqa: E402
+from rules import (  # noqa: E402
+    K8S_RULES,
+    RULES,
+    containers_pids_limited,
+    is_stateful_volume,
+    namespaces_deny_by_default,
+    volumes_protected_in_production,
+)
 
 
 def _resource_policy(name, description, rule):
@@ -35,6 +42,12 @@ def _default_deny(args, report_violation):
         report_violation(message)
 
 
+def _pids_limited(args, report_violation):
+    # The limit is set by a command beside each container, so only a stack policy sees both.
+    for message in containers_pids_limited([(r.resource_type, r.props) for r in args.resources]):
+        report_violation(message)
+
+
 PolicyPack(
     name="mlops-platform",
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -45,6 +58,11 @@ PolicyPack(
             name="k8s-namespaces-default-deny",
             description="Every namespace the stack creates has a default-deny NetworkPolicy.",
             validate=_default_deny,
-        )
+        ),
+        StackValidationPolicy(
+            name="pids-limited",
+            description="Every Docker container has a PID limit, set by a `docker update --pids-limit` command.",
+            validate=_pids_limited,
+        ),
     ],
 )

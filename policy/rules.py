@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 CONTAINER = "docker:index/container:Container"
+COMMAND = "command:local:Command"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 PROXY_LABEL = "com.github.nginx-proxy.nginx"
 _TAG = re.compile(r":[\w][\w.-]*$")
@@ -173,6 +174,36 @@ def memory_limited(rtype: str, props: dict, stack: str) -> list[str]:
     if props.get("memorySwap") != memory:
         return [f"container '{_name(props)}' may swap beyond its memory limit (memory_swap != memory)"]
     return []
+
+
+#: `docker update --pids-limit <n> <container>`, as infra/components.py pids_limit_script starts.
+_PIDS_UPDATE = re.compile(r"(?:^|[;&|]\s*)docker update --pids-limit (\d+) '?([\w.-]+)'?(?=[\s;&|]|$)")
+
+
+def pids_limits_applied(resources: list[tuple[str, Mapping]]) -> dict[str, int]:
+    """{container name: PID limit} that the stack's commands set with `docker update --pids-limit`."""
+    applied: dict[str, int] = {}
+    for rtype, props in resources:
+        create = props.get("create") if rtype == COMMAND else None
+        if isinstance(create, str):
+            for limit, name in _PIDS_UPDATE.findall(create):
+                applied[name] = int(limit)
+    return applied
+
+
+def containers_pids_limited(resources: list[tuple[str, Mapping]]) -> list[str]:
+    """Stack-level rule: every Docker container has a command that sets a positive PID limit on it
+    (pulumi-docker 5.2.0 has no `pids_limit`, so a resource rule cannot see it on the container).
+    `resources` are (type, properties) of all the stack's resources."""
+    applied = pids_limits_applied(resources)
+    problems = []
+    for rtype, props in resources:
+        if rtype != CONTAINER:
+            continue
+        name = _name(props)
+        if applied.get(name, 0) <= 0:
+            problems.append(f"container '{name}' has no PID limit (no command runs `docker update --pids-limit <n> {name}`)")
+    return problems
 
 
 # -- Kubernetes (pulumi-kubernetes resources; issue 13) -------------------------------------------
