@@ -122,9 +122,12 @@ def test_the_pids_limit_command_reruns_when_its_container_is_replaced(run):
 
 def test_the_pids_limit_command_runs_after_its_container(run):
     for cname, cmd in pids_commands(run).items():
-        container = run.containers[cname]
-        assert container.urn in cmd.dependencies, cname
-        assert cmd.parent == container.parent  # the service component
+        assert run.containers[cname].urn in cmd.dependencies, cname
+
+
+def test_the_pids_limit_command_belongs_to_its_service_component(run):
+    for cname, cmd in pids_commands(run).items():
+        assert cmd.parent == run.containers[cname].parent and ":Service::" in cmd.parent, cname
 
 
 def test_the_pids_limit_command_holds_no_secret(run):

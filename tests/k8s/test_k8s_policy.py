@@ -71,6 +71,7 @@ def test_every_rule_passes_on_the_rendered_k8s_staging_stack(run):
         checked += res.type in (*rules.POD_TEMPLATES, rules.POD, rules.CRON_JOB)
     assert checked == len(workloads(run)) + 3  # and node-exporter's DaemonSet and two bootstrap Jobs
     assert rules.namespaces_deny_by_default(stack_resources(run)) == []
+    assert rules.containers_pids_limited(stack_resources(run)) == []  # no Docker containers here
 
 
 def test_the_stack_rule_sees_both_namespaces_the_stack_creates(run):
