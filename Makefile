@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt ap
 
 .PHONY: test
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup --durations=25
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)

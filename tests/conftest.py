@@ -19,9 +19,28 @@ for p in reversed(PYTHONPATH.split(":")):
         sys.path.insert(0, p)
 
 
+#: `make test` runs two xdist workers (`--dist loadgroup`). Tests that share service processes
+#: stay in one worker, so each set of services starts once: the session stack of tests/ui and
+#: tests/app in one; the suites that start their own services, one after another, in the other
+#: (with three workers the catalog runs' RabbitMQ failed to boot while two other stacks started).
+#: Mock-runtime, config and lint tests go to whichever worker is free.
+XDIST_GROUPS = {
+    "tests/ui/": "app-stack",
+    "tests/app/": "app-stack",
+    "tests/verify/": "own-services",
+    "tests/backup/": "own-services",
+    "tests/catalog_runs/": "own-services",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(session, config, items):
     """The browser flow first (on a fresh stack), everything else in its usual order."""
     items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/ui/") else 1)  # sort is stable
+    for item in items:
+        group = next((g for prefix, g in XDIST_GROUPS.items() if item.nodeid.startswith(prefix)), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
     if any(item.nodeid.startswith("tests/catalog_runs/") for item in items):
         prepare_image_venvs()
 
