@@ -77,7 +77,10 @@ def test_kill_drill_every_job_succeeds_once_with_one_version_whatever_the_kill_p
         for proc in victims.values():
             stack.procs.stop(proc, sig=signal.SIGKILL)
 
-        stack.start_worker("drill-rescuer", QUEUE_PREFIX=queue, JOB_LEASE_SECONDS="5")
+        # Two fresh workers share the seven orphaned jobs: each job must still run to the end once.
+        rescuers = [stack.start_worker(f"drill-rescuer-{i}", wait=False, QUEUE_PREFIX=queue, JOB_LEASE_SECONDS="5") for i in (1, 2)]
+        for i, proc in enumerate(rescuers, 1):
+            stack.wait_worker(f"drill-rescuer-{i}", proc)
         finished = {step: wait_job(client, job_id, timeout=600) for step, job_id in jobs.items()}
     registry = MlflowClient(stack.mlflow)
     for step, job in finished.items():
