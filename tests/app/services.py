@@ -221,14 +221,14 @@ def start_s3(procs: Processes) -> str:
 S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def start_mlflow(procs: Processes, pg_url: str, s3_url: str) -> str:
+def start_mlflow(procs: Processes, pg_url: str, s3_url: str, workers: int = 2) -> str:
     port = free_port()
     # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
     # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
     env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120"}
     proc = procs.start(
         "mlflow",
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
          "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts",
          # uvicorn kills a worker that misses a 5 s health check; on a loaded test machine that
          # loops forever and MLflow never comes up (uvicorn 0.54 `--timeout-worker-healthcheck`).

@@ -166,7 +166,7 @@ def test_champion_swap_while_requests_run_serves_old_or_new_never_a_mix(client, 
 def outage(stack, client, worker, trained):
     """An API on its own MLflow server (same backend store), which is then stopped."""
     proc_count = len(stack.procs.procs)
-    registry = start_mlflow(stack.procs, stack.pg, stack.s3)
+    registry = start_mlflow(stack.procs, stack.pg, stack.s3, workers=1)  # only to be stopped: one worker starts faster
     registry_proc = stack.procs.procs[proc_count]
     api = stack.start_api(
         MLFLOW_TRACKING_URI=registry,

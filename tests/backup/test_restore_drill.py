@@ -28,8 +28,9 @@ def drill():
 
 
 def test_point_in_time_restore_brings_back_rows_objects_and_a_predicting_champion(drill):
+    worker = drill.stack.start_worker("drill-worker", wait=False)  # starts while the API does
     client = api_client(drill)
-    worker = drill.stack.start_worker("drill-worker")
+    drill.stack.wait_worker("drill-worker", worker)
     api = drill.proc_running("pipeline_api")
 
     first = train_and_score(client, make_csv(300, seed=1), "before", MODEL)
@@ -55,8 +56,9 @@ def test_point_in_time_restore_brings_back_rows_objects_and_a_predicting_champio
     restored = drill.objects()
     assert {k: restored.get(k) for k in objects_at_target} == objects_at_target
 
+    restored_worker = drill.stack.start_worker("drill-worker-restored", wait=False)
     client = api_client(drill)
-    drill.stack.start_worker("drill-worker-restored")
+    drill.stack.wait_worker("drill-worker-restored", restored_worker)
     datasets = {d["name"] for d in client.get("/api/v1/datasets").json()}
     assert datasets == {"before"}
     model = next(m for m in client.get("/api/v1/models").json() if m["name"] == MODEL)
