@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_common.tabular import Column, DataError, coerce, read_csv, records_frame
+from pipeline_common.tabular import Column, DataError, checked_rows, coerce, read_csv, records_frame
 
 SCHEMA = [
     Column("age", "long"),
@@ -50,3 +50,18 @@ def test_a_whole_number_too_large_for_int64_gets_a_data_error_naming_the_field()
     with pytest.raises(DataError) as err:
         records_frame([{"age": 10**30, "hours": 1}], SCHEMA)
     assert err.value.field == "records[0].age" and "range" in err.value.reason
+
+
+def test_checked_rows_are_the_typed_cells_without_a_frame():
+    # Prediction jobs only check their records (building a frame was a fifth of a submission's CPU).
+    rows = checked_rows([{"age": "39", "hours": 40, "job": "NA", "visits": "3"}], SCHEMA)
+    assert rows == [{"age": 39.0, "hours": 40, "job": None, "score": None, "visits": 3.0}]
+
+
+def test_checked_rows_refuse_what_records_frame_refuses_naming_the_same_field():
+    bad = [{"age": 1, "hours": 1}, {"age": 1, "hours": "many"}]
+    with pytest.raises(DataError) as checked:
+        checked_rows(bad, SCHEMA)
+    with pytest.raises(DataError) as framed:
+        records_frame(bad, SCHEMA)
+    assert checked.value.field == framed.value.field == "records[1].hours"

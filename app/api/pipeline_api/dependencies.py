@@ -23,6 +23,7 @@ class Services:
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.sessions = session_factory(settings.database_url)
+        self.autocommit = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.celery = make_celery(settings.amqp_url, settings.queue_prefix)
         self.topology_ready = False

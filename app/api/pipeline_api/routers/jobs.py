@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from prometheus_client import Counter
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 
 from pipeline_common.db import Job, new_id
 from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK
-from pipeline_common.tabular import records_frame
+from pipeline_common.tabular import checked_rows
 from pipeline_common.telemetry import current_traceparent
 from pipeline_common.unavailable import Unavailable
 
@@ -36,8 +36,8 @@ def submit(svc: Services, kind: str, params: dict) -> JobCreated:
     """Store the job, then queue it. When the queue is down the row is removed again (503): a
     client never holds the id of a job that cannot run."""
     job_id = new_id()
-    with svc.sessions.begin() as s:
-        s.add(Job(id=job_id, kind=kind, status="queued", params=params, traceparent=current_traceparent()))
+    with svc.autocommit.connect() as c:
+        c.execute(insert(Job).values(id=job_id, kind=kind, status="queued", params=params, traceparent=current_traceparent()))
     try:
         with tracer.start_as_current_span("rabbitmq.publish"):
             svc.publish(TRAIN_TASK if kind == "training" else PREDICT_TASK, job_id)
@@ -66,7 +66,7 @@ def create_prediction_job(body: PredictionJobIn, svc: Services = Depends(get_ser
     name, version, schema = champion_schema(svc.settings, body.model_name)
     params = {"model_name": name, "model_version": version}
     if body.records is not None:
-        records_frame(body.records, schema)  # raises DataError -> 422 naming the field
+        checked_rows(body.records, schema)  # raises DataError -> 422 naming the field
         params["records"] = body.records
     else:
         ds = find_dataset(svc, body.dataset_id, status=422)
