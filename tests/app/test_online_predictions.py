@@ -258,7 +258,12 @@ def test_batch_result_appends_predictions_to_the_uploaded_lines():
     assert read_csv(appended).equals(read_csv(pandas))
 
 
-@pytest.mark.parametrize("data", [b'a,b\n1,"x,y"\n2,z\n', b"a,b\n1,x\n\n2,z\n", b"a,b,prediction\n1,x,3\n"])
+# quoted separator; blank line; a column named like an output; a short row (pandas fills it);
+# a long first row (pandas makes it an index) and a short one whose commas add up to the header's
+@pytest.mark.parametrize(
+    "data",
+    [b'a,b\n1,"x,y"\n2,z\n', b"a,b\n1,x\n\n2,z\n", b"a,b,prediction\n1,x,3\n", b"a,b,c\n1,2,3\n4,5\n", b"a,b,c\n1,2,3,4\n5,6\n"],
+)
 def test_batch_result_falls_back_to_pandas_when_lines_are_not_rows(data):
     appended, pandas = batch_result(data)
     assert appended == pandas

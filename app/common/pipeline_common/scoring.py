@@ -12,9 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 #: Decimal places of every probability we return or write.
 DECIMALS = 6
+
+#: Bytes of encoded rows per `predict_proba` call of a pipeline's final estimator. A tree
+#: ensemble walks every row once per tree: on Adult (30k rows one-hot encoded to 104 float64
+#: columns, 25 MB) the 100 trees of the gradient-boosted model streamed the matrix from memory
+#: 100 times, and blocks that stay in the CPU cache took that step from 325 ms to about 155 ms
+#: (chunks of 2,000-8,000 rows measured alike; 16,000 rows were as slow as one call).
+BLOCK_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -44,4 +52,19 @@ class Scores:
 
 
 def score(model, X: pd.DataFrame) -> Scores:
-    return Scores(np.asarray(model.classes_).astype(str), model.predict_proba(X))
+    return Scores(np.asarray(model.classes_).astype(str), predict_proba(model, X))
+
+
+def predict_proba(model, X: pd.DataFrame) -> np.ndarray:
+    """`model.predict_proba(X)`, the same numbers, with a pipeline's final step run on blocks of
+    encoded rows (BLOCK_BYTES) once its transformers have encoded the whole frame."""
+    if not isinstance(model, Pipeline) or len(model.steps) < 2:
+        return model.predict_proba(X)
+    encoded = model[:-1].transform(X)
+    final = model[-1]
+    if not isinstance(encoded, np.ndarray) or encoded.ndim != 2:  # sparse or frame output: one call
+        return final.predict_proba(encoded)
+    rows = max(1, BLOCK_BYTES // max(1, encoded.shape[1] * encoded.itemsize))
+    if len(encoded) <= rows:
+        return final.predict_proba(encoded)
+    return np.concatenate([final.predict_proba(encoded[i : i + rows]) for i in range(0, len(encoded), rows)])

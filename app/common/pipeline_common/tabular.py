@@ -181,19 +181,23 @@ def coerce(df: pd.DataFrame, schema: list[Column]) -> pd.DataFrame:
 
     Errors name the column and the 1-based data row, e.g. "age: row 2: expected a number, got 'abc'".
     """
-    out = df.copy()
-    for col in schema:
-        if col.name not in out.columns:
-            raise DataError(col.name, "column is missing")
-        if col.type in ("double", "float"):
-            out[col.name] = _numeric(out[col.name], col.name).astype("float64")
-        elif col.type in ("long", "integer"):
-            series = _numeric(out[col.name], col.name)
+    types = {col.name: col.type for col in schema}
+    for name in types:
+        if name not in df.columns:
+            raise DataError(name, "column is missing")
+    out = {}
+    for name in df.columns:
+        series, kind = df[name], types.get(name)
+        if kind in ("double", "float"):
+            series = _numeric(series, name).astype("float64")
+        elif kind in ("long", "integer"):
+            series = _numeric(series, name)
             # Integer columns with gaps cannot be int64; the model's imputer handles NaN as float.
-            out[col.name] = series.astype("int64") if not series.isna().any() else series.astype("float64")
-        elif col.type == "string":
-            out[col.name] = out[col.name].astype("object").where(out[col.name].notna(), None)
-    return out
+            series = series.astype("int64") if not series.isna().any() else series.astype("float64")
+        elif kind == "string":  # object with None for gaps, as the model was trained on (one pass)
+            series = pd.Series(series.to_numpy(dtype=object, na_value=None), index=df.index, dtype=object, name=name, copy=False)
+        out[name] = series
+    return pd.DataFrame(out, index=df.index)
 
 
 def json_safe(value):

@@ -64,10 +64,10 @@ def append_columns(data: bytes, labels: np.ndarray, probability: np.ndarray, df:
         frame = df.copy()
         frame["prediction"], frame["probability"] = labels, probability
         return frame.to_csv(index=False).encode()
-    cell = {label: csv_cell(str(label)).encode() for label in np.unique(labels)}
-    out = [lines[0] + b",prediction,probability"]
-    out += [b"%s,%s,%r" % (line, cell[label], q) for line, label, q in zip(lines[1:], labels, probability.tolist())]
-    return b"\n".join(out) + b"\n"
+    classes, which = np.unique(labels, return_inverse=True)
+    cells = [b"," + csv_cell(str(label)).encode() + b"," for label in classes]
+    tails = [cells[i] + b"%r" % q for i, q in zip(which.tolist(), probability.tolist())]
+    return b"\n".join([lines[0] + b",prediction,probability", *map(bytes.__add__, lines[1:], tails)]) + b"\n"
 
 
 def row_lines(data: bytes, rows: int) -> list[bytes] | None:
@@ -78,11 +78,12 @@ def row_lines(data: bytes, rows: int) -> list[bytes] | None:
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
-    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     if len(lines) != rows + 1:
         return None
-    commas = lines[0].count(b",")
-    if any(not line.strip() or line.count(b",") != commas for line in lines):
+    if b"\r" in data:
+        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    commas = lines[0].count(b",")  # >= 1: a data set has at least two columns, so no line that passes is blank
+    if commas == 0 or any(line.count(b",") != commas for line in lines):
         return None
     return lines
 
