@@ -19,7 +19,7 @@ def main() -> None:
     celery.worker_main(
         [
             "worker",
-            "--pool=solo",
+            "--pool=threads",  # solo stalled up to 2 s between jobs (tests/app/test_queue_pickup.py)
             "--concurrency=1",
             "--without-gossip",
             "--without-mingle",
