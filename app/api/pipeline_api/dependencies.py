@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from pipeline_common.config import AppSettings
-from pipeline_common.db import session_factory
+from pipeline_common.db import engine_for, session_factory
 from pipeline_common.queue import ensure_topology, make_celery
 from pipeline_common.storage import ObjectStore
 from pipeline_common.unavailable import Unavailable
@@ -23,7 +23,7 @@ class Services:
     def __init__(self, settings: AppSettings):
         self.settings = settings
         self.sessions = session_factory(settings.database_url)
-        self.autocommit = self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        self.autocommit = engine_for(settings.database_url).execution_options(isolation_level="AUTOCOMMIT")
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.celery = make_celery(settings.amqp_url, settings.queue_prefix)
         self.topology_ready = False

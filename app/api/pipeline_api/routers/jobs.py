@@ -42,8 +42,8 @@ def submit(svc: Services, kind: str, params: dict) -> JobCreated:
         with tracer.start_as_current_span("rabbitmq.publish"):
             svc.publish(TRAIN_TASK if kind == "training" else PREDICT_TASK, job_id)
     except Unavailable:
-        with svc.sessions.begin() as s:
-            s.execute(delete(Job).where(Job.id == job_id))
+        with svc.autocommit.connect() as c:
+            c.execute(delete(Job).where(Job.id == job_id))
         raise
     JOBS_SUBMITTED.labels(kind).inc()
     log.info("job queued", extra={"job_id": job_id, "kind": kind})
