@@ -19,7 +19,10 @@ def main() -> None:
     celery.worker_main(
         [
             "worker",
-            "--pool=threads",  # solo stalled up to 2 s between jobs (tests/app/test_queue_pickup.py)
+            # One job at a time in a thread: the solo pool's consumer loop stalled up to 2 s between
+            # jobs (tests/app/test_queue_pickup.py). `threads` is celery 5.7.0's
+            # celery/concurrency/__init__.py ALIASES['threads'] (celery.concurrency.thread:TaskPool).
+            "--pool=threads",
             "--concurrency=1",
             "--without-gossip",
             "--without-mingle",
