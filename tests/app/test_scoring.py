@@ -50,3 +50,25 @@ def test_an_estimator_that_is_not_a_pipeline_is_scored_as_is(data):
     X, y = data
     model = LogisticRegression().fit(X[["age"]], y)
     np.testing.assert_array_equal(scoring.predict_proba(model, X[["age"]]), model.predict_proba(X[["age"]]))
+
+
+def openmp_threads_of_final_step(pipeline, X, monkeypatch) -> int:
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    seen = []
+    final = pipeline[-1]
+    monkeypatch.setattr(final, "predict_proba", lambda Z: seen.append(_openmp_effective_n_threads()) or type(final).predict_proba(final, Z))
+    scoring.predict_proba(pipeline, X)
+    return seen[0]
+
+
+def test_a_few_rows_are_scored_on_one_openmp_thread(pipeline, data, monkeypatch):
+    X, _ = data
+    assert openmp_threads_of_final_step(pipeline, X.head(scoring.SERIAL_ROWS - 1), monkeypatch) == 1
+
+
+def test_many_rows_are_scored_on_every_openmp_thread(pipeline, data, monkeypatch):
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    X, _ = data
+    assert openmp_threads_of_final_step(pipeline, X.head(scoring.SERIAL_ROWS), monkeypatch) == _openmp_effective_n_threads() > 1
