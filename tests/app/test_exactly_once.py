@@ -43,6 +43,73 @@ def test_a_running_job_with_a_live_lease_is_not_claimed_again_but_an_expired_one
     assert second.start(job_id).attempts == 2
 
 
+
+def queued_job(worker) -> str:
+    job_id = new_id()
+    with worker.sessions.begin() as s:
+        s.add(Job(id=job_id, kind="prediction", status="queued", params={"records": [{"age": 1}]}))
+    return job_id
+
+
+def expire_lease(stack, job_id: str) -> None:
+    with psycopg.connect(f"{stack.pg}/pipeline") as conn:
+        conn.execute("UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = %s", (job_id,))
+
+
+def test_a_claimed_job_carries_its_row_and_this_workers_lease(stack, worker_settings):
+    from data_processor.jobs import Worker
+
+    worker = Worker(worker_settings)
+    job_id = queued_job(worker)
+    job = worker.start(job_id)
+    assert (job.id, job.kind, job.status, job.params, job.attempts) == (job_id, "prediction", "running", {"records": [{"age": 1}]}, 1)
+    assert job.lease_owner == worker.owner and job.lease_expires_at > job.started_at
+
+
+def test_a_finished_job_is_not_claimed_again(stack, worker_settings):
+    from data_processor.jobs import Worker
+
+    worker = Worker(worker_settings)
+    job_id = queued_job(worker)
+    worker.start(job_id)
+    assert worker.finish(job_id, "succeeded", result={"rows": 1})
+    assert worker.start(job_id) is None
+
+
+def test_claiming_a_job_that_does_not_exist_is_a_lookup_error(stack, worker_settings):
+    from data_processor.jobs import Worker
+
+    with pytest.raises(LookupError):
+        Worker(worker_settings).start(new_id())
+
+
+def test_a_worker_whose_lease_was_taken_cannot_record_success(stack, worker_settings):
+    from data_processor.jobs import Worker
+
+    first, second = Worker(worker_settings), Worker(worker_settings)
+    job_id = queued_job(first)
+    started = first.start(job_id).started_at
+    expire_lease(stack, job_id)
+    assert second.start(job_id).started_at == started  # a job keeps its first start time
+    assert not first.finish(job_id, "succeeded", result={"by": "first"})
+    assert second.finish(job_id, "succeeded", result={"by": "second"})
+    with second.sessions() as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.result, job.attempts, job.lease_owner, job.lease_expires_at) == ("succeeded", {"by": "second"}, 2, None, None)
+        assert job.finished_at >= job.started_at
+
+
+def test_a_finished_job_keeps_its_first_outcome(stack, worker_settings):
+    from data_processor.jobs import Worker
+
+    worker = Worker(worker_settings)
+    job_id = queued_job(worker)
+    worker.start(job_id)
+    assert worker.finish(job_id, "failed", error="records[0].age: expected a number")
+    assert not worker.finish(job_id, "succeeded", result={"rows": 1})
+    with worker.sessions() as s:
+        assert (s.get(Job, job_id).status, s.get(Job, job_id).error) == ("failed", "records[0].age: expected a number")
+
 def kill_at(stack, name: str, step: str, queue: str, **env):
     proc = stack.start_worker(name, wait=False, QUEUE_PREFIX=queue, FAULT_PAUSE_AT=step, JOB_LEASE_SECONDS="5", **env)
     return proc
