@@ -27,7 +27,7 @@ class Services:
         self.store = ObjectStore(settings.s3_endpoint_url, settings.s3_bucket)
         self.celery = make_celery(settings.amqp_url, settings.queue_prefix)
         self.topology_ready = False
-        self.waiter = JobWaiter(self.sessions)  # GET /jobs/{id}?wait=
+        self.waiter = JobWaiter(self.autocommit)  # GET /jobs/{id}?wait=
 
     def publish(self, task: str, job_id: str) -> None:
         try:

@@ -14,8 +14,7 @@ import threading
 import time
 
 import psycopg
-from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine, select
 
 from pipeline_common.db import Job
 
@@ -28,8 +27,8 @@ RECHECK_SECONDS = 1.0
 
 
 class JobWaiter:
-    def __init__(self, sessions: sessionmaker):
-        self.sessions = sessions
+    def __init__(self, engine: Engine):
+        self.engine = engine  # reads the job's status; its URL is the listener's
         self._waiting: dict[str, set[threading.Event]] = {}
         self._lock = threading.Lock()
         self._listening = threading.Event()
@@ -58,8 +57,8 @@ class JobWaiter:
                     self._waiting.pop(job_id, None)
 
     def _finished(self, job_id: str) -> bool:
-        with self.sessions() as s:
-            status = s.scalar(select(Job.status).where(Job.id == job_id))
+        with self.engine.connect() as c:
+            status = c.scalar(select(Job.status).where(Job.id == job_id))
         return status is None or status in FINAL
 
     def _start_listener(self) -> None:
@@ -69,7 +68,7 @@ class JobWaiter:
                 self._thread.start()
 
     def _listen(self) -> None:
-        url = self.sessions.kw["bind"].url.set(drivername="postgresql").render_as_string(hide_password=False)
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         while True:
             try:
                 with psycopg.connect(url, autocommit=True) as conn:
