@@ -63,6 +63,10 @@ class _OneHot:
     offset: int
     width: int
 
+    @property
+    def columns(self) -> list[str]:
+        return [self.column]
+
     def write(self, X: pd.DataFrame, out: np.ndarray) -> bool:
         values = X[self.column].to_numpy(dtype=object)
         codes, uniques = pd.factorize(values)  # hashed in C; None and NaN both come out as -1
@@ -95,17 +99,14 @@ class Replay:
 
     def __init__(self, blocks: list, width: int):
         self.blocks, self.width = blocks, width
+        self.columns = [name for block in blocks for name in block.columns]  # the input columns it reads
 
     def __call__(self, X: pd.DataFrame) -> np.ndarray | None:
         """The encoded rows, or None when this frame must go through scikit-learn."""
-        if len(X) == 0 or any(name not in X.columns for name in self._columns):
+        if len(X) == 0 or any(name not in X.columns for name in self.columns):
             return None
         out = np.zeros((len(X), self.width), dtype=np.float64)
         return out if all(block.write(X, out) for block in self.blocks) else None
-
-    @property
-    def _columns(self) -> list[str]:
-        return [name for b in self.blocks for name in (b.columns if isinstance(b, _Numbers) else [b.column])]
 
 
 def _plain_imputer(t) -> bool:
