@@ -16,12 +16,11 @@ import time
 import psycopg
 from sqlalchemy import Engine, select
 
-from pipeline_common.db import Job
+from pipeline_common.db import FINAL_STATUSES, Job
 
 log = logging.getLogger("pipeline_api.job_wait")
 
 CHANNEL = "job_finished"
-FINAL = ("succeeded", "failed")
 MAX_WAIT_SECONDS = 60
 RECHECK_SECONDS = 1.0
 
@@ -59,7 +58,7 @@ class JobWaiter:
     def _finished(self, job_id: str) -> bool:
         with self.engine.connect() as c:
             status = c.scalar(select(Job.status).where(Job.id == job_id))
-        return status is None or status in FINAL
+        return status is None or status in FINAL_STATUSES
 
     def _start_listener(self) -> None:
         with self._lock:

@@ -34,6 +34,10 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+#: A job in one of these statuses is done: it is never claimed, waited for or finished again.
+FINAL_STATUSES = ("succeeded", "failed")
+
+
 class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)

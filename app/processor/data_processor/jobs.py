@@ -26,7 +26,7 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import and_, func, or_, select, true, update
 
 from pipeline_common.config import AppSettings
-from pipeline_common.db import Dataset, Feedback, Job, engine_for, session_factory, utcnow
+from pipeline_common.db import FINAL_STATUSES, Dataset, Feedback, Job, engine_for, session_factory, utcnow
 from pipeline_common.storage import ObjectStore
 from pipeline_common.tabular import DataError, json_safe, read_csv
 from pipeline_common.telemetry import context_from
@@ -43,9 +43,6 @@ JOBS = Counter("pipeline_jobs_total", "Finished jobs", ["kind", "status"])
 DURATION = Histogram(
     "pipeline_job_duration_seconds", "Job run time", ["kind"], buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 )
-
-
-FINISHED = ("succeeded", "failed")
 
 
 class PermanentError(Exception):
@@ -80,7 +77,7 @@ class Worker:
         now = utcnow()
         claimable = and_(
             Job.id == job_id,
-            Job.status.not_in(FINISHED),
+            Job.status.not_in(FINAL_STATUSES),
             or_(
                 Job.status != "running",
                 Job.lease_owner.is_not_distinct_from(self.owner),
@@ -108,7 +105,7 @@ class Worker:
             held = c.execute(select(Job.status, Job.lease_expires_at).where(Job.id == job_id)).one_or_none()
         if held is None:
             raise LookupError(f"job {job_id} does not exist")
-        if held.status in FINISHED:
+        if held.status in FINAL_STATUSES:
             return None
         raise LeaseHeld(job_id, (held.lease_expires_at - now).total_seconds() if held.lease_expires_at else 0.0)
 
@@ -133,7 +130,7 @@ class Worker:
         ours = or_(Job.lease_owner.is_(None), Job.lease_owner == self.owner) if status == "succeeded" else true()
         record = (
             update(Job)
-            .where(Job.id == job_id, Job.status.not_in(FINISHED), ours)
+            .where(Job.id == job_id, Job.status.not_in(FINAL_STATUSES), ours)
             .values(status=status, result=json_safe(result), error=error, finished_at=utcnow(), lease_owner=None, lease_expires_at=None)
             .returning(Job.kind)
         )
@@ -204,7 +201,7 @@ class Worker:
     def give_up(self, job_id: str, error: str) -> None:
         with self.sessions() as s:
             job = s.get(Job, job_id)
-        if job is not None and job.status not in FINISHED:
+        if job is not None and job.status not in FINAL_STATUSES:
             self.fail(job, error)
 
     def attempts(self, job_id: str) -> int:
