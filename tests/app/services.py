@@ -248,7 +248,7 @@ class Stack:
         self.procs = Processes(self.root)
         self.api_token = "test-token-" + os.urandom(8).hex()
         self.prefix = "test-" + os.urandom(3).hex()
-        self.worker_metrics: dict[str, str] = {}  # worker name -> its Prometheus endpoint
+        self.workers: list[tuple[subprocess.Popen, str]] = []  # every worker started, with its Prometheus endpoint
 
     def start(self, pg_settings: dict[str, str] | None = None, pg_env: dict[str, str] | None = None) -> "Stack":
         self.postgres = new_postgres(self.procs, pg_settings, pg_env)
@@ -289,8 +289,13 @@ class Stack:
         proc = self.procs.start(name, [sys.executable, "-m", "data_processor"], env=env)
         if wait:
             self.wait_worker(name, proc)
-        self.worker_metrics[name] = f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"
+        self.workers.append((proc, f"http://127.0.0.1:{env['METRICS_PORT']}/metrics"))
         return proc
+
+    def live_worker_metrics(self) -> list[str]:
+        """The Prometheus endpoints of the workers still running. A killed worker's port is free
+        again, and another server may have taken it (a CI run scraped a JSON 404 there)."""
+        return [url for proc, url in self.workers if proc.poll() is None]
 
     def wait_worker(self, name: str, proc: subprocess.Popen, timeout: float = 240) -> None:
         wait_for(lambda: (self.root / f"{name}.hb").exists(), f"worker {name}", timeout, proc)

@@ -1,6 +1,9 @@
 """The dashboard and alert rules query metrics the API and the worker really expose."""
 
 import re
+import shutil
+import subprocess
+import sys
 
 import httpx
 import yaml
@@ -9,6 +12,7 @@ from infra.catalog import offline_catalog
 from infra.configs import dashboards
 
 from .flow import scrape, train, upload
+from .services import Stack
 
 OWN_METRIC = re.compile(r"\b((?:api|pipeline)_[a-z_]+)")
 
@@ -26,12 +30,27 @@ def test_dashboard_and_alerts_query_metrics_the_services_expose(client, api_url,
     assert train(client, ds["id"], "metrics-model")["status"] == "succeeded"
     client.get("/api/v1/jobs/does-not-exist")  # a 4xx, so every status family has a series
     samples = scrape(f"{api_url}/metrics")
-    for url in stack.worker_metrics.values():
+    for url in stack.live_worker_metrics():
         try:
             samples |= scrape(url, timeout=5)
         except httpx.TransportError:
-            pass  # a worker a fault test has killed
+            pass  # a worker another test is stopping right now
     exposed = {key.split("{", 1)[0] for key in samples}
     queried = queried_own_metrics()
     assert {"api_requests_total", "pipeline_jobs_total"} <= queried
     assert queried <= exposed, queried - exposed
+
+
+def test_only_running_workers_are_scraped():
+    # A killed worker's metrics port is free for any other server to take.
+    stack = Stack()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        stack.workers += [(dead, "http://127.0.0.1:1/metrics"), (running, "http://127.0.0.1:2/metrics")]
+        assert stack.live_worker_metrics() == ["http://127.0.0.1:2/metrics"]
+    finally:
+        running.kill()
+        running.wait()
+        shutil.rmtree(stack.root)
