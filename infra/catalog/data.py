@@ -301,6 +301,11 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                 "AWS_ACCESS_KEY_ID": S3_MLFLOW_USER,
                 "MLFLOW_SERVER_ALLOWED_HOSTS": f"{mlflow_host},mlflow,mlflow:5000,localhost,localhost:5000,127.0.0.1:5000",
                 "MLFLOW_EXPOSE_PROMETHEUS": "/tmp/mlflow-metrics",
+                # mlflow 3.17.2 enables it by default (mlflow/environment_variables.py) and `mlflow
+                # server` then starts a job runner with a Huey consumer per GenAI job kind
+                # (mlflow/server/__init__.py, mlflow/server/jobs/_job_runner.py): eight processes,
+                # 1.4 GB measured, for judges and prompt optimisation this platform does not use.
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             },
             secret_env={
                 "MLFLOW_BACKEND_STORE_URI": fmt(

@@ -221,11 +221,40 @@ def start_s3(procs: Processes) -> str:
 S3_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+def descendants(pid: int) -> list[str]:
+    """Command lines of every process below `pid` (read from /proc, as `ps --forest` would)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        try:
+            found.append(Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+        todo.extend(children.get(child, []))
+    return found
+
+
+def mlflow_catalog_switches() -> dict[str, str]:
+    """The catalog's MLflow settings that change which processes the server runs, so that the
+    tests' MLflow competes for the CPU as the deployed one does (no GenAI job runner)."""
+    from infra.catalog import offline_catalog
+
+    env = offline_catalog("dev")[1].services["mlflow"].env
+    return {k: env[k] for k in ("MLFLOW_SERVER_ENABLE_JOB_EXECUTION",)}
+
+
 def start_mlflow(procs: Processes, pg_url: str, s3_url: str, workers: int = 2) -> str:
     port = free_port()
     # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
     # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
-    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120"}
+    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120", **mlflow_catalog_switches()}
     proc = procs.start(
         "mlflow",
         [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),

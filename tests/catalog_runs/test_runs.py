@@ -95,3 +95,14 @@ def test_prometheus_scrapes_every_healthy_service_running_here(catalog_run):
         time.sleep(1)
     assert {names[i.split(":")[0]] for i in ours} == {n for n in running if catalog_run.catalog.services[n].metrics}
     assert not down, down
+
+
+def test_mlflow_starts_no_job_runner_for_genai_jobs(catalog_run):
+    """mlflow 3.17.2 `server` starts a job runner and a Huey consumer per GenAI job kind (scorers,
+    evaluation, issue detection, prompt optimisation) unless MLFLOW_SERVER_ENABLE_JOB_EXECUTION is
+    false: eight processes that held 1.4 GB here, inside a container limited to 2 GB."""
+    container = ran(catalog_run, "mlflow")
+    from tests.app.services import descendants
+
+    jobs = [cmd for cmd in descendants(container.proc.pid) if "mlflow.server.jobs" in cmd]
+    assert not jobs, jobs
