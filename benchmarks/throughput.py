@@ -5,7 +5,7 @@ champion on the given data set, then starts `mlflow models serve` (this venv's m
 `--env-manager local`, 1 worker) on `models:/<model>@champion` and measures:
 
 - job submissions/s through the API (sequential POST /prediction-jobs of one record), and how
-  fast one worker finishes those jobs;
+  fast one worker finishes those jobs: the median of several rounds after a first one from cold;
 - batch scoring rows/s: our prediction job on the stored data set (POST, then GET ?wait=, so no
   polling interval quantises it) vs serve's /invocations in chunks of 1,000 and 5,000 rows
   (request bodies built before the clock starts), in interleaved rounds, each the median; and the
@@ -47,6 +47,7 @@ SUBMISSIONS = 200
 LATENCY_SAMPLES = 200
 WARMUP = 20
 BATCH_RUNS = 5
+SUBMIT_RUNS = 3
 FLOOR_RUNS = 7
 CHUNKS = (1_000, 5_000)
 GOALS = {"submissions": 93.0, "vs_serve": 2.0, "vs_floor": 0.6, "p50": 1.0}
@@ -137,11 +138,22 @@ def main() -> None:
         serve_client = httpx.Client(base_url=serve, timeout=120, headers={"Content-Type": "application/json"})
 
         # -- job submissions ------------------------------------------------------------------
-        started = time.perf_counter()
-        ids = [client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": [record]}).json()["id"] for _ in range(SUBMISSIONS)]
-        submit_rate = SUBMISSIONS / (time.perf_counter() - started)
-        assert all(wait_job(client, job_id)["status"] == "succeeded" for job_id in ids)
-        done_rate = SUBMISSIONS / (time.perf_counter() - started)  # one worker, one job at a time
+        def submit_round(count: int) -> tuple[float, float]:
+            """(submissions/s, jobs done/s): `count` sequential POSTs while the worker takes the jobs
+            as they come, then the wait for the last one (one worker, one job at a time)."""
+            started = time.perf_counter()
+            ids = [client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": [record]}).json()["id"] for _ in range(count)]
+            submitted = time.perf_counter() - started
+            assert all(wait_job(client, job_id)["status"] == "succeeded" for job_id in ids)
+            return count / submitted, count / (time.perf_counter() - started)
+
+        # As for batch below: the worker loads the model on its first job and the API resolves the
+        # champion on its first request. The first round pays for both, so it measures start-up, not
+        # throughput; it is printed beside the figure, not part of it.
+        cold_round = submit_round(SUBMISSIONS)
+        submit_rounds = [submit_round(SUBMISSIONS) for _ in range(SUBMIT_RUNS)]
+        submit_rate = statistics.median(r[0] for r in submit_rounds)
+        done_rate = statistics.median(r[1] for r in submit_rounds)
 
         # -- single record ----------------------------------------------------------------------
         ours_body = json.dumps({"model_name": MODEL, "records": [record]}).encode()
@@ -216,9 +228,10 @@ def main() -> None:
             return "goal met" if ok else "goal NOT met"
 
         print(f"data: {args.data} ({rows:,} rows); model {MODEL} v{version}; load average {os.getloadavg()[0]:.1f} at the end")
-        print(f"job submissions: {submit_rate:.1f} /s ({SUBMISSIONS} sequential POSTs); goal >= {GOALS['submissions']:.0f}/s: "
-              f"ratio {submit_rate / GOALS['submissions']:.2f}, {verdict(submit_rate >= GOALS['submissions'])}")
-        print(f"  the same {SUBMISSIONS} jobs done by one worker: {done_rate:.1f} jobs/s (first POST to last job finished)")
+        print(f"job submissions (median of {SUBMIT_RUNS} rounds of {SUBMISSIONS} sequential POSTs): {submit_rate:.1f} /s; "
+              f"goal >= {GOALS['submissions']:.0f}/s: ratio {submit_rate / GOALS['submissions']:.2f}, {verdict(submit_rate >= GOALS['submissions'])}")
+        print(f"  rounds: {', '.join(f'{r[0]:.1f}' for r in submit_rounds)} /s, after a first round from cold of {cold_round[0]:.1f} /s; "
+              f"the same jobs done by one worker (first POST to last job finished): {done_rate:.1f} jobs/s")
         print(f"batch rows/s (median of {BATCH_RUNS}): ours (prediction job, POST -> ?wait=) {ours_rows_s:,.0f}; "
               + "; ".join(f"mlflow serve, chunks of {c:,}: {v:,.0f}" for c, v in serve_rows_s.items())
               + f"; in-process pyfunc floor (median of {FLOOR_RUNS}): {floor_rows_s:,.0f}")
