@@ -1,4 +1,5 @@
-"""The API trusts a resolved champion alias for a few seconds, and never caches its absence."""
+"""The API trusts a resolved champion alias for a few seconds, and never caches its absence; it
+reads a version's input columns from the version's tag, and from the model's signature without one."""
 
 from types import SimpleNamespace
 
@@ -9,23 +10,36 @@ from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.models import infer_signature
 from pipeline_api import models_info
 
+from pipeline_common.tabular import INPUTS_TAG, Column, columns_tag
+
 SIGNATURE = infer_signature(pd.DataFrame({"age": [30.0], "job": ["clerk"]}), pd.Series(["yes"]))
 
 
 @pytest.fixture
 def registry(monkeypatch):
     """A fake registry: `champion` maps model name -> version; `lookups` counts alias calls."""
-    state = SimpleNamespace(champion={}, lookups=0)
+    state = SimpleNamespace(champion={}, tags={}, lookups=0, downloads=0)
 
     class FakeClient:
         def get_model_version_by_alias(self, name, alias):
             state.lookups += 1
             if name not in state.champion:
                 raise MlflowException(f"no alias {alias}", error_code=RESOURCE_DOES_NOT_EXIST)  # what MLflow answers
-            return SimpleNamespace(version=state.champion[name])
+            return SimpleNamespace(version=state.champion[name], tags=state.tags.get(name, {}))
+
+        def search_registered_models(self):
+            return [SimpleNamespace(name=n, aliases={"champion": v}) for n, v in state.champion.items()]
+
+        def search_model_versions(self, query):
+            name = query.split("'")[1]
+            return [SimpleNamespace(version=state.champion[name], run_id=None, creation_timestamp=None, tags=state.tags.get(name, {}))]
+
+    def get_model_info(uri):
+        state.downloads += 1
+        return SimpleNamespace(signature=SIGNATURE)
 
     monkeypatch.setattr(models_info, "MlflowClient", FakeClient)
-    monkeypatch.setattr(models_info.mlflow.models, "get_model_info", lambda uri: SimpleNamespace(signature=SIGNATURE))
+    monkeypatch.setattr(models_info.mlflow.models, "get_model_info", get_model_info)
     monkeypatch.setattr(models_info, "_champions", {})
     monkeypatch.setattr(models_info, "_schemas", {})
     return state
@@ -52,3 +66,33 @@ def test_a_model_without_champion_is_looked_up_again_on_the_next_request(registr
         models_info.champion_schema("m", max_age=60)
     registry.champion["m"] = "1"
     assert models_info.champion_schema("m", max_age=60)[0] == "1"
+
+
+def test_input_columns_come_from_the_versions_tag_without_downloading_the_model(registry):
+    registry.champion["m"] = "1"
+    registry.tags["m"] = {INPUTS_TAG: columns_tag([Column("age", "double", False), Column("job", "string")])}
+    _, columns = models_info.champion_schema("m")
+    assert columns == [Column("age", "double", False), Column("job", "string", True)]
+    assert registry.downloads == 0
+
+
+def test_the_model_listing_reads_the_champions_inputs_from_its_tag(registry):
+    registry.champion["m"] = "1"
+    registry.tags["m"] = {INPUTS_TAG: columns_tag([Column("age", "double", False)])}
+    (model,) = models_info.list_models()
+    assert model["inputs"] == [{"name": "age", "type": "double", "required": False}]
+    assert registry.downloads == 0
+
+
+def test_a_version_without_the_tag_is_read_from_its_signature(registry):
+    registry.champion["m"] = "1"  # registered outside the platform
+    _, columns = models_info.champion_schema("m")
+    assert [c.name for c in columns] == ["age", "job"] and registry.downloads == 1
+
+
+@pytest.mark.parametrize("value", ["not json", '[{"name": "age"}]', '{"age": "double"}', "[]"])
+def test_an_unreadable_tag_falls_back_to_the_signature(registry, value):
+    registry.champion["m"] = "1"
+    registry.tags["m"] = {INPUTS_TAG: value}  # edited by hand in the MLflow UI, say
+    _, columns = models_info.champion_schema("m")
+    assert [c.name for c in columns] == ["age", "job"] and registry.downloads == 1

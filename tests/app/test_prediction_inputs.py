@@ -25,3 +25,18 @@ def test_unknown_column_gets_422(client, read_only_model):
 def test_feedback_record_is_checked_too(client, read_only_model):
     r = client.post("/api/v1/feedback", json={"model_name": MODEL, "record": {"age": "x"}, "label": ">50K"})
     assert r.status_code == 422 and "record" in r.json()["detail"]
+
+
+def test_a_registered_version_carries_the_input_columns_of_its_signature(stack, read_only_model, monkeypatch):
+    """The API checks records against this tag; the processor against the signature itself."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    from pipeline_common.tabular import INPUTS_TAG, columns_from_signature, columns_from_tag
+    from tests.app.services import S3_ENV
+
+    for k, v in {**S3_ENV, "MLFLOW_TRACKING_URI": stack.mlflow, "MLFLOW_S3_ENDPOINT_URL": stack.s3}.items():
+        monkeypatch.setenv(k, v)
+    version = MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, "champion")
+    signature = mlflow.models.get_model_info(f"models:/{MODEL}/{version.version}").signature
+    assert columns_from_tag(version.tags[INPUTS_TAG]) == columns_from_signature(signature)

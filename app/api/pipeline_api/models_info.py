@@ -10,7 +10,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline_common.tabular import Column, columns_from_signature
+from pipeline_common.tabular import INPUTS_TAG, Column, columns_from_signature, columns_from_tag
 
 _schemas: dict[tuple[str, str], list[Column]] = {}
 _champions: dict[str, tuple[str, float]] = {}  # name -> (version, resolved at)
@@ -39,18 +39,30 @@ def champion_schema(name: str, max_age: float = 0.0) -> tuple[str, list[Column]]
         version = cached[0]
     else:
         try:
-            version = str(MlflowClient().get_model_version_by_alias(name, "champion").version)
+            mv = MlflowClient().get_model_version_by_alias(name, "champion")
         except MlflowException as exc:
             if exc.error_code not in NOT_FOUND_CODES:
                 raise
             raise NoChampion(f"model '{name}' has no champion version yet; train one first") from None
+        version = str(mv.version)
         with _lock:
             _champions[name] = (version, now)
+        remember_tagged_columns(name, mv)
     return version, input_columns(name, version)
 
 
+def remember_tagged_columns(name: str, mv) -> None:
+    """Cache the input columns a registry answer carries in its tag, if it does."""
+    key = (name, str(mv.version))
+    with _lock:
+        if key not in _schemas and (tagged := columns_from_tag((mv.tags or {}).get(INPUTS_TAG))):
+            _schemas[key] = tagged
+
+
 def input_columns(name: str, version: str) -> list[Column]:
-    """A model version's input columns; a version never changes, so they are cached for good."""
+    """A model version's input columns; a version never changes, so they are cached for good.
+    Versions the processor registered carry them in a tag (read with the alias above); others,
+    registered outside the platform, are read from the model's signature."""
     key = (name, version)
     with _lock:
         if key not in _schemas:
@@ -73,6 +85,7 @@ def list_models() -> list[dict]:
         for alias, version in (rm.aliases or {}).items():
             aliases.setdefault(str(version), []).append(alias)
         for mv in client.search_model_versions(f"name='{rm.name}'"):
+            remember_tagged_columns(rm.name, mv)
             data = client.get_run(mv.run_id).data if mv.run_id else None
             created = mv.creation_timestamp
             versions.append(

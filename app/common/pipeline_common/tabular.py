@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 from dataclasses import dataclass
 
@@ -69,6 +70,29 @@ def columns_from_signature(signature, source: str = "model") -> list[Column]:
         Column(c.name, c.type.name if hasattr(c.type, "name") else str(c.type), c.required)
         for c in signature.inputs.inputs
     ]
+
+
+#: Model version tag with the signature's input columns as JSON, written when the processor
+#: registers a version: resolving a champion then takes one registry call instead of a model
+#: download (mlflow.models.get_model_info: about 300 ms against 40 ms for the alias lookup).
+INPUTS_TAG = "input_columns"
+_COLUMN_TYPES = {"string", "double", "float", "long", "integer", "boolean"}
+
+
+def columns_tag(columns: list[Column]) -> str:
+    return json.dumps([{"name": c.name, "type": c.type, "required": c.required} for c in columns])
+
+
+def columns_from_tag(value: str | None) -> list[Column] | None:
+    """The columns `columns_tag` wrote, or None when `value` is absent or not what it writes
+    (a tag can be edited by hand in the MLflow UI): the caller reads the signature then."""
+    try:
+        items = json.loads(value) if value else None
+        columns = [Column(i["name"], i["type"], i["required"]) for i in items]
+    except (ValueError, TypeError, KeyError):
+        return None
+    ok = columns and all(isinstance(c.name, str) and c.type in _COLUMN_TYPES and isinstance(c.required, bool) for c in columns)
+    return columns if ok else None
 
 
 _MISSING = frozenset(MISSING)

@@ -21,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.types.schema import ColSpec, Schema
 
-from pipeline_common.tabular import Column, columns_from_signature, json_safe
+from pipeline_common.tabular import INPUTS_TAG, Column, columns_from_signature, columns_tag, json_safe
 
 from .modeling import SKOPS_TRUSTED_TYPES
 
@@ -122,7 +122,7 @@ def job_version(client: MlflowClient, name: str, job_id: str) -> str | None:
 
 
 def ensure_version(client: MlflowClient, name: str, run, job_id: str) -> str:
-    """The job's model version, registered (with its job tag, in one call) if it is not yet."""
+    """The job's model version, registered (with its job and input columns tags, in one call) if it is not yet."""
     version = job_version(client, name, job_id)
     if version is not None:
         return version
@@ -133,8 +133,9 @@ def ensure_version(client: MlflowClient, name: str, run, job_id: str) -> str:
             raise
     tags = run.data.tags
     model_id = tags.get(MODEL_ID_TAG) or None
+    inputs = {INPUTS_TAG: columns_tag(schema_of(tags[MODEL_URI_TAG]))}  # the API reads them with the alias
     mv = client.create_model_version(
-        name, tags[MODEL_URI_TAG], run_id=run.info.run_id, tags={JOB_TAG: job_id}, model_id=model_id
+        name, tags[MODEL_URI_TAG], run_id=run.info.run_id, tags={JOB_TAG: job_id, **inputs}, model_id=model_id
     )
     return str(mv.version)
 
