@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from datetime import datetime, timezone
 
 import mlflow
@@ -102,7 +103,7 @@ def list_models() -> list[dict]:
         inputs = []
         if "champion" in (rm.aliases or {}):
             cols = input_columns(rm.name, str(rm.aliases["champion"]))
-            inputs = [{"name": c.name, "type": c.type, "required": c.required} for c in cols]
+            inputs = [asdict(c) for c in cols]
         out.append(
             {
                 "name": rm.name,

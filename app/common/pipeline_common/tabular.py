@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -80,7 +80,7 @@ _COLUMN_TYPES = {"string", "double", "float", "long", "integer", "boolean"}
 
 
 def columns_tag(columns: list[Column]) -> str:
-    return json.dumps([{"name": c.name, "type": c.type, "required": c.required} for c in columns])
+    return json.dumps([asdict(c) for c in columns])
 
 
 def columns_from_tag(value: str | None) -> list[Column] | None:
