@@ -241,6 +241,11 @@ def descendants(pid: int) -> list[str]:
     return found
 
 
+def mlflow_job_processes(server_pid: int) -> list[str]:
+    """The GenAI job runner and Huey consumers an `mlflow server` started (mlflow.server.jobs)."""
+    return [cmd for cmd in descendants(server_pid) if "mlflow.server.jobs" in cmd]
+
+
 def mlflow_catalog_switches() -> dict[str, str]:
     """The catalog's MLflow settings that change which processes the server runs, so that the
     tests' MLflow competes for the CPU as the deployed one does (no GenAI job runner)."""

@@ -3,10 +3,10 @@ and benchmarks measure (CPU, memory, start-up) is what a deployed stack does."""
 
 from __future__ import annotations
 
-from tests.app.services import descendants
+from tests.app.services import mlflow_job_processes
 
 
 def test_the_tests_mlflow_starts_no_genai_job_runner_as_the_catalogs_does_not(stack):
     server = next(p for p in stack.procs.procs if p.args[1:2] == ["server"] and p.args[0].endswith("mlflow"))
-    jobs = [cmd for cmd in descendants(server.pid) if "mlflow.server.jobs" in cmd]
+    jobs = mlflow_job_processes(server.pid)
     assert not jobs, jobs

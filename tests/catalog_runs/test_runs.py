@@ -101,8 +101,8 @@ def test_mlflow_starts_no_job_runner_for_genai_jobs(catalog_run):
     """mlflow 3.17.2 `server` starts a job runner and a Huey consumer per GenAI job kind (scorers,
     evaluation, issue detection, prompt optimisation) unless MLFLOW_SERVER_ENABLE_JOB_EXECUTION is
     false: eight processes that held 1.4 GB here, inside a container limited to 2 GB."""
-    container = ran(catalog_run, "mlflow")
-    from tests.app.services import descendants
+    from tests.app.services import mlflow_job_processes
 
-    jobs = [cmd for cmd in descendants(container.proc.pid) if "mlflow.server.jobs" in cmd]
+    container = ran(catalog_run, "mlflow")
+    jobs = mlflow_job_processes(container.proc.pid)
     assert not jobs, jobs
