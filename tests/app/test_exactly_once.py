@@ -29,7 +29,8 @@ def worker_settings(stack, api_url, monkeypatch):
 
 
 def test_a_running_job_with_a_live_lease_is_not_claimed_again_but_an_expired_one_is(stack, worker_settings):
-    from data_processor.jobs import LeaseHeld, Worker
+    from data_processor.errors import LeaseHeld
+    from data_processor.jobs import Worker
 
     first, second = Worker(worker_settings), Worker(worker_settings)
     job_id = new_id()

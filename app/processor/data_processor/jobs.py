@@ -33,6 +33,7 @@ from pipeline_common.telemetry import context_from
 from pipeline_common.unavailable import dependency_of
 
 from . import modeling, registry, scoring
+from .errors import LeaseHeld, PermanentError
 from .faults import fault_point
 from .registry import ModelCache, champion_version
 
@@ -43,18 +44,6 @@ JOBS = Counter("pipeline_jobs_total", "Finished jobs", ["kind", "status"])
 DURATION = Histogram(
     "pipeline_job_duration_seconds", "Job run time", ["kind"], buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900)
 )
-
-
-class PermanentError(Exception):
-    """The job cannot succeed by retrying (bad data, unknown model): fail it at once."""
-
-
-class LeaseHeld(Exception):
-    """Another live worker holds the job; try again once its lease may have run out."""
-
-    def __init__(self, job_id: str, seconds_left: float):
-        super().__init__(f"job {job_id} is held by another worker for {seconds_left:.0f} s more")
-        self.seconds_left = seconds_left
 
 
 class Worker:

@@ -16,6 +16,8 @@ from opentelemetry import trace
 from pipeline_common.scoring import score
 from pipeline_common.tabular import coerce, read_csv, records_frame
 
+from .errors import PermanentError
+
 tracer = trace.get_tracer("data_processor")
 
 BATCH_ROWS = 50_000  # rows scored per predict_proba call: bounds the memory of a large data set
@@ -24,8 +26,6 @@ OUTPUT_COLUMNS = ("prediction", "probability")
 
 def predict(worker, job) -> dict:
     """A prediction job's result. `worker` is the processor's `jobs.Worker` (models, store, sessions)."""
-    from .jobs import PermanentError  # jobs imports this module
-
     p = job.params
     name = p.get("model_name") or worker.settings.default_model_name
     with tracer.start_as_current_span("mlflow.load_model"):

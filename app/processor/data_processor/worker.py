@@ -16,7 +16,8 @@ from pipeline_common.config import get_settings
 from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK, ensure_topology, make_celery
 from pipeline_common.unavailable import dependency_of
 
-from .jobs import LeaseHeld, Worker
+from .errors import LeaseHeld
+from .jobs import Worker
 
 log = logging.getLogger("data_processor.worker")
 HEARTBEAT = Path(os.environ.get("HEARTBEAT_FILE", "/tmp/processor-heartbeat"))
