@@ -110,13 +110,16 @@ def docker_socket_only_in_proxy(rtype: str, props: dict, stack: str) -> list[str
     sources += [m.get("source") or "" for m in props.get("mounts") or []]
     # The socket itself, or a directory it lives in: a read-only bind does not stop connect() on a
     # socket. A directory is tolerated for a container whose user is not root and states no root
-    # exception: the socket is root:docker 0660, so it cannot open it (node exporter reads host `/`).
+    # exception: the socket is root:docker 0660, so it cannot open it (node exporter reads host `/`);
+    # or for one that states why it needs the runtime sockets there (cAdvisor: containerd's). The
+    # socket itself never.
     non_root = not _exception(props, "user") and runs_as_non_root(rtype, props, stack) == []
+    directory_ok = non_root or bool(_exception(props, "runtime_sockets"))
     return [
         f"container '{_name(props)}' mounts the Docker socket ({src}); only the socket proxy may"
         for src in sources
         if src
-        and (src.endswith(DOCKER_SOCKET_NAME) or (src.rstrip("/") in ("", "/var", "/var/run", "/run") and not non_root))
+        and (src.endswith(DOCKER_SOCKET_NAME) or (src.rstrip("/") in ("", "/var", "/var/run", "/run") and not directory_ok))
     ]
 
 

@@ -149,6 +149,29 @@ def test_a_non_root_container_may_read_the_host_root_but_root_may_not():
     assert rule("docker-socket-only-in-proxy")(C, root, "staging")
 
 
+def test_root_may_bind_a_directory_holding_the_runtime_sockets_only_with_a_stated_reason():
+    """cAdvisor's upstream run binds host `/` and `/var/run` (google/cadvisor README.md at v0.57.0), where Docker's
+    and containerd's sockets live; containerd's it must use on the containerd image store."""
+    mounts = [{"type": "bind", "source": "/", "target": "/rootfs", "readOnly": True}]
+    volumes = [{"hostPath": "/var/run", "containerPath": "/var/run", "readOnly": True}]
+    bare = hardened(mounts=mounts, volumes=volumes, user="0", labels=[exception("user")])
+    assert len(rule("docker-socket-only-in-proxy")(C, bare, "staging")) == 2
+    stated = hardened(mounts=mounts, volumes=volumes, user="0", labels=[exception("user"), exception("runtime_sockets")])
+    assert rule("docker-socket-only-in-proxy")(C, stated, "staging") == []
+
+
+def test_a_stated_reason_never_admits_the_docker_socket_itself():
+    volumes = [{"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True}]
+    props = hardened(volumes=volumes, user="0", labels=[exception("user"), exception("runtime_sockets")])
+    assert rule("docker-socket-only-in-proxy")(C, props, "staging")
+
+
+def test_only_cadvisor_states_a_reason_to_reach_the_runtime_sockets(run):
+    stating = {rules._labels(c.inputs)["mlops.service"] for c in run.containers.values()
+               if rules._exception(c.inputs, "runtime_sockets")}  # fmt: skip
+    assert stating == {"cadvisor"}
+
+
 def test_a_privileged_container_is_rejected():
     assert rule("not-privileged")(C, hardened(privileged=True), "staging")
 
