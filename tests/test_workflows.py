@@ -309,3 +309,34 @@ def test_no_secret_is_echoed(workflow):
     for line in workflow.read_text().splitlines():
         if "secrets." in line:
             assert not any(cmd in line for cmd in ("echo", "printf", "cat ")), line
+
+
+WEEKLY = "weekly-images"
+
+
+def weekly_build() -> dict:
+    (step,) = [s for s in load(WEEKLY)["jobs"]["build"]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action@")]
+    return step
+
+
+def test_every_image_is_rebuilt_once_a_week_and_on_demand():
+    on = load(WEEKLY)["on"]
+    (schedule,) = on["schedule"]
+    minute, hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    assert (day_of_month, month) == ("*", "*") and re.fullmatch(r"[0-6]", day_of_week), schedule["cron"]
+    assert re.fullmatch(r"\d+", minute) and re.fullmatch(r"\d+", hour)
+    assert "workflow_dispatch" in on
+    built = {p.parent.name for p in REPO.glob("app/*/Dockerfile")}
+    assert set(load(WEEKLY)["jobs"]["build"]["strategy"]["matrix"]["image"]) == built
+
+
+def test_the_weekly_build_starts_from_upstream_as_it_is_today_and_pushes_nothing():
+    """build-push-action v6.19.2 action.yml: `pull` (always pull referenced images), `no-cache`, `push`
+    (default false). Fresh base images and a fresh apt index are what show drift (app/postgres/Dockerfile)."""
+    step = weekly_build()["with"]
+    assert step["pull"] is True and step["no-cache"] is True
+    assert step.get("push", False) is False and "cache-to" not in step and "outputs" not in step
+    delivery = next(s for s in image_steps() if "push" in s.get("with", {}))["with"]
+    assert (step["context"], step["file"]) == (delivery["context"], delivery["file"])
+    assert load(WEEKLY)["permissions"] == {"contents": "read"}
+    assert not any("login-action" in str(s.get("uses", "")) for s in load(WEEKLY)["jobs"]["build"]["steps"])
