@@ -62,6 +62,12 @@ def backend_network_is_internal(rtype: str, props: dict, stack: str) -> list[str
     return []
 
 
+def is_loopback_name(host: str) -> bool:
+    """`localhost` or a name under it: loopback only (RFC 6761 section 6.3), so no CA can validate it."""
+    host = host.strip().lower().rstrip(".")
+    return host == "localhost" or host.endswith(".localhost")
+
+
 def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -> list[str]:
     if rtype != CONTAINER or stack == "dev":
         return []
@@ -69,6 +75,8 @@ def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -
     if isinstance(envs, str) or not isinstance(envs, Sequence):
         return []  # secret: checked at deploy time (pulumi-policy passes lists as a Sequence proxy, not a list)
     env = dict(e.split("=", 1) for e in envs if "=" in e)
+    if "VIRTUAL_HOST" in env and all(is_loopback_name(h) for h in env["VIRTUAL_HOST"].split(",")):
+        return []
     if "VIRTUAL_HOST" in env and env.get("LETSENCRYPT_HOST") != env["VIRTUAL_HOST"]:
         return [f"container '{props.get('name')}' is public without a certificate (LETSENCRYPT_HOST)"]
     return []

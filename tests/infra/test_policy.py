@@ -46,6 +46,15 @@ def test_a_public_service_without_certificate_is_rejected_on_tls_stacks():
     assert rules.public_services_are_routed_over_https(C, props, "dev") == []
 
 
+@pytest.mark.parametrize("host,rejected", [("api.ci.localhost", False), ("localhost", False),
+                                           ("api.localhost.example.org", True), ("api.ci.localhost,api.example.org", True)])  # fmt: skip
+def test_a_host_under_localhost_needs_no_certificate_on_any_stack(host, rejected):
+    """RFC 6761 section 6.3: `localhost` and names under it resolve to loopback only, so no CA can validate
+    them; the `ci` stacks serve such hosts over plain HTTP."""
+    props = {"name": "api", "envs": [f"VIRTUAL_HOST={host}"]}
+    assert bool(rules.public_services_are_routed_over_https(C, props, "ci")) is rejected
+
+
 def test_a_public_service_without_certificate_is_rejected_as_the_policy_sdk_passes_it():
     """pulumi-policy hands rules Mapping/Sequence proxies (pulumi_policy/proxy.py), not dicts and lists."""
     from pulumi_policy.proxy import unknown_checking_proxy
