@@ -127,6 +127,16 @@ APT_PACKAGES = {
         breaking=("3.0.0-1.pgdg13+1",),
         source="PGDG trixie-pgdg main",
     ),
+    # Debian trixie (the base image's suite): its index too keeps one version per suite, and a stable release
+    # may move ca-certificates to a new upstream through its security suite: Debian 12 went from
+    # 20230311+deb12u1 (bookworm/main) to 20250419~deb12u2 (bookworm-security; `apt-cache policy ca-certificates`
+    # on a Debian 12 host). Trixie ships 20250419 (packages.debian.org, src:ca-certificates).
+    "ca-certificates": AptRepositoryFacts(
+        published="20250419",
+        next=("20250419+deb13u1", "20260301~deb13u1"),
+        breaking=(),
+        source="Debian trixie, trixie-security",
+    ),
 }
 
 APT_INSTALLS = [(df, name, pin) for df in DOCKERFILES for name, pin in apt_installs(df).items()]
