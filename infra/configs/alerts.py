@@ -37,6 +37,18 @@ def alert_rules(services: Iterable[ServiceSpec], extra: Iterable[dict] = ()) -> 
             "annotations": {"summary": "pipeline jobs failed in the last 15 minutes"},
         },
         {
+            # The API's job reconciler (app/api/pipeline_api/reconciler.py) published jobs again: once
+            # is a healed outage, repeatedly means messages keep getting lost.
+            "alert": "JobsHealedRepeatedly",
+            "expr": "sum(increase(pipeline_jobs_healed_total[1h])) > 3",
+            "for": "0m",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "more than 3 jobs were found without a message or worker in the last hour and "
+                "published again (the API logs each as 'healed job')"
+            },
+        },
+        {
             "alert": "DiskFilling",
             "expr": '(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay"} / node_filesystem_size_bytes) < 0.10',
             "for": "15m",

@@ -190,19 +190,42 @@ def rabbitmq_env(base: Path, port: int, node: str) -> dict[str, str]:
     }
 
 
+class RabbitMQ:
+    """A private RabbitMQ node on loopback. `stop()` and `start()` restart the same node on the same
+    port and data directory, so durable queues and persistent messages survive, as on a host."""
+
+    def __init__(self, procs: Processes):
+        self.procs = procs
+        self.base = procs.root / "rabbitmq"
+        self.base.mkdir()
+        (self.base / "enabled_plugins").write_text("[].\n")
+        self.port = free_port()
+        self.env = rabbitmq_env(self.base, self.port, f"test{self.port}@localhost")
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}//"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "RabbitMQ":
+        server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+        if not Path(server).exists():
+            server = shutil.which("rabbitmq-server") or server
+        self.proc = self.procs.start("rabbitmq", [server], env=self.env)
+        wait_for(self.accepts_connections, "RabbitMQ", 60, self.proc)
+        return self
+
+    def accepts_connections(self) -> bool:
+        import kombu
+
+        with kombu.Connection(self.url, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+            return True
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.procs.stop(self.proc, timeout=60)
+
+
 def start_rabbitmq(procs: Processes) -> str:
-    base = procs.root / "rabbitmq"
-    base.mkdir()
-    (base / "enabled_plugins").write_text("[].\n")
-    port = free_port()
-    env = rabbitmq_env(base, port, f"test{port}@localhost")
-    server = "/usr/lib/rabbitmq/bin/rabbitmq-server"
-    if not Path(server).exists():
-        server = shutil.which("rabbitmq-server") or server
-    proc = procs.start("rabbitmq", [server], env=env)
-    wait_for(lambda: port_open(port), "RabbitMQ", 60, proc)
-    time.sleep(1)
-    return f"amqp://guest:guest@127.0.0.1:{port}//"
+    return RabbitMQ(procs).start().url
 
 
 def start_s3(procs: Processes) -> str:
@@ -255,23 +278,38 @@ def mlflow_catalog_switches() -> dict[str, str]:
     return {k: env[k] for k in ("MLFLOW_SERVER_ENABLE_JOB_EXECUTION",)}
 
 
+class MLflow:
+    """`mlflow server` on loopback; `stop()` and `start()` restart it on the same port (its state
+    lives in PostgreSQL and the object store, as the container's does)."""
+
+    def __init__(self, procs: Processes, pg_url: str, s3_url: str, workers: int = 2):
+        self.procs = procs
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
+        # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
+        self.env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120", **mlflow_catalog_switches()}
+        self.cmd = [
+            str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+            "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts",
+            # uvicorn kills a worker that misses a 5 s health check; on a loaded test machine that
+            # loops forever and MLflow never comes up (uvicorn 0.54 `--timeout-worker-healthcheck`).
+            "--uvicorn-opts", "--timeout-worker-healthcheck 120",
+        ]  # fmt: skip
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "MLflow":
+        self.proc = self.procs.start("mlflow", self.cmd, env=self.env)
+        wait_for(lambda: httpx.get(self.url + "/health", timeout=2).status_code == 200, "MLflow", 300, self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.procs.stop(self.proc)
+
+
 def start_mlflow(procs: Processes, pg_url: str, s3_url: str, workers: int = 2) -> str:
-    port = free_port()
-    # uvicorn kills a worker that misses its 5 s health ping; on a loaded machine importing MLflow
-    # takes longer, and uvicorn then restarts workers forever (its CLI reads UVICORN_* variables).
-    env = {**S3_ENV, "MLFLOW_S3_ENDPOINT_URL": s3_url, "UVICORN_TIMEOUT_WORKER_HEALTHCHECK": "120", **mlflow_catalog_switches()}
-    proc = procs.start(
-        "mlflow",
-        [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-         "--backend-store-uri", f"{pg_url}/mlflow", "--artifacts-destination", "s3://mlflow-artifacts",
-         # uvicorn kills a worker that misses a 5 s health check; on a loaded test machine that
-         # loops forever and MLflow never comes up (uvicorn 0.54 `--timeout-worker-healthcheck`).
-         "--uvicorn-opts", "--timeout-worker-healthcheck 120"],
-        env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    wait_for(lambda: httpx.get(url + "/health", timeout=2).status_code == 200, "MLflow", 300, proc)
-    return url
+    return MLflow(procs, pg_url, s3_url, workers).start().url
 
 
 class Stack:
@@ -287,9 +325,11 @@ class Stack:
     def start(self, pg_settings: dict[str, str] | None = None, pg_env: dict[str, str] | None = None) -> "Stack":
         self.postgres = new_postgres(self.procs, pg_settings, pg_env)
         self.pg = self.postgres.url
-        self.amqp = start_rabbitmq(self.procs)
+        self.rabbitmq = RabbitMQ(self.procs).start()
+        self.amqp = self.rabbitmq.url
         self.s3 = start_s3(self.procs)
-        self.mlflow = start_mlflow(self.procs, self.pg, self.s3)
+        self.mlflow_server = MLflow(self.procs, self.pg, self.s3).start()
+        self.mlflow = self.mlflow_server.url
         return self
 
     @property
@@ -337,6 +377,10 @@ class Stack:
     def wait_log(self, name: str, text: str, proc: subprocess.Popen | None = None, timeout: float = 900) -> None:
         """Block until `text` appears in a process's log (an event, not a sleep)."""
         wait_for(lambda: text in self.log(name), f"{text!r} in {name}.log", timeout, proc)
+
+    def wait_any_log(self, names: list[str], texts: tuple[str, ...], timeout: float = 900) -> None:
+        """Block until any of `texts` appears in any of the named processes' logs."""
+        wait_for(lambda: any(t in self.log(n) for n in names for t in texts), f"{texts!r} in {names}", timeout)
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")

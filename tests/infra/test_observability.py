@@ -132,6 +132,10 @@ def test_alerts_cover_service_down_backlog_failures_and_disk(run):
     assert {"ServiceDown", "QueueBacklogGrowing", "JobsFailing", "DiskFilling"} <= alert_names(run)
 
 
+def test_jobs_healed_repeatedly_raise_an_alert(run):
+    assert "JobsHealedRepeatedly" in alert_names(run)
+
+
 def test_certificate_expiry_alert_exists_where_the_proxy_serves_certificates(runs):
     assert "CertificateExpiringSoon" in alert_names(runs["staging"])
     assert "CertificateExpiringSoon" in alert_names(runs["production"])

@@ -29,11 +29,15 @@ class Services:
         self.topology_ready = False
         self.waiter = JobWaiter(self.autocommit)  # GET /jobs/{id}?wait=
 
+    def declare_queues(self) -> None:
+        """The jobs queue and its dead-letter queue, declared once per process (they are durable)."""
+        if not self.topology_ready:
+            ensure_topology(self.celery)
+            self.topology_ready = True
+
     def publish(self, task: str, job_id: str) -> None:
         try:
-            if not self.topology_ready:
-                ensure_topology(self.celery)
-                self.topology_ready = True
+            self.declare_queues()
             self.celery.send_task(task, args=[job_id])
         except Exception as exc:
             raise Unavailable("job queue", exc) from exc

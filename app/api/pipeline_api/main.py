@@ -16,6 +16,7 @@ from pipeline_common.db import migrate
 
 from . import errors
 from .dependencies import Services, authorized
+from .reconciler import Reconciler
 from .request_metrics import RequestMetrics
 from .routers import dataset_profiles, datasets, feedback, jobs, models, operations, predictions
 
@@ -28,7 +29,10 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         migrate(settings.database_url)
+        reconciler = Reconciler(app.state.services)
+        reconciler.start()
         yield
+        reconciler.stop()
 
     app = FastAPI(
         title="MLOps Pipeline API",

@@ -26,6 +26,11 @@ class AppSettings(BaseModel):
     # A worker holds a running job for this long and renews it every third of it; a job whose
     # lease ran out (its worker died) may be claimed by another worker.
     job_lease_seconds: float = Field(60.0, gt=0)
+    # The API's job reconciler (pipeline_api/reconciler.py): a pass every this many seconds; it
+    # publishes again a queued job with no message, or a running job with a lapsed lease, once the
+    # job has been so for the grace period. The grace outlasts a worker's retry back-off (30 s).
+    job_reconcile_seconds: float = Field(30.0, gt=0)
+    job_reconcile_grace_seconds: float = Field(120.0, gt=0)
     # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
     retry_after_seconds: int = Field(5, ge=1)
 
@@ -45,6 +50,8 @@ _ENV = {
     "inline_prediction_limit": "INLINE_PREDICTION_LIMIT",
     "champion_cache_seconds": "CHAMPION_CACHE_SECONDS",
     "job_lease_seconds": "JOB_LEASE_SECONDS",
+    "job_reconcile_seconds": "JOB_RECONCILE_SECONDS",
+    "job_reconcile_grace_seconds": "JOB_RECONCILE_GRACE_SECONDS",
     "retry_after_seconds": "RETRY_AFTER_SECONDS",
 }
 

@@ -3,6 +3,13 @@
 A message is acknowledged only after the job's outcome is committed (acks_late),
 one message per worker at a time (prefetch 1), and requeued when a worker dies
 (reject_on_worker_lost). Rejected messages go to `<prefix>.jobs.dead`.
+
+An exception that escapes a task is rejected into the dead-letter queue, never acknowledged
+(`task_acks_on_failure=False`): celery 5.7.0 `celery/worker/request.py` `Request.on_failure`
+acknowledges a failed acks_late message when the flag is true (its default) and otherwise
+calls `self.reject(requeue=False)`, which RabbitMQ routes to the queue's dead-letter exchange.
+The worker itself retries an unavailable dependency and finishes or dead-letters bad jobs;
+this covers a failure it did not foresee, so the message is kept with its reason.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ def make_celery(amqp_url: str, prefix: str) -> Celery:
         task_default_routing_key=names["jobs"],
         task_routes={TRAIN_TASK: {"queue": names["jobs"]}, PREDICT_TASK: {"queue": names["jobs"]}},
         task_acks_late=True,
+        task_acks_on_failure=False,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_serializer="json",

@@ -198,6 +198,16 @@ class Worker:
             log.info("job succeeded", extra={"job_id": job.id, "status": "succeeded"})
             return "succeeded"
 
+    def release(self, job_id: str) -> None:
+        """Put a job this worker holds back to `queued` while a dependency is unavailable. The
+        attempt is not counted: attempts bound lost workers and failures, not outages."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.lease_owner == self.owner, Job.status == "running")
+                .values(status="queued", attempts=Job.attempts - 1, lease_owner=None, lease_expires_at=None, enqueued_at=utcnow())
+            )
+
     def give_up(self, job_id: str, error: str) -> None:
         with self.sessions() as s:
             job = s.get(Job, job_id)
