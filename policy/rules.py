@@ -62,6 +62,12 @@ def backend_network_is_internal(rtype: str, props: dict, stack: str) -> list[str
     return []
 
 
+def is_loopback_name(host: str) -> bool:
+    """`localhost` or a name under it: loopback only (RFC 6761 section 6.3), so no CA can validate it."""
+    host = host.strip().lower().rstrip(".")
+    return host == "localhost" or host.endswith(".localhost")
+
+
 def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -> list[str]:
     if rtype != CONTAINER or stack == "dev":
         return []
@@ -69,6 +75,8 @@ def public_services_are_routed_over_https(rtype: str, props: dict, stack: str) -
     if isinstance(envs, str) or not isinstance(envs, Sequence):
         return []  # secret: checked at deploy time (pulumi-policy passes lists as a Sequence proxy, not a list)
     env = dict(e.split("=", 1) for e in envs if "=" in e)
+    if "VIRTUAL_HOST" in env and all(is_loopback_name(h) for h in env["VIRTUAL_HOST"].split(",")):
+        return []
     if "VIRTUAL_HOST" in env and env.get("LETSENCRYPT_HOST") != env["VIRTUAL_HOST"]:
         return [f"container '{props.get('name')}' is public without a certificate (LETSENCRYPT_HOST)"]
     return []
@@ -110,13 +118,16 @@ def docker_socket_only_in_proxy(rtype: str, props: dict, stack: str) -> list[str
     sources += [m.get("source") or "" for m in props.get("mounts") or []]
     # The socket itself, or a directory it lives in: a read-only bind does not stop connect() on a
     # socket. A directory is tolerated for a container whose user is not root and states no root
-    # exception: the socket is root:docker 0660, so it cannot open it (node exporter reads host `/`).
+    # exception: the socket is root:docker 0660, so it cannot open it (node exporter reads host `/`);
+    # or for one that states why it needs the runtime sockets there (cAdvisor: containerd's). The
+    # socket itself never.
     non_root = not _exception(props, "user") and runs_as_non_root(rtype, props, stack) == []
+    directory_ok = non_root or bool(_exception(props, "runtime_sockets"))
     return [
         f"container '{_name(props)}' mounts the Docker socket ({src}); only the socket proxy may"
         for src in sources
         if src
-        and (src.endswith(DOCKER_SOCKET_NAME) or (src.rstrip("/") in ("", "/var", "/var/run", "/run") and not non_root))
+        and (src.endswith(DOCKER_SOCKET_NAME) or (src.rstrip("/") in ("", "/var", "/var/run", "/run") and not directory_ok))
     ]
 
 

@@ -1,6 +1,7 @@
 """The GitHub workflows are valid and keep the delivery promises (README: Deploying)."""
 
 import json
+import shlex
 import re
 import shutil
 import subprocess
@@ -61,6 +62,8 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 
 DELIVERY = "delivery"
 DEPLOY_JOBS = {"deploy-staging": "staging", "deploy-production": "production"}
+#: The pull-request jobs that deploy the pull request's images on the runner, and their stacks.
+E2E_JOBS = {"e2e": "ci", "k8s-e2e": "k8s-ci"}
 
 
 class Namespace(dict):
@@ -138,7 +141,7 @@ def test_tests_run_on_every_push_and_pull_request_through_ci_run():
         ("push", "refs/heads/main", "", {"test", "images", "deploy-staging"}),
         ("push", "refs/tags/v1.2.0", "", {"test", "images", "deploy-production"}),
         ("push", "refs/heads/feature", "", {"test"}),
-        ("pull_request", "refs/pull/7/merge", "", {"test", "images"}),
+        ("pull_request", "refs/pull/7/merge", "", {"test", "images", "e2e", "k8s-e2e"}),
         ("workflow_dispatch", "refs/heads/main", "staging", {"test", "images", "deploy-staging"}),
         ("workflow_dispatch", "refs/tags/v1.2.0", "production", {"test", "images", "deploy-production"}),
     ],
@@ -253,9 +256,10 @@ def pinned(requirements: Path, package: str) -> str:
 def test_every_pulumi_step_pins_the_cli_of_the_sdk_in_requirements():
     sdk = pinned(REPO / "requirements.txt", "pulumi")
     steps = pulumi_steps(DELIVERY) + pulumi_steps("preview")
-    assert len(steps) == 3  # deploy-staging, deploy-production, preview
+    assert len(steps) == 5  # deploy-staging, deploy-production, preview; e2e and k8s-e2e install it only
     for job, _, step in steps:
         assert str(step["with"]["pulumi-version"]) == sdk, job
+        assert ("command" in step["with"]) is (job not in E2E_JOBS), job
 
 
 def test_policy_pack_dependency_is_installed_wherever_a_policy_pack_runs():
@@ -286,6 +290,8 @@ def test_stack_ssh_options_and_the_ci_ssh_config_agree(stack):
 def test_every_job_that_reaches_the_docker_host_trusts_its_key_first(workflow):
     for name, job in load(workflow)["jobs"].items():
         runs = [s.get("run", "") for s in job["steps"]]
+        if name in E2E_JOBS:  # they deploy on the runner itself
+            continue
         if any(str(s.get("uses", "")).startswith("pulumi/actions@") for s in job["steps"]):
             assert any("bash .ci/ssh-setup" in r for r in runs), name
 
@@ -309,3 +315,201 @@ def test_no_secret_is_echoed(workflow):
     for line in workflow.read_text().splitlines():
         if "secrets." in line:
             assert not any(cmd in line for cmd in ("echo", "printf", "cat ")), line
+
+
+WEEKLY = "weekly-images"
+
+
+def weekly_build() -> dict:
+    (step,) = [s for s in load(WEEKLY)["jobs"]["build"]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action@")]
+    return step
+
+
+def test_every_image_is_rebuilt_once_a_week_and_on_demand():
+    on = load(WEEKLY)["on"]
+    (schedule,) = on["schedule"]
+    minute, hour, day_of_month, month, day_of_week = schedule["cron"].split()
+    assert (day_of_month, month) == ("*", "*") and re.fullmatch(r"[0-6]", day_of_week), schedule["cron"]
+    assert re.fullmatch(r"\d+", minute) and re.fullmatch(r"\d+", hour)
+    assert "workflow_dispatch" in on
+    built = {p.parent.name for p in REPO.glob("app/*/Dockerfile")}
+    assert set(load(WEEKLY)["jobs"]["build"]["strategy"]["matrix"]["image"]) == built
+
+
+def test_the_weekly_build_starts_from_upstream_as_it_is_today_and_pushes_nothing():
+    """build-push-action v6.19.2 action.yml: `pull` (always pull referenced images), `no-cache`, `push`
+    (default false). Fresh base images and a fresh apt index are what show drift (app/postgres/Dockerfile)."""
+    step = weekly_build()["with"]
+    assert step["pull"] is True and step["no-cache"] is True
+    assert step.get("push", False) is False and "cache-to" not in step and "outputs" not in step
+    delivery = next(s for s in image_steps() if "push" in s.get("with", {}))["with"]
+    assert (step["context"], step["file"]) == (delivery["context"], delivery["file"])
+    assert load(WEEKLY)["permissions"] == {"contents": "read"}
+    assert not any("login-action" in str(s.get("uses", "")) for s in load(WEEKLY)["jobs"]["build"]["steps"])
+
+
+# -- the pull-request e2e jobs ---------------------------------------------------------------------------------
+
+#: Every pulumi, kind and kubectl command a workflow runs, with the long flags it may use, each read in the
+#: pinned tool's source (or, for Pulumi, the newest release tag the source snapshot holds, v3.259.0, thirteen
+#: releases before the pinned 3.272.0; the CLI reference at pulumi.com/docs/iac/cli/commands/ lists the same).
+TOOL_COMMANDS: dict[tuple[str, ...], tuple[set[str], str]] = {
+    ("pulumi", "login"): ({"--local"}, "pulumi/pulumi v3.259.0 pkg/cmd/pulumi/auth/login.go: Use login, flag local"),
+    ("pulumi", "stack", "init"): (set(), "pkg/cmd/pulumi/stack/stack_new.go: Use new, Aliases init, create, setup"),
+    ("pulumi", "config", "set"): ({"--stack"}, "pkg/cmd/pulumi/config/config.go: Use set; persistent flag stack"),
+    ("pulumi", "up"): ({"--stack", "--yes", "--policy-pack"}, "pkg/cmd/pulumi/operations/up.go: flags stack, yes, policy-pack"),
+    ("pulumi", "preview"): (
+        {"--stack", "--expect-no-changes", "--policy-pack"},
+        "pkg/cmd/pulumi/operations/preview.go: flags stack, expect-no-changes, policy-pack",
+    ),
+    ("pulumi", "destroy"): ({"--stack", "--yes"}, "pkg/cmd/pulumi/operations/destroy.go: flags stack, yes"),
+    ("pulumi", "stack", "output"): (
+        {"--stack", "--json", "--show-secrets"},
+        "pkg/cmd/pulumi/stack/stack_output.go: Use output [property-name], flags json, show-secrets, stack",
+    ),
+    ("kind", "load", "docker-image"): ({"--name"}, "kubernetes-sigs/kind v0.31.0 pkg/cmd/kind/load/docker-image/docker-image.go"),
+    ("kubectl", "get"): (
+        {"--namespace", "--selector", "--output"},
+        "kubernetes/kubectl kubernetes-1.35.0 pkg/cmd/get/get.go (AddLabelSelectorFlagVar, PrintFlags); kubernetes/"
+        "cli-runtime kubernetes-1.35.0 pkg/genericclioptions/config_flags.go (namespace), print_flags.go (output)",
+    ),
+    ("kubectl", "wait"): (
+        {"--namespace", "--selector", "--for", "--timeout"},
+        "kubernetes/kubectl kubernetes-1.35.0 pkg/cmd/wait/wait.go (for, timeout; ResourceBuilderFlags.WithLabelSelector:"
+        " cli-runtime pkg/genericclioptions/builder_flags.go selector)",
+    ),
+    ("kubectl", "port-forward"): ({"--namespace"}, "kubernetes/kubectl kubernetes-1.35.0 pkg/cmd/portforward/portforward.go"),
+}
+#: Where a tool call starts in a shell script: at a line start, after an operator, `$(` or `nohup`.
+TOOL_CALL = re.compile(r"(?:^|[;&|(]|\bnohup)\s*(pulumi|kind|kubectl)\s+([^;&|)\n]*)", re.M)
+#: What infra.verify runs itself (infra/verify/outputs.py pulumi_outputs), on the e2e jobs' stacks too.
+VERIFY_CALL = "pulumi stack output --stack STACK --json --show-secrets"
+
+
+def tool_calls(script: str) -> list[list[str]]:
+    return [[tool, *shlex.split(args)] for tool, args in TOOL_CALL.findall(script.replace("\\\n", " "))]
+
+
+def command_of(call: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    """(the longest known command the call starts with, its dash-words)."""
+    known = [c for c in TOOL_COMMANDS if tuple(call[: len(c)]) == c]
+    assert known, f"{' '.join(call)}: not in TOOL_COMMANDS (read it in the pinned tool, cite it there)"
+    command = max(known, key=len)
+    return command, [w for w in call[len(command) :] if w.startswith("-")]
+
+
+def workflow_tool_calls() -> list[list[str]]:
+    calls = [tool_calls(VERIFY_CALL)[0]]
+    for path in WORKFLOWS:
+        for job in load(path.stem)["jobs"].values():
+            calls += [c for s in job["steps"] for c in tool_calls(s.get("run", ""))]
+    return calls
+
+
+def test_every_tool_command_and_flag_a_workflow_runs_exists_in_the_pinned_tool():
+    calls = workflow_tool_calls()
+    assert {c[0] for c in calls} == {"pulumi", "kind", "kubectl"}
+    for call in calls:
+        command, dashed = command_of(call)
+        flags, _ = TOOL_COMMANDS[command]
+        for word in dashed:
+            assert word.startswith("--"), f"{' '.join(call)}: write {word} in its long form"
+            assert word.split("=", 1)[0] in flags, f"{' '.join(call)}: {word} is not a flag of {' '.join(command)}"
+
+
+def test_the_tool_command_reader_finds_calls_inside_substitutions_and_rejects_unknown_ones():
+    script = 'x=$(kubectl get service --output name)\nnohup kubectl port-forward "$x" 8080:80 &\npulumi whoami'
+    assert [c[:2] for c in tool_calls(script)] == [["kubectl", "get"], ["kubectl", "port-forward"], ["pulumi", "whoami"]]
+    with pytest.raises(AssertionError, match="not in TOOL_COMMANDS"):
+        command_of(["pulumi", "whoami"])
+
+
+def e2e_runs(job: str) -> list[str]:
+    return [s.get("run", "") for s in load(DELIVERY)["jobs"][job]["steps"]]
+
+
+@pytest.mark.parametrize("job", E2E_JOBS)
+def test_e2e_jobs_run_on_pull_requests_after_the_images_of_the_same_run(job):
+    spec = load(DELIVERY)["jobs"][job]
+    assert {"test", "images"} <= ancestors(load(DELIVERY)["jobs"], job)
+    assert job in jobs_that_run("pull_request", "refs/pull/7/merge")
+    assert not {job} & jobs_that_run("push", "refs/heads/main") and spec["runs-on"] == "ubuntu-24.04"
+
+
+@pytest.mark.parametrize("job", E2E_JOBS)
+def test_e2e_jobs_hold_no_repository_secret(job):
+    """A pull request's code runs there; its state and passphrase are the runner's own."""
+    text = yaml.safe_dump(load(DELIVERY)["jobs"][job])
+    assert "secrets." not in text and "environment" not in load(DELIVERY)["jobs"][job]
+
+
+@pytest.mark.parametrize("job,stack", E2E_JOBS.items())
+def test_e2e_jobs_deploy_verify_back_up_recheck_and_destroy_in_that_order(job, stack):
+    calls = [c for run in e2e_runs(job) for c in tool_calls(run)]
+    pulumi = [(command_of(c)[0][1:], c) for c in calls if c[0] == "pulumi"]
+    order = [cmd for cmd, _ in pulumi]
+    assert order == [("login",), ("stack", "init"), ("config", "set"), ("config", "set"), ("up",),
+                     *([("stack", "output")] if job == "k8s-e2e" else []), ("preview",), ("destroy",)]  # fmt: skip
+    for cmd, call in pulumi:
+        if cmd in {("up",), ("preview",), ("destroy",), ("config", "set"), ("stack", "output")}:
+            assert call[call.index("--stack") + 1] == stack, call
+        if cmd in {("up",), ("preview",)}:
+            assert call[call.index("--policy-pack") + 1] == "policy", call
+    assert ["pulumi", "login", "--local"] in calls and ["pulumi", "stack", "init", stack] in calls
+    assert "--expect-no-changes" in dict(pulumi)[("preview",)]
+    runs = e2e_runs(job)
+    up = next(i for i, r in enumerate(runs) if r.startswith("pulumi up"))
+    verify = next(i for i, r in enumerate(runs) if "-m infra.verify" in r)
+    preview = next(i for i, r in enumerate(runs) if r.startswith("pulumi preview"))
+    assert up < verify < preview and runs[-1].startswith("pulumi destroy")
+    assert shlex.split(runs[verify])[:5] == [".venv/bin/python", "-m", "infra.verify", "--stack", stack]
+    if job == "e2e":
+        backup = next(i for i, r in enumerate(runs) if ".ci/e2e-backup-check" in r)
+        assert verify < backup < preview and shlex.split(runs[backup]) == ["bash", ".ci/e2e-backup-check", stack]
+
+
+@pytest.mark.parametrize("job,stack", E2E_JOBS.items())
+def test_e2e_jobs_run_the_images_the_images_job_scanned(job, stack):
+    images = image_steps()
+    saved = next(s for s in images if "docker save" in s.get("run", ""))
+    upload = next(s for s in images if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
+    assert saved["if"] == upload["if"] == "github.event_name == 'pull_request'"
+    scan = next(s for s in images if s.get("with", {}).get("load") is True)["with"]["tags"]
+    assert saved["run"].endswith(' "' + scan.replace("${{ github.sha }}", "$GITHUB_SHA") + '"')
+    assert upload["with"]["name"] == "image-${{ matrix.image }}"
+    steps = load(DELIVERY)["jobs"][job]["steps"]
+    download = next(s for s in steps if str(s.get("uses", "")).startswith("actions/download-artifact@"))
+    assert download["with"]["pattern"] == "image-*" and download["with"]["merge-multiple"] is True
+    load_step = next(s["run"] for s in steps if "docker load" in s.get("run", ""))
+    assert 'docker tag "scan/$image:$GITHUB_SHA" "ghcr.io/$owner/$image:$GITHUB_SHA"' in load_step
+    config = [c for run in e2e_runs(job) for c in tool_calls(run) if c[:3] == ["pulumi", "config", "set"]]
+    assert {(c[-2], c[-1]) for c in config} == {("imageOwner", "$IMAGE_OWNER"), ("imageTag", "$GITHUB_SHA")}
+
+
+def test_the_kind_cluster_runs_the_kubernetes_version_the_schemas_are_pinned_to():
+    """kind v0.31.0's default node image (pkg/apis/config/defaults/image.go), by digest; kubectl of the same
+    minor; both installed by helm/kind-action v1.14.0, which checks each download's sha256 (kind.sh)."""
+    from tests.k8s.test_schemas import KUBERNETES_VERSION
+
+    steps = load(DELIVERY)["jobs"]["k8s-e2e"]["steps"]
+    kind = next(s for s in steps if str(s.get("uses", "")).startswith("helm/kind-action@"))["with"]
+    assert kind["version"] == "v0.31.0" and kind["cluster_name"] == "mlops-ci"
+    assert kind["node_image"] == (
+        f"kindest/node:v{KUBERNETES_VERSION}@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f"
+    )
+    assert kind["kubectl_version"] == f"v{KUBERNETES_VERSION}"
+    context = yaml.safe_load((REPO / "Pulumi.k8s-ci.yaml").read_text())["config"]["kubernetes:context"]
+    assert context == f"kind-{kind['cluster_name']}"
+    loads = [c for run in e2e_runs("k8s-e2e") for c in tool_calls(run) if c[:3] == ["kind", "load", "docker-image"]]
+    assert loads and all(c[c.index("--name") + 1] == kind["cluster_name"] for c in loads)
+
+
+def test_the_k8s_e2e_job_reaches_the_gateway_of_its_stack_where_envoy_gateway_runs_it():
+    from infra.settings import parse_settings
+
+    settings = parse_settings("k8s-ci", {"target": "kubernetes", "tls": False})
+    calls = [c for run in e2e_runs("k8s-e2e") for c in tool_calls(run) if c[0] == "kubectl"]
+    assert {c[c.index("--namespace") + 1] for c in calls} == {settings.kubernetes.gatewayNamespace}
+    reach = next(r for r in e2e_runs("k8s-e2e") if "port-forward" in r)
+    assert f"owning-gateway-namespace={settings.kubernetes.namespace_for('k8s-ci')}" in reach
+    assert "owning-gateway-name=edge" in reach  # infra/k8s/edge.py GATEWAY_NAME

@@ -33,6 +33,8 @@ CONTAINER_LABELS = "mlops.stack,mlops.service"
 #: Where Docker keeps named volumes on the host (its default data root).
 DOCKER_VOLUMES = "/var/lib/docker/volumes"
 TEXTFILE_DIR = "/textfile"
+#: The host's containerd socket as cAdvisor sees it through its /var/run mount.
+CONTAINERD_SOCKET = "/var/run/containerd/containerd.sock"
 
 VOLUMES = (VolumeSpec("metrics-textfile", stateful=False),)
 
@@ -130,11 +132,22 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             networks=("backend", "dockerapi"),
             port=CADVISOR_PORT,
             hostname="cadvisor",
+            # Upstream's mounts, all read-only (google/cadvisor README.md and deploy/kubernetes/base/daemonset.yaml
+            # at v0.57.0), each needed on a Docker Engine 29 host:
+            # - / at /rootfs: with /rootfs/proc present cAdvisor reads every path under /rootfs
+            #   (manager/manager.go `inHostNamespace`), container_network_* among them from the host's
+            #   /proc/<pid>/net/dev (container/libcontainer/handler.go networkStatsFromProc). Without it they
+            #   come from this container's own /proc, which has no host pids, and are missing.
+            # - /var/run: containerd's socket. Storage driver `overlayfs` (the containerd image store, Engine
+            #   29's default) makes cAdvisor open a containerd client and load each container's spec from it
+            #   (container/docker/factory.go Register, container/docker/handler.go); without the socket no
+            #   Docker container registers. The `containerd` flag below names it under this mount.
+            # - /var/lib/docker: the overlay2 layer database and the overlayfs snapshots' root paths.
+            # Through / and /var/run cAdvisor (root) can reach the Docker and containerd sockets; the exception
+            # below says so. Its Docker API calls still go through the read-only socket proxy (`--docker`).
             mounts=(
-                # No host `/` at /rootfs (upstream's README has one): it would hand cAdvisor, which runs as
-                # root, the host's Docker socket under /rootfs/run. Without /rootfs/proc cAdvisor reads paths
-                # as in the host namespace (manager/manager.go L188-189, container/docker/handler.go L153-156
-                # at v0.57.0), so it finds the layers at /var/lib/docker, mounted below.
+                HostMount("/", "/rootfs"),
+                HostMount("/var/run", "/var/run"),
                 HostMount("/sys", "/sys"),
                 HostMount("/var/lib/docker", "/var/lib/docker"),
                 HostMount("/dev/disk", "/dev/disk"),
@@ -148,6 +161,9 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
             command=(
                 # The Docker API through the read-only socket proxy (flag `docker`, container/docker/factory.go).
                 f"--docker={docker_host(READ_PROXY)}",
+                # containerd's socket through the /var/run mount, as a path that holds whether the image's
+                # /var/run is a directory or a link to /run (flag `containerd`, container/containerd/factory.go).
+                f"--containerd={CONTAINERD_SOCKET}",
                 "--docker_only=true",
                 "--housekeeping_interval=15s",
                 "--store_container_labels=false",
@@ -162,6 +178,7 @@ def exporter_services(ctx: CatalogContext, volumes: list[str]) -> list[ServiceSp
                 exceptions={
                     "user": "reads the host's /, /sys and /var/lib/docker, which are root's",
                     "cap_add": "SYSLOG opens /dev/kmsg for OOM events where kernel.dmesg_restrict=1 (upstream runs --privileged)",
+                    "runtime_sockets": "upstream binds / and /var/run read-only; on the containerd image store cAdvisor must use containerd's socket there",
                 },
                 pids_limit=512,
                 pids_reason="Go runtime: a thread per CPU plus one per blocking cgroup/sysfs read, per container housekeeping",

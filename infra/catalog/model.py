@@ -17,7 +17,7 @@ from typing import Any, Literal
 Network = Literal["edge", "backend", "egress", "dockerapi", "dockeredge"]
 
 #: What a `Hardening.exceptions` key may name: a setting a container keeps against the default.
-EXCEPTION_KEYS = ("read_only", "user", "cap_add")
+EXCEPTION_KEYS = ("read_only", "user", "cap_add", "runtime_sockets")
 
 #: Tasks a container may hold at once (its cgroup's `pids.max`) unless the catalog states more. The pids
 #: controller counts threads, not just processes: "PIDs used in this controller refer to TIDs"
@@ -120,7 +120,8 @@ class Hardening:
 
     Anything else is an exception with a one-line reason in `exceptions` (keys: EXCEPTION_KEYS):
     `read_only` for a writable root, `user` for a container that runs as root, `cap_add` for
-    capabilities added back. The reasons travel as `mlops.exception.<key>` labels, which the policy
+    capabilities added back, `runtime_sockets` for a root container binding a host directory that holds
+    the Docker and containerd sockets (never the socket itself). The reasons travel as `mlops.exception.<key>` labels, which the policy
     pack reads.
 
     Every container also gets a PID limit (`pids_limit`, the cgroup's `pids.max`, threads included);

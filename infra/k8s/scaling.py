@@ -103,13 +103,31 @@ def keda_secret_name(service: str) -> str:
     return f"{service}-keda"
 
 
+def namespaced_url(url: str, service: str, namespace: str) -> str:
+    """`url` with its host, the Service `service`, as `<service>.<namespace>.svc`.
+
+    KEDA's scalers dial from the operator's pod in its own namespace, where the catalog's short name
+    does not resolve. The qualified name does from any namespace through the search list ClusterFirst
+    gives every pod (`<ns>.svc.<domain> svc.<domain> <domain>`, Kubernetes "DNS for Services and Pods"),
+    so it needs no assumption about the cluster domain; KEDA's chart keeps ClusterFirst
+    (kedacore/charts v2.20.2 keda/values.yaml `operator.dnsPolicy`).
+    """
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    if not sep or host != service:
+        raise ValueError(f"AMQP_URL: host '{host}' is not the {service} service")
+    return f"{scheme}://{userinfo}{at}{service}.{namespace}.svc{colon}{port}{slash}{path}"
+
+
 def processor_scaling(
     ctx: KubeContext, spec: ServiceSpec, workload: pulumi.Resource, keda: list[pulumi.Resource]
 ) -> list[pulumi.Resource]:
     """KEDA ScaledObject on the jobs queue's length, authenticated by a Secret holding the AMQP URL.
 
     The URL is the catalog's `AMQP_URL`, the same Output (from the pulumi-random password) the
-    processor reads, so a password rotation reaches both. Its own Secret holds only that key, so
+    processor reads, with the broker's namespace-qualified name, so a password rotation reaches both. Its own Secret holds only that key, so
     KEDA is pointed at nothing else the processor holds.
     """
     cfg = ctx.settings.kubernetes.processor
@@ -118,7 +136,9 @@ def processor_scaling(
         ctx.urn_name(spec.name, "keda-secret"),
         metadata=ctx.metadata(secret_name, spec.name),
         type="Opaque",
-        string_data=pulumi.Output.secret({"host": spec.secret_env["AMQP_URL"]}),
+        string_data=pulumi.Output.secret(
+            {"host": pulumi.Output.from_input(spec.secret_env["AMQP_URL"]).apply(lambda u: namespaced_url(u, "rabbitmq", ctx.namespace))}
+        ),
         opts=ctx.opts(),
     )
     auth = k8s.apiextensions.CustomResource(

@@ -54,7 +54,12 @@ class KubernetesSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     namespace: str | None = None  # default: mlops-<stack>
     storageClass: str | None = None  # default: the cluster's default StorageClass
-    gatewayNamespace: str = "gateway-system"  # where the gateway's pods run (allowed to public ports)
+    #: Where the gateway's pods run (allowed to public ports): by default where Envoy Gateway v1.9.0 installs
+    #: itself and its proxies (envoyproxy/gateway v1.9.0 charts/gateway-helm/README.md `-n envoy-gateway-system`;
+    #: internal/envoygateway/config/config.go `DefaultNamespace`; proxies in the controller's namespace,
+    #: internal/infrastructure/kubernetes/proxy_infra.go `GetResourceNamespace`). `installClusterAddons` installs
+    #: it here too.
+    gatewayNamespace: str = "envoy-gateway-system"
     #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/k8s/addons.py).
     #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (README).
     installClusterAddons: bool = False

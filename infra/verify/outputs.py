@@ -40,7 +40,8 @@ class StackOutputs:
             stack=stack,
             urls=dict(urls),
             credentials=dict(doc["credentials"]),
-            containers={k: list(v) for k, v in (doc.get("containers") or {}).items()},
+            # The Kubernetes target exports its services as `workloads` (all in the stack's namespace).
+            containers={k: list(v) for k, v in (doc.get("containers") or doc.get("workloads") or {}).items()},
             tls=tls,
             acme_staging=bool(tls_doc.get("acmeStaging", False)),
         )

@@ -46,6 +46,15 @@ def test_a_public_service_without_certificate_is_rejected_on_tls_stacks():
     assert rules.public_services_are_routed_over_https(C, props, "dev") == []
 
 
+@pytest.mark.parametrize("host,rejected", [("api.ci.localhost", False), ("localhost", False),
+                                           ("api.localhost.example.org", True), ("api.ci.localhost,api.example.org", True)])  # fmt: skip
+def test_a_host_under_localhost_needs_no_certificate_on_any_stack(host, rejected):
+    """RFC 6761 section 6.3: `localhost` and names under it resolve to loopback only, so no CA can validate
+    them; the `ci` stacks serve such hosts over plain HTTP."""
+    props = {"name": "api", "envs": [f"VIRTUAL_HOST={host}"]}
+    assert bool(rules.public_services_are_routed_over_https(C, props, "ci")) is rejected
+
+
 def test_a_public_service_without_certificate_is_rejected_as_the_policy_sdk_passes_it():
     """pulumi-policy hands rules Mapping/Sequence proxies (pulumi_policy/proxy.py), not dicts and lists."""
     from pulumi_policy.proxy import unknown_checking_proxy
@@ -147,6 +156,29 @@ def test_a_non_root_container_may_read_the_host_root_but_root_may_not():
     assert rule("docker-socket-only-in-proxy")(C, hardened(mounts=mounts, user="65534"), "staging") == []
     root = hardened(mounts=mounts, user="0", labels=[exception("user")])
     assert rule("docker-socket-only-in-proxy")(C, root, "staging")
+
+
+def test_root_may_bind_a_directory_holding_the_runtime_sockets_only_with_a_stated_reason():
+    """cAdvisor's upstream run binds host `/` and `/var/run` (google/cadvisor README.md at v0.57.0), where Docker's
+    and containerd's sockets live; containerd's it must use on the containerd image store."""
+    mounts = [{"type": "bind", "source": "/", "target": "/rootfs", "readOnly": True}]
+    volumes = [{"hostPath": "/var/run", "containerPath": "/var/run", "readOnly": True}]
+    bare = hardened(mounts=mounts, volumes=volumes, user="0", labels=[exception("user")])
+    assert len(rule("docker-socket-only-in-proxy")(C, bare, "staging")) == 2
+    stated = hardened(mounts=mounts, volumes=volumes, user="0", labels=[exception("user"), exception("runtime_sockets")])
+    assert rule("docker-socket-only-in-proxy")(C, stated, "staging") == []
+
+
+def test_a_stated_reason_never_admits_the_docker_socket_itself():
+    volumes = [{"hostPath": "/var/run/docker.sock", "containerPath": "/var/run/docker.sock", "readOnly": True}]
+    props = hardened(volumes=volumes, user="0", labels=[exception("user"), exception("runtime_sockets")])
+    assert rule("docker-socket-only-in-proxy")(C, props, "staging")
+
+
+def test_only_cadvisor_states_a_reason_to_reach_the_runtime_sockets(run):
+    stating = {rules._labels(c.inputs)["mlops.service"] for c in run.containers.values()
+               if rules._exception(c.inputs, "runtime_sockets")}  # fmt: skip
+    assert stating == {"cadvisor"}
 
 
 def test_a_privileged_container_is_rejected():

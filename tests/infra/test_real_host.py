@@ -99,6 +99,52 @@ def test_cadvisor_reads_oom_events_from_the_kernel_log(run):
     assert {"hostPath": "/dev/kmsg", "containerPath": "/dev/kmsg", "permissions": "r"} in devices
 
 
+def host_mounts(container) -> dict[str, tuple[str, bool]]:
+    """{container path: (host path, read-only)} of a container's host binds (volumes and mounts)."""
+    found = {v["containerPath"]: (v["hostPath"], bool(v.get("readOnly"))) for v in container.inputs.get("volumes") or [] if "hostPath" in v}
+    found |= {m["target"]: (m["source"], bool(m.get("readOnly"))) for m in container.inputs.get("mounts") or [] if m.get("type") == "bind"}
+    return found
+
+
+#: google/cadvisor README.md and deploy/kubernetes/base/daemonset.yaml at v0.57.0: `/:/rootfs:ro`,
+#: `/var/run:/var/run:ro`, `/sys:/sys:ro`, `/var/lib/docker/:/var/lib/docker:ro`, `/dev/disk/:/dev/disk:ro`.
+CADVISOR_UPSTREAM_MOUNTS = {
+    "/rootfs": ("/", True),
+    "/var/run": ("/var/run", True),
+    "/sys": ("/sys", True),
+    "/var/lib/docker": ("/var/lib/docker", True),
+    "/dev/disk": ("/dev/disk", True),
+}
+
+
+def test_cadvisor_mounts_what_upstream_runs_it_with_read_only(run):
+    assert host_mounts(run.container("cadvisor")) == CADVISOR_UPSTREAM_MOUNTS
+
+
+def test_cadvisor_reads_container_network_figures_through_the_hosts_proc(run):
+    """container_network_* come from <rootFs>/proc/<pid>/net/dev (container/libcontainer/handler.go at v0.57.0,
+    networkStatsFromProc); rootFs is /rootfs when /rootfs/proc exists (manager/manager.go `inHostNamespace`),
+    else `/`, which in a container of its own PID namespace has no host pids. So: host `/` at /rootfs (the host's
+    procfs comes along, Docker binds recursively), or the host PID namespace."""
+    container = run.container("cadvisor")
+    assert host_mounts(container).get("/rootfs", ("", False))[0] == "/" or container.inputs.get("pidMode") == "host"
+
+
+def test_cadvisor_reaches_containerd_where_docker_keeps_images_in_containerd(run):
+    """Storage driver `overlayfs` (Docker Engine 29's default containerd image store) makes cAdvisor v0.57.0 open
+    a containerd client (container/docker/factory.go `ContainerdSnapshotterStorageDriver`, Register) on flag
+    `containerd` (container/containerd/factory.go, default /run/containerd/containerd.sock), and every Docker
+    container's handler loads its spec there (container/docker/handler.go LoadContainer). The flag names the
+    socket under the /var/run mount, so it resolves whether the image links /var/run to /run or not."""
+    container = run.container("cadvisor")
+    flags = dict(a.lstrip("-").split("=", 1) for a in container.inputs["command"] if "=" in a)
+    socket = flags.get("containerd", "/run/containerd/containerd.sock")
+    mounted = {path: host for path, (host, _) in host_mounts(container).items()}
+    under = [path for path in mounted if socket.startswith(path.rstrip("/") + "/")]
+    assert under, f"{socket} is not under any host mount of cadvisor"
+    assert mounted[under[0]] in ("/run", "/var/run")
+
+
 # -- node exporter ----------------------------------------------------------------------------
 
 

@@ -16,14 +16,14 @@ from tests.infra.harness import StackRun, unwrap
 STACK = "k8s-staging"
 
 
-def run_k8s_stack(config: dict[str, Any] | None = None) -> StackRun:
+def run_k8s_stack(config: dict[str, Any] | None = None, stack: str = STACK) -> StackRun:
     """`run_stack` waits on Docker containers' ids; here the program's return value is the
     rendered services, so wait on the workloads instead (same recorder, same config path)."""
     import pulumi
 
     from infra.program import deploy
 
-    cfg = harness.stack_file_config(STACK) if config is None else config
+    cfg = harness.stack_file_config(stack) if config is None else config
     flat = {
         (k if ":" in k else f"{harness.PROJECT}:{k}"): (
             json.dumps(v) if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v)
@@ -33,7 +33,7 @@ def run_k8s_stack(config: dict[str, Any] | None = None) -> StackRun:
     pulumi.runtime.set_all_config(flat, [])
     mocks = harness.RecordingMocks()
     monitor = harness.RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=harness.PROJECT, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=harness.PROJECT, stack=stack, preview=False, monitor=monitor)
 
     @pulumi.runtime.test
     def program():
@@ -46,7 +46,7 @@ def run_k8s_stack(config: dict[str, Any] | None = None) -> StackRun:
     if not outputs and root is not None:  # as in tests/infra/harness.py::run_stack
         resolved = pulumi.runtime.sync_await._sync_await(rpc.serialize_properties(dict(root.outputs), {}))
         outputs = json_format.MessageToDict(resolved)
-    return StackRun(STACK, monitor.registered, outputs)
+    return StackRun(stack, monitor.registered, outputs)
 
 
 def _ints(value: Any) -> Any:

@@ -257,7 +257,7 @@ def test_the_gateway_namespace_reaches_every_routes_backend_and_the_acme_solvers
 
 
 def _gateway_may_reach(run, pod_labels: dict[str, str], port: int) -> bool:
-    gateway_ns = {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}
+    gateway_ns = {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}
     for pol in policies(run):
         selector = pol["spec"]["podSelector"].get("matchLabels", {})
         if "Ingress" not in pol["spec"]["policyTypes"] or any(pod_labels.get(k) != v for k, v in selector.items()):
@@ -294,7 +294,7 @@ def test_cluster_addons_are_installed_from_pinned_charts_when_enabled(addon_run)
     }
     assert charts["cert-manager"].inputs["repositoryOpts"] == {"repo": "https://charts.jetstack.io"}
     assert charts["keda"].inputs["repositoryOpts"] == {"repo": "https://kedacore.github.io/charts"}
-    assert charts["oci://docker.io/envoyproxy/gateway-helm"].inputs["namespace"] == "gateway-system"
+    assert charts["oci://docker.io/envoyproxy/gateway-helm"].inputs["namespace"] == "envoy-gateway-system"
 
 
 def test_metrics_server_for_the_apis_cpu_hpa_comes_from_its_pinned_upstream_chart(addon_run):

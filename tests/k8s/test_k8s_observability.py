@@ -439,7 +439,7 @@ def test_the_certificate_prober_may_reach_443_anywhere_and_envoys_https_port_in_
     egress = policy(run, "blackbox-public-hosts")["spec"]["egress"]
     assert egress == [
         {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"protocol": "TCP", "port": 443}]},
-        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}],
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}}}],
          "ports": [{"protocol": "TCP", "port": 10443}]},
     ]  # fmt: skip
 

@@ -19,6 +19,14 @@ def test_the_namespace_defaults_to_one_per_stack():
     assert settings.kubernetes.namespace_for(settings.stack) == "mlops-k8s-staging"
 
 
+def test_the_gateway_namespace_defaults_to_the_one_envoy_gateway_installs_itself_in():
+    """envoyproxy/gateway v1.9.0: charts/gateway-helm/README.md installs with `-n envoy-gateway-system`,
+    internal/envoygateway/config/config.go `DefaultNamespace = "envoy-gateway-system"`, and the proxies run in
+    the controller's namespace (internal/infrastructure/kubernetes/proxy_infra.go `GetResourceNamespace`)."""
+    k = parse_settings("k8s-staging", {**BASE, "target": "kubernetes"}).kubernetes
+    assert k.gatewayNamespace == "envoy-gateway-system"
+
+
 def test_scaling_defaults_keep_two_api_replicas():
     k = parse_settings("k8s-staging", {**BASE, "target": "kubernetes"}).kubernetes
     assert (k.api.minReplicas, k.api.maxReplicas) == (2, 6)

@@ -120,10 +120,10 @@ def ingress_from_other_namespaces(run) -> dict[tuple[str, str], set[int]]:
 
 def test_only_public_ports_are_open_to_the_gateway_namespace(run):
     from_outside = ingress_from_other_namespaces(run)
-    gateway = {pol: ports for (pol, ns), ports in from_outside.items() if ns == "gateway-system"}
+    gateway = {pol: ports for (pol, ns), ports in from_outside.items() if ns == "envoy-gateway-system"}
     # cert-manager's HTTP-01 solver pods answer the gateway on their own port (infra/k8s/edge.py).
     assert gateway == {**{name: {port} for name, port in PUBLIC.items()}, "acme-http01-solver": {8089}}
-    assert {k: v for k, v in from_outside.items() if k[1] != "gateway-system"} == FROM_OTHER_NAMESPACES
+    assert {k: v for k, v in from_outside.items() if k[1] != "envoy-gateway-system"} == FROM_OTHER_NAMESPACES
 
 
 def test_every_pod_may_resolve_names_through_cluster_dns_only(run):

@@ -113,11 +113,31 @@ def test_the_trigger_authentication_reads_the_processors_amqp_url_from_a_secret(
     (ref,) = auth["spec"]["secretTargetRef"]
     assert ref["parameter"] == "host"
     secret = objects(run, "Secret")[ref["name"]]
-    processor_env = objects(run, "Secret")["processor-env"]
-    assert secret["stringData"] == {ref["key"]: processor_env["stringData"]["AMQP_URL"]}
+    assert list(secret["stringData"]) == [ref["key"]]
     assert secret["stringData"][ref["key"]].startswith("amqp://pipeline:mock-secret-")
     (trigger,) = objects(run, "ScaledObject")["processor"]["spec"]["triggers"]
     assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+
+
+@pytest.mark.parametrize("namespace", [None, "pipelines"])
+def test_keda_reaches_rabbitmq_by_its_namespace_qualified_name_with_the_processors_credentials(namespace):
+    """KEDA's scalers run in the operator's pod (namespace `keda`), where the short name `rabbitmq` does not
+    resolve: `<service>.<namespace>.svc` does from any namespace through the pod's search list, whatever the
+    cluster domain. The processor, in the stack's namespace, keeps the short name."""
+    config = {**BASE, "kubernetes": {"namespace": namespace}} if namespace else BASE
+    run = run_k8s_stack(config)
+    expected_ns = namespace or "mlops-k8s-staging"
+    keda_url = objects(run, "Secret")["processor-keda"]["stringData"]["host"]
+    processor_url = objects(run, "Secret")["processor-env"]["stringData"]["AMQP_URL"]
+    assert "@rabbitmq:5672/" in processor_url
+    assert keda_url == processor_url.replace("@rabbitmq:5672/", f"@rabbitmq.{expected_ns}.svc:5672/")
+
+
+def test_only_the_host_of_the_amqp_url_is_qualified():
+    url = "amqp://pipeline:p%40ss:rabbitmq@rabbitmq:5672/pipeline"
+    assert scaling.namespaced_url(url, "rabbitmq", "ns") == "amqp://pipeline:p%40ss:rabbitmq@rabbitmq.ns.svc:5672/pipeline"
+    with pytest.raises(ValueError, match="AMQP_URL: host 'broker' is not the rabbitmq service"):
+        scaling.namespaced_url("amqp://u:p@broker:5672/v", "rabbitmq", "ns")
 
 
 def test_the_amqp_url_never_appears_in_plain_text_in_any_resource_input(run):

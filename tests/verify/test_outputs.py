@@ -42,3 +42,14 @@ def test_connect_to_follows_curl_syntax():
     assert routes.resolve("other.example", 443) == ("10.0.0.1", 9443)
     with pytest.raises(ValueError, match="HOST1:PORT1:HOST2:PORT2"):
         ConnectTo.parse("api.example:443:127.0.0.1")
+
+
+def test_a_kubernetes_stacks_workloads_name_the_services_that_must_log():
+    """The Kubernetes target exports `workloads` (one per rendered service, all in the stack's namespace,
+    whose pod logs Alloy ships), not `containers`; without them the logs check could not run."""
+    from tests.k8s.harness import run_k8s_stack
+
+    run = run_k8s_stack(stack="k8s-ci")
+    doc = {k: run.output(k) for k in ("urls", "credentials", "workloads", "tls")}
+    parsed = StackOutputs.parse("k8s-ci", doc)
+    assert set(parsed.containers) == set(run.output("workloads")) and {"api", "processor"} <= set(parsed.containers)
