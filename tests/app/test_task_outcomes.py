@@ -28,8 +28,7 @@ class Task:
         self.request = SimpleNamespace(retries=retries)
         self.countdowns: list[float] = []
 
-    def retry(self, exc, countdown, max_retries):
-        assert max_retries is None
+    def retry(self, exc, countdown):
         self.countdowns.append(countdown)
         return Retry(exc=exc, when=countdown)
 
@@ -127,3 +126,26 @@ def test_a_message_whose_task_raises_is_rejected_not_acknowledged():
     # False rejects without requeue, so RabbitMQ dead-letters the message.
     app = make_celery("amqp://guest:guest@127.0.0.1:1//", "any")
     assert app.conf.task_acks_late is True and app.conf.task_acks_on_failure is False
+
+
+@pytest.mark.parametrize("failure", ["outage", "lease"])
+def test_a_job_task_is_retried_however_often_it_was_retried_before(execute, monkeypatch, failure):
+    # Celery's Task.retry(max_retries=None) falls back to the task's own max_retries, 3 by default
+    # (celery 5.7.0 celery/app/task.py `retry` and `Task.max_retries`): the fourth retry of an outage
+    # or of a held lease raised the error instead, and the message went to the dead-letter queue.
+    from celery.canvas import Signature
+
+    from data_processor import worker as tasks
+    from data_processor.errors import LeaseHeld
+
+    published = []
+    monkeypatch.setattr(Signature, "apply_async", lambda sig, *a, **kw: published.append(sig.options.get("countdown")))
+    error = database_down() if failure == "outage" else LeaseHeld(JOB, 4.0)
+    for task in (tasks.train, tasks.predict):
+        task.push_request(retries=9, args=[JOB], kwargs={}, called_directly=False, delivery_info={})
+        try:
+            with pytest.raises(Retry):
+                execute(StandIn(run=error), task)
+        finally:
+            task.pop_request()
+    assert published == ([30, 30] if failure == "outage" else [4.5, 4.5])

@@ -48,7 +48,7 @@ def _execute(task, job_id) -> str:
         return w.run(job_id)
     except LeaseHeld as exc:  # another worker is on it; look again once its lease may have run out
         log.info("%s; retrying later", exc, extra={"job_id": job_id})
-        raise task.retry(exc=exc, countdown=max(1.0, exc.seconds_left + 0.5), max_retries=None)
+        raise task.retry(exc=exc, countdown=max(1.0, exc.seconds_left + 0.5))
     except LookupError as exc:
         log.error("poison message: %s; dead-lettering", exc, extra={"job_id": job_id})
         raise Reject(str(exc), requeue=False)
@@ -92,15 +92,17 @@ def _retry_later(task, w: Worker, job_id: str, exc: Exception):
             w.release(job_id)
         except Exception as release_error:  # the lease then runs out; the job's next claim counts it
             log.info("could not release the job (%s); its lease will run out", type(release_error).__name__, extra={"job_id": job_id})
-    raise task.retry(exc=exc, countdown=countdown, max_retries=None)
+    raise task.retry(exc=exc, countdown=countdown)
 
 
-@celery.task(name=TRAIN_TASK, bind=True)
+# max_retries=None on the task itself: Task.retry(max_retries=None) falls back to the task's
+# attribute, 3 by default (celery 5.7.0 celery/app/task.py), and a fourth retry then raised.
+@celery.task(name=TRAIN_TASK, bind=True, max_retries=None)
 def train(self, job_id):
     return _execute(self, job_id)
 
 
-@celery.task(name=PREDICT_TASK, bind=True)
+@celery.task(name=PREDICT_TASK, bind=True, max_retries=None)
 def predict(self, job_id):
     return _execute(self, job_id)
 
