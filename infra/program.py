@@ -14,7 +14,8 @@ from .catalog.edge import proxy_files
 from .catalog.model import Catalog
 from .configs import alerting
 from .components import PlatformNetworks, PlatformVolumes, Service
-from .secrets import BASIC_AUTH_USER, PlatformSecrets
+from .outputs import stack_credentials, stack_urls
+from .secrets import PlatformSecrets
 from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
 
 
@@ -72,16 +73,6 @@ def deploy() -> dict[str, Any]:
     return services
 
 
-def stack_urls(settings: PlatformSettings, catalog: Catalog) -> dict[str, str]:
-    urls = {}
-    for name, spec in sorted(catalog.public().items()):
-        base = f"{settings.scheme}://{settings.public_hosts[name]}/"
-        urls[name] = base
-        for link, path in spec.public.links:
-            urls[link] = base + path
-    return urls
-
-
 def export_outputs(settings, catalog, secrets, networks, services) -> None:
     pulumi.export("urls", stack_urls(settings, catalog))
     pulumi.export("networks", networks.names)
@@ -92,20 +83,6 @@ def export_outputs(settings, catalog, secrets, networks, services) -> None:
     # the shared proxy needs these vhost.d and htpasswd files; the htpasswd lines are secret.
     files = proxy_files(CatalogContext(settings, secrets), catalog.public())
     pulumi.export("proxyFiles", pulumi.Output.secret({f.path: f.content for f in files}))
-
-
-def stack_credentials(catalog: Catalog, secrets: PlatformSecrets) -> Any:
-    """The `credentials` output, shared by both targets."""
-    credentials = {
-        "grafana": {"user": "admin", "password": secrets.get("grafanaAdminPassword")},
-        "rabbitmq": {"user": "admin", "password": secrets.get("rabbitmqAdminPassword")},
-        "minio": {"user": "admin", "password": secrets.get("s3RootPassword")},
-        "api": {"token": secrets.get("apiToken")},
-    }
-    for name, spec in catalog.public().items():
-        if spec.public.basic_auth:
-            credentials[name] = {"user": BASIC_AUTH_USER, "password": secrets.basic_auth(name)[0]}
-    return pulumi.Output.secret(credentials)
 
 
 def export_tls(settings: PlatformSettings) -> None:

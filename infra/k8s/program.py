@@ -13,6 +13,7 @@ import pulumi_kubernetes as k8s
 from ..catalog import build_catalog
 from ..catalog.context import CatalogContext
 from ..components import image_ref
+from ..outputs import stack_credentials, stack_urls
 from ..secrets import PlatformSecrets
 from ..settings import PROJECT, PlatformSettings
 from . import network, observability, plan, scaling
@@ -62,8 +63,6 @@ def namespace(settings: PlatformSettings) -> k8s.core.v1.Namespace:
 
 
 def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> dict[str, KubeService]:
-    from ..program import stack_credentials, stack_urls
-
     catalog = build_catalog(CatalogContext(settings, secrets))
     names = plan.rendered(catalog)
     catalog = observability.kubernetes_catalog(catalog, settings, namespace_name(settings), names)
