@@ -1,4 +1,4 @@
-"""The GitHub workflows are valid and keep the delivery promises (README: Deploying)."""
+"""The GitHub workflows are valid and keep the delivery promises (docs/delivery.md, docs/deploying.md)."""
 
 import json
 import shlex

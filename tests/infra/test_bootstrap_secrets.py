@@ -73,7 +73,7 @@ def superuser_verifier(url: str) -> str:
 
 
 def test_a_rotated_superuser_password_is_applied_and_left_alone_without_one(postgres):
-    """POSTGRES_PASSWORD_FILE counts only at initdb: the bootstrap sets a rotated one (README: Rotating secrets)."""
+    """POSTGRES_PASSWORD_FILE counts only at initdb: the bootstrap sets a rotated one (docs/rotating-secrets.md)."""
     url, log = postgres
     before = superuser_verifier(url)
     assert run_postgres_bootstrap(url, PASSWORDS).returncode == 0

@@ -1,5 +1,6 @@
-"""The README's deployment diagrams are the ones the catalog generates: the Docker target for the
-production stack file, the Kubernetes target for k8s-staging (what infra/k8s/plan.py renders)."""
+"""The deployment diagrams in README.md and docs/kubernetes.md are the ones the catalog generates: the
+Docker target for the production stack file, the Kubernetes target for k8s-staging (what
+infra/k8s/plan.py renders); `--write` keeps both current."""
 
 import re
 import subprocess
@@ -9,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from infra.catalog import offline_catalog
+from infra import diagram
 from infra.diagram import block, k8s_block, mermaid, stack_config
 from infra.k8s import plan
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+KUBERNETES_DOC = README.parent / "docs" / "kubernetes.md"
 STACKS = ("dev", "staging", "production")
 
 
@@ -20,8 +23,17 @@ def test_readme_diagram_matches_the_production_stack():
     assert block("production") in README.read_text(), "run `python -m infra.diagram --write`"
 
 
-def test_readme_k8s_diagram_matches_the_k8s_staging_stack():
-    assert k8s_block("k8s-staging") in README.read_text(), "run `python -m infra.diagram --write`"
+def test_kubernetes_doc_diagram_matches_the_k8s_staging_stack():
+    assert k8s_block("k8s-staging") in KUBERNETES_DOC.read_text(), "run `python -m infra.diagram --write`"
+
+
+def test_write_brings_both_diagrams_up_to_date_in_their_files(tmp_path):
+    readme, k8s_doc = tmp_path / "README.md", tmp_path / "kubernetes.md"
+    readme.write_text(f"# intro\n\n{diagram.BEGIN}\nstale\n{diagram.END}\n\nrest\n")
+    k8s_doc.write_text(f"# Kubernetes target\n\n{diagram.K8S_BEGIN}\nstale\n{diagram.K8S_END}\n\nrest\n")
+    diagram.write_diagrams(readme, k8s_doc)
+    assert readme.read_text() == f"# intro\n\n{block('production')}\n\nrest\n"
+    assert k8s_doc.read_text() == f"# Kubernetes target\n\n{k8s_block('k8s-staging')}\n\nrest\n"
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -261,11 +261,11 @@ def test_rejected_and_proxied_responses_carry_one_of_each_security_header(nginx,
     assert framed.headers.get_all("X-Content-Type-Options") == ["nosniff"]
 
 
-def test_readme_states_the_catalogs_rate_limits():
+def test_hardening_doc_states_the_catalogs_rate_limits():
     from infra.catalog import offline_catalog
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = " ".join(readme[readme.index("- *Rate limit*") :].split("- *Security headers*")[0].split())
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "hardening.md").read_text()
+    section = " ".join(doc[doc.index("- *Rate limit*") :].split("- *Security headers*")[0].split())
     said = {"API": "api", "UI": "ui", "MLflow": "mlflow", "Grafana": "grafana", "the MinIO console": "minio", "RabbitMQ management": "rabbitmq"}
     stated = {}
     for names, rate, burst in re.findall(r"(?:(?<=: )|(?<=\), ))([A-Za-z ,]+?) (\d+)/s \(burst (\d+)\)", section):

@@ -1,5 +1,5 @@
 """What pulumi-docker 5.2 (kreuzwerker/terraform-provider-docker v4) would otherwise get wrong
-on a real `up`, checked on the resources the program registers (README: Deploying)."""
+on a real `up`, checked on the resources the program registers (docs/deploying.md, Runbook)."""
 
 from __future__ import annotations
 

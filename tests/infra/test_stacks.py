@@ -313,7 +313,7 @@ def test_bootstrap_reruns_when_container_script_or_a_secret_it_applies_changes(r
     script = {"postgres": POSTGRES_BOOTSTRAP, "minio": MINIO_BOOTSTRAP}[svc]
     boot = next(r for r in run.of_type(":Command") if r.name == f"{PROJECT}-{run.stack}-{svc}-bootstrap")
     env = boot.inputs["environment"]
-    secrets = [env[k] for k in sorted(env) if k != "DOCKER_HOST"]  # README: Rotating secrets
+    secrets = [env[k] for k in sorted(env) if k != "DOCKER_HOST"]  # docs/rotating-secrets.md
     assert boot.inputs["triggers"] == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest(), *secrets]
     assert plain_strings(boot.raw["triggers"]) == [f"{PROJECT}-{run.stack}-{svc}-id", hashlib.sha256(script.encode()).hexdigest()]
     assert boot.inputs["stdin"] == script

@@ -1,4 +1,4 @@
-"""The README's Kubernetes diagram against what the program registers for k8s-staging under the
+"""The Kubernetes diagram (docs/kubernetes.md) against what the program registers for k8s-staging under the
 mock runtime: the same workloads of the same kinds, the same routes, the same autoscalers."""
 
 from __future__ import annotations
