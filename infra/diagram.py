@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .catalog import offline_catalog
+from .assembly import offline_catalog
 from .catalog.model import Catalog
 from .k8s import plan
 from .settings import PROJECT, PlatformSettings

@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from .catalog import build_catalog
+from .assembly import build_catalog
 from .catalog.context import CatalogContext
-from .catalog.edge import proxy_files
+from .services.edge.proxy import proxy_files
 from .catalog.model import Catalog
 from .configs import alerting
 from .components import PlatformNetworks, PlatformVolumes, Service

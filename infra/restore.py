@@ -26,8 +26,8 @@ from typing import Callable, Sequence
 
 import yaml
 
-from .catalog import backup as backup_catalog
-from .catalog import offline_catalog
+from .services.data import pgbackrest
+from .assembly import offline_catalog
 from .catalog.model import Catalog
 from .configs import backup as cfg
 from .settings import PROJECT
@@ -112,7 +112,7 @@ def restore_postgres(stack: Stack, catalog: Catalog, target_time: str | None, lo
     stack.stop(list(reversed(after)))
     stack.stop(["postgres"])
     log(f"restoring PostgreSQL to {target_time or 'the newest archived state'}")
-    stack.exec("postgres-backup", cfg.restore_argv(backup_catalog.PGBACKREST_CONF, target_time))
+    stack.exec("postgres-backup", cfg.restore_argv(pgbackrest.PGBACKREST_CONF, target_time))
     stack.start(["postgres"])
     stack.wait_healthy("postgres")
     stack.start(after)
@@ -142,7 +142,7 @@ def restore_objects(stack: Stack, buckets: Sequence[str], as_of: str | None, log
 
 
 def list_backups(stack: Stack, log=print) -> None:
-    log(stack.exec("postgres-backup", ["pgbackrest", f"--config={backup_catalog.PGBACKREST_CONF}", "--stanza=main", "info"]))
+    log(stack.exec("postgres-backup", ["pgbackrest", f"--config={pgbackrest.PGBACKREST_CONF}", "--stanza=main", "info"]))
     log("object snapshots (history stamps): " + ", ".join(history(stack)))
 
 
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.kind == "postgres":
         restore_postgres(stack, stack_catalog(args.stack), args.to)
     else:
-        from .catalog.data import MLFLOW_BUCKET, PIPELINE_BUCKET
+        from .services.data.minio import MLFLOW_BUCKET, PIPELINE_BUCKET
 
         restore_objects(stack, (PIPELINE_BUCKET, MLFLOW_BUCKET), args.as_of)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.diagram import stack_config
 from infra.k8s import plan
 

@@ -1,12 +1,14 @@
-"""What every catalog module needs: the settings and a way to reach secrets."""
+"""What every service module needs: the settings, a way to reach secrets, and what the assembly
+has learnt from the services built before it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from ..settings import PlatformSettings
 from .images import IMAGES
+from .model import Dependency, ServiceSpec
 
 
 @dataclass(frozen=True)
@@ -26,3 +28,15 @@ class CatalogContext:
     @property
     def runs_proxy(self) -> bool:
         return self.settings.externalProxyNetwork is None
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a service's definition may read about the others, handed over by the catalog assembly:
+    `edge` is what a public service waits for, `volumes` every volume's name, `public` the
+    routed services (for the edge), `services` all services so far (for the socket proxies)."""
+
+    edge: tuple[Dependency, ...] = ()
+    volumes: tuple[str, ...] = ()
+    public: Mapping[str, ServiceSpec] = field(default_factory=dict)
+    services: tuple[ServiceSpec, ...] = ()

@@ -273,3 +273,9 @@ def runs_as_root(spec: ServiceSpec) -> bool:
     if spec.user is not None:
         return spec.user.split(":", 1)[0] in ("0", "root")
     return spec.hardening.image_user is None
+
+
+def python_http_check(url: str) -> Healthcheck:
+    """Healthcheck for our Python images (no curl inside)."""
+    code = f"import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('{url}', timeout=4).status == 200 else 1)"
+    return Healthcheck(("CMD", "python", "-c", code))

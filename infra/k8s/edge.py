@@ -40,7 +40,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.edge import HSTS, SECURITY_HEADERS
+from ..services.edge.proxy import HSTS, SECURITY_HEADERS
 from ..catalog.model import ServiceSpec
 from ..secrets import BASIC_AUTH_USER
 from .addons import GATEWAY_CLASS, ClusterAddons

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog import build_catalog
+from ..assembly import build_catalog
 from ..catalog.context import CatalogContext
 from ..components import image_ref
 from ..outputs import stack_credentials, stack_urls

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.configs.alerting import RECEIVER
 from tests.app.services import free_port
 from tests.infra.harness import PROJECT, stack_file_config

@@ -272,7 +272,7 @@ def mlflow_job_processes(server_pid: int) -> list[str]:
 def mlflow_catalog_switches() -> dict[str, str]:
     """The catalog's MLflow settings that change which processes the server runs, so that the
     tests' MLflow competes for the CPU as the deployed one does (no GenAI job runner)."""
-    from infra.catalog import offline_catalog
+    from infra.assembly import offline_catalog
 
     env = offline_catalog("dev")[1].services["mlflow"].env
     return {k: env[k] for k in ("MLFLOW_SERVER_ENABLE_JOB_EXECUTION",)}
@@ -394,7 +394,7 @@ def run_postgres_bootstrap(pg_url: str, passwords: dict[str, str], port: int | N
     """The catalog's PostgreSQL bootstrap script, as `docker exec ... sh -s` runs it, against `pg_url`."""
     from urllib.parse import urlparse
 
-    from infra.catalog.data import POSTGRES_BOOTSTRAP
+    from infra.services.data.postgres import POSTGRES_BOOTSTRAP
 
     url = urlparse(pg_url)
     env = {**os.environ, **passwords, "PGHOST": url.hostname, "PGPORT": str(port or url.port)}

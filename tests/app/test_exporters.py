@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.configs.observability import certificate_module
 
 from tests.scripts import run_volume_usage_once

@@ -8,7 +8,7 @@ import sys
 import httpx
 import yaml
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.configs import dashboards
 
 from .flow import scrape, train, upload

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from infra.catalog import build_catalog
+from infra.assembly import build_catalog
 from infra.catalog.context import CatalogContext
 from infra.catalog.model import Catalog, HostMount, Mount, ServiceSpec
 from infra.components import routing_env

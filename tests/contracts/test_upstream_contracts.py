@@ -14,7 +14,8 @@ import re
 import pytest
 import yaml
 
-from infra.catalog import data, offline_catalog
+from infra.assembly import offline_catalog
+from infra.services.data import minio
 from infra.catalog.images import IMAGES
 from infra.catalog.model import ConfigFile, ServiceSpec
 from infra.components import routing_env
@@ -208,7 +209,7 @@ def test_healthcheck_executable_exists_in_the_image(name):
 #: Issue 9, defect 7: the MinIO bootstrap guard pipes into `grep`, which the ubi-micro based image
 #: lacks. Engineer 9a rewrites the script; once `grep` is gone this case runs as a normal test.
 MINIO_GREP = pytest.mark.xfail(
-    re.search(r"\bgrep\b", data.MINIO_BOOTSTRAP) is not None, strict=True, reason="issue 9 defect 7 (grep in MinIO)"
+    re.search(r"\bgrep\b", minio.MINIO_BOOTSTRAP) is not None, strict=True, reason="issue 9 defect 7 (grep in MinIO)"
 )
 
 

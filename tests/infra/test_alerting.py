@@ -12,7 +12,7 @@ import pulumi
 import pytest
 import yaml
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.configs.alerting import SMTP_PASSWORD_FILE
 from infra.settings import ConfigError, parse_settings
 

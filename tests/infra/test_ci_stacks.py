@@ -82,7 +82,7 @@ def backup_check_script() -> str:
 
 def test_the_backup_check_reads_the_file_the_scheduled_backup_writes(ci_run):
     """The job's check names the container and the textfile path the catalog gives postgres-backup."""
-    from infra.catalog.exporters import TEXTFILE_DIR
+    from infra.services.exporters.node_exporter import TEXTFILE_DIR
 
     backup = ci_run.container("postgres-backup")
     env = dict(e.split("=", 1) for e in backup.inputs["envs"])

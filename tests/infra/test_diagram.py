@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra import diagram
 from infra.diagram import block, k8s_block, mermaid, stack_config
 from infra.k8s import plan

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.catalog.edge import SECURITY_HEADERS, stack_conf_path
+from infra.services.edge.proxy import SECURITY_HEADERS, stack_conf_path
 
 from .harness import run_stack
 
@@ -235,7 +235,7 @@ def test_a_burst_beyond_the_limit_gets_429(nginx, runs, svc, status):
     bucket only drains meanwhile), and a 429 follows before the drained tokens run out."""
     from infra.catalog.model import RateLimit
 
-    from infra.catalog import offline_catalog
+    from infra.assembly import offline_catalog
 
     host = public_hosts(runs["staging"])[svc]
     limit: RateLimit = offline_catalog("staging")[1].services[svc].public.rate_limit
@@ -262,7 +262,7 @@ def test_rejected_and_proxied_responses_carry_one_of_each_security_header(nginx,
 
 
 def test_hardening_doc_states_the_catalogs_rate_limits():
-    from infra.catalog import offline_catalog
+    from infra.assembly import offline_catalog
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "hardening.md").read_text()
     section = " ".join(doc[doc.index("- *Rate limit*") :].split("- *Security headers*")[0].split())

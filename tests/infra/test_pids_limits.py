@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.catalog.model import DEFAULT_PIDS_LIMIT, Catalog, Hardening
 from infra.components import pids_limit_script
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.catalog import offline_catalog
-from infra.catalog.data import MINIO_BOOTSTRAP
+from infra.assembly import offline_catalog
+from infra.services.data.minio import MINIO_BOOTSTRAP
 
 from .harness import REPO
 from .test_observability import aliases, upload

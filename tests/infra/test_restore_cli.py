@@ -8,7 +8,7 @@ import json
 import pytest
 
 from infra import restore
-from infra.catalog import backup as backup_catalog
+from infra.services.data import pgbackrest
 
 PREFIX = "mlops-platform-staging-"
 
@@ -76,7 +76,7 @@ def test_the_restore_runs_pgbackrest_in_the_backup_container_to_the_given_time(h
     call = next(c for c in host.docker("exec") if "restore" in c)
     assert call[:3] == ["docker", "--host", "ssh://deploy@docker.staging.mlops.iot64.de"]
     assert call[4] == PREFIX + "postgres-backup"
-    assert f"--config={backup_catalog.PGBACKREST_CONF}" in call
+    assert f"--config={pgbackrest.PGBACKREST_CONF}" in call
     assert {"--type=time", "--target=2026-12-01 10:15:00+00", "--target-action=promote", "--delta"} <= set(call)
 
 

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from infra import rotate
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.settings import BASIC_AUTH_SERVICES, NOT_ROTATABLE, OVERRIDABLE_SECRETS, ROTATABLE_SECRETS, ConfigError, parse_settings
 
 from .harness import PROJECT, run_stack, secret_value, stack_file_config

@@ -308,7 +308,8 @@ def test_external_proxy_network_replaces_the_own_proxy():
 
 @pytest.mark.parametrize("svc", ["postgres", "minio"])
 def test_bootstrap_reruns_when_container_script_or_a_secret_it_applies_changes(run, svc):
-    from infra.catalog.data import MINIO_BOOTSTRAP, POSTGRES_BOOTSTRAP
+    from infra.services.data.minio import MINIO_BOOTSTRAP
+    from infra.services.data.postgres import POSTGRES_BOOTSTRAP
 
     script = {"postgres": POSTGRES_BOOTSTRAP, "minio": MINIO_BOOTSTRAP}[svc]
     boot = next(r for r in run.of_type(":Command") if r.name == f"{PROJECT}-{run.stack}-{svc}-bootstrap")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.k8s import plan
 from tests.infra.harness import plain_text_secrets
 

@@ -50,7 +50,7 @@ def test_the_hpa_scales_the_api_deployment_whose_container_requests_the_catalogs
 
 
 def test_a_cpu_autoscaler_without_a_cpu_request_is_refused():
-    from infra.catalog import offline_catalog
+    from infra.assembly import offline_catalog
 
     spec = offline_catalog("k8s-staging", BASE)[1].services["processor"]  # the catalog gives it no CPU
     with pytest.raises(ValueError, match="processor: a CPU autoscaler needs a CPU request"):

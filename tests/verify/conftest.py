@@ -14,7 +14,7 @@ from contextlib import redirect_stdout
 import httpx
 import pytest
 
-from infra.catalog import offline_catalog
+from infra.assembly import offline_catalog
 from infra.configs.observability import replica_aliases, scrape_jobs
 from infra.verify.__main__ import main as verify_main
 from tests.app.services import (

@@ -1,37 +1,33 @@
-"""Backups: PostgreSQL archives every WAL segment with pgBackRest (built into our PostgreSQL
-image), `postgres-backup` takes the scheduled base backups beside it, and `object-backup`
-snapshots the buckets plus the configuration not provisioned from code — all encrypted with
-`backupPassphrase` into a target outside this host (`backup.target`; dev: a local volume).
+"""pgBackRest: PostgreSQL archives every WAL segment with it (built into our PostgreSQL image) and
+`postgres-backup` takes the scheduled base backups beside it, encrypted with `backupPassphrase`
+into a target outside this host (`backup.target`; dev: a local volume). Its alerts live here.
 
-Restore with `python -m infra.restore` (README: "Restore after losing the host").
+Restore with `python -m infra.restore` (docs/backups.md).
 """
 
 from __future__ import annotations
 
-from ..configs import backup as cfg
-from ..settings import PlatformSettings
-from . import data as d
-from .context import CatalogContext
-from .exporters import TEXTFILE_DIR
-from .model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...catalog.context import CatalogContext, Wiring
+from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...configs import backup as cfg
+from ...settings import PlatformSettings
+from ..exporters import node_exporter
 
 PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
 #: PostgreSQL 18's images keep the cluster here, under the volume mounted at /var/lib/postgresql.
 PGDATA = "/var/lib/postgresql/18/docker"
 SOCKET_DIR = "/var/run/postgresql"
 LOCAL_TARGET = "/backups"
-RCLONE_CONF = "/etc/rclone/rclone.conf"
-GRAFANA_DB = "/grafana/grafana.db"
 #: The official image's `postgres` user, which owns PGDATA.
 POSTGRES_UID = "999:999"
-S3_BACKUP_USER = "backup"
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
 
 
-def volumes(settings: PlatformSettings) -> tuple[VolumeSpec, ...]:
+def volumes(ctx: CatalogContext) -> tuple[VolumeSpec, ...]:
+    """PostgreSQL's socket directory, shared with postgres-backup, and the dev stack's local target."""
     shared = (VolumeSpec("postgres-run", stateful=False),)
-    return shared + ((VolumeSpec("backups"),) if settings.backup.target is None else ())
+    return shared + ((VolumeSpec("backups"),) if ctx.settings.backup.target is None else ())
 
 
 def target(settings: PlatformSettings) -> cfg.S3Target | cfg.LocalTarget:
@@ -69,19 +65,10 @@ def postgres_command() -> tuple[str, ...]:
     return ("postgres", *args)
 
 
-def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
+def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     s = ctx.settings
-    interval = str(s.backup.intervalHours * 3600)
     files, pg_secret_env = pgbackrest_files_and_env(ctx)
-    r = s.backup.retention
-    rclone_secret_env = {
-        "RCLONE_CONFIG_PLATFORM_SECRET_ACCESS_KEY": ctx.secrets.get("s3BackupSecretKey"),
-        "BACKUP_PASSPHRASE": ctx.secrets.get("backupPassphrase"),
-        "RABBITMQ_PASSWORD": ctx.secrets.get("rabbitmqAdminPassword"),
-    }
-    if s.backup.target is not None:
-        rclone_secret_env["RCLONE_CONFIG_TARGET_ACCESS_KEY_ID"] = ctx.secrets.get("backupTargetAccessKey")
-        rclone_secret_env["RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY"] = ctx.secrets.get("backupTargetSecretKey")
+    textfile_dir = node_exporter.TEXTFILE_DIR
     return [
         ServiceSpec(
             name="postgres-backup",
@@ -93,65 +80,26 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             mounts=(
                 Mount("postgres", "/var/lib/postgresql"),  # read-write: a restore writes PGDATA
                 Mount("postgres-run", SOCKET_DIR),
-                Mount("metrics-textfile", TEXTFILE_DIR),
+                Mount("metrics-textfile", textfile_dir),
                 *target_mounts(s),
             ),
             files=files,
             env={
                 "PGHOST": SOCKET_DIR,
-                "INTERVAL": interval,
+                "INTERVAL": str(s.backup.intervalHours * 3600),
                 "FULL_EVERY": str(7 * 86400),
-                "TEXTFILE_DIR": TEXTFILE_DIR,
+                "TEXTFILE_DIR": textfile_dir,
             },
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
             memory_mb=512,
             hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="pgBackRest base backups (weekly full, daily differential) and WAL archive metrics",
-        ),
-        ServiceSpec(
-            name="object-backup",
-            layer="data",
-            image=ctx.image("object-backup"),
-            networks=("backend",),
-            entrypoint=("sh", "-c"),
-            command=(cfg.OBJECT_BACKUP_SCRIPT,),
-            mounts=(
-                Mount("metrics-textfile", TEXTFILE_DIR),
-                Mount("grafana", "/grafana", read_only=True),
-                *target_mounts(s),
-            ),
-            files=(ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),),
-            env={
-                "RCLONE_CONFIG": RCLONE_CONF,
-                "BUCKETS": f"{d.PIPELINE_BUCKET} {d.MLFLOW_BUCKET}",
-                "KEEP_DAILY": str(r.daily),
-                "KEEP_WEEKLY": str(r.weekly),
-                "KEEP_MONTHLY": str(r.monthly),
-                "INTERVAL": interval,
-                "TEXTFILE_DIR": TEXTFILE_DIR,
-                "RABBITMQ_API": "http://rabbitmq:15672",
-                "RABBITMQ_USER": d.RABBITMQ_ADMIN,
-                "GRAFANA_DB": GRAFANA_DB,
-            },
-            secret_env=rclone_secret_env,
-            depends_on=(Dependency("minio"), Dependency("rabbitmq")),
-            memory_mb=256,
-            hardening=Hardening(
-                read_only=False,
-                cap_add=("DAC_READ_SEARCH",),
-                exceptions={
-                    "read_only": UPLOADS_NEED_WRITABLE_ROOT,
-                    "user": "rclone's image declares no USER; it writes the root-owned backup and textfile volumes",
-                    "cap_add": "DAC_READ_SEARCH reads grafana.db, which belongs to Grafana's user (uid 472)",
-                },
-            ),
-            description="rclone: encrypted bucket and configuration snapshots",
-        ),
+        )
     ]
 
 
-def backup_alert_rules(settings: PlatformSettings) -> list[dict]:
+def alert_rules(settings: PlatformSettings) -> list[dict]:
     """A backup older than its schedule allows (1.5 intervals), or WAL archiving failing."""
     allowed = int(settings.backup.intervalHours * 3600 * 1.5)
     return [
@@ -170,6 +118,3 @@ def backup_alert_rules(settings: PlatformSettings) -> list[dict]:
             "annotations": {"summary": "PostgreSQL cannot ship WAL to the backup target: point-in-time recovery is at risk"},
         },
     ]
-
-
-__all__ = ["backup_services", "backup_alert_rules", "postgres_command", "pgbackrest_files_and_env", "volumes"]

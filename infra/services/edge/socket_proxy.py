@@ -1,4 +1,4 @@
-"""The Docker API, filtered: the only containers that mount the Docker socket.
+"""The Docker socket proxies: the only containers that mount the Docker socket.
 
 Whoever holds the socket is root on the host, so no internet-facing or input-parsing container
 gets it. What needs the API reaches it over TCP through a socket proxy (wollomatic/socket-proxy
@@ -28,8 +28,8 @@ an enabled section (`CONTAINERS=1` + `POST=1` allows `/containers/create`; hapro
 
 from __future__ import annotations
 
-from .context import CatalogContext
-from .model import Hardening, Healthcheck, HostMount, ServiceSpec
+from ...catalog.context import CatalogContext, Wiring
+from ...catalog.model import Hardening, Healthcheck, HostMount, ServiceSpec
 
 DOCKER_SOCKET = "/var/run/docker.sock"
 PORT = 2375
@@ -95,9 +95,10 @@ def _proxy(ctx: CatalogContext, name: str, network: str, layer: str, allow: dict
     )
 
 
-def proxy_services(ctx: CatalogContext, services: list[ServiceSpec]) -> list[ServiceSpec]:
-    """The proxies whose clients are in the catalog, each allowing exactly the clients present."""
-    names = {s.name for s in services}
+def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
+    """The proxies whose clients are in the catalog (`wiring.services`), each allowing exactly the
+    clients present."""
+    names = {s.name for s in wiring.services}
     out = []
     for name, network, layer, allow, clients in (
         (EDGE_PROXY, "dockeredge", "edge", EDGE_ALLOW, EDGE_CLIENTS),

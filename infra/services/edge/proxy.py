@@ -1,4 +1,5 @@
-"""Edge: nginx (the only container with host ports), docker-gen and acme-companion.
+"""nginx, the internet-facing proxy and the only container with host ports, and the files it serves
+for this stack (shared with an external nginx-proxy through the `proxyFiles` output).
 
 The proxy learns routes from VIRTUAL_HOST/VIRTUAL_PORT on the public services
 (set by the generic component from each spec's `public` route). Per-host files
@@ -19,16 +20,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..settings import PROJECT
-from .context import CatalogContext
-from .docker_api import EDGE_PROXY, docker_host
-from .model import UPLOADS_NEED_WRITABLE_ROOT, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...catalog.context import CatalogContext, Wiring
+from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...settings import PROJECT
 
 PROXY_LABEL = "com.github.nginx-proxy.nginx"
 #: The label docker-gen's `-notify-filter` sends SIGHUP to (nginx-proxy Dockerfile.dockergen at 1.11.6).
 NGINX_CONTAINER_LABEL = "com.github.nginx-proxy.nginx-proxy.nginx"
-#: The label acme-companion finds docker-gen by (app/functions.sh get_docker_gen_container at v2.8.2).
-DOCKER_GEN_LABEL = "com.github.nginx-proxy.docker-gen"
 
 #: nginx-proxy's default, stated so the choice is visible (and survives a change of default).
 HSTS = "max-age=31536000"
@@ -43,12 +41,18 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "SAMEORIGIN",
 }
 
-VOLUMES = (
-    VolumeSpec("certs"),
-    VolumeSpec("acme"),
-    VolumeSpec("proxy-html", stateful=False),
-    VolumeSpec("proxy-conf", stateful=False),  # docker-gen's rendered nginx config
-)
+
+
+def volumes(ctx: CatalogContext) -> tuple[VolumeSpec, ...]:
+    """The edge's volumes, shared by nginx, docker-gen and acme-companion; none without our own proxy."""
+    if not ctx.runs_proxy:
+        return ()
+    return (
+        VolumeSpec("certs"),
+        VolumeSpec("acme"),
+        VolumeSpec("proxy-html", stateful=False),
+        VolumeSpec("proxy-conf", stateful=False),  # docker-gen's rendered nginx config
+    )
 
 
 def stack_conf_path(stack: str) -> str:
@@ -108,18 +112,17 @@ def proxy_files(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[Con
     return files
 
 
-def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[ServiceSpec]:
+def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     """nginx-proxy as separate containers (nginx-proxy docs/README.md "Separate Containers" at 1.11.6):
     the internet-facing nginx holds no Docker socket; docker-gen renders its config from the running
     containers through the edge socket proxy, on an internal network only."""
     if not ctx.runs_proxy:
         return []
-    s = ctx.settings
-    files = tuple(proxy_files(ctx, public))
     # The http-level file goes into conf.d, the volume docker-gen writes and nginx reads (read-only
     # there): docker-gen's upload puts it in the volume; nginx gets the per-host files itself.
-    host_files = tuple(f for f in files if f.path != stack_conf_path(s.stack))
-    services = [
+    stack_conf = stack_conf_path(ctx.settings.stack)
+    host_files = tuple(f for f in proxy_files(ctx, dict(wiring.public)) if f.path != stack_conf)
+    return [
         ServiceSpec(
             name="proxy",
             layer="edge",
@@ -150,75 +153,4 @@ def edge_services(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[S
             ),
             description="nginx: routes public hosts to containers (config rendered by docker-gen)",
         ),
-        ServiceSpec(
-            name="docker-gen",
-            layer="edge",
-            image=ctx.image("docker-gen"),
-            networks=("dockeredge",),
-            mounts=(
-                Mount("proxy-conf", "/etc/nginx/conf.d"),  # writes default.conf
-                Mount("certs", "/etc/nginx/certs", read_only=True),
-                Mount("proxy-html", "/usr/share/nginx/html", read_only=True),
-            ),
-            # The template checks that the per-host files exist before including them: same files as nginx,
-            # plus the http-level file, which lands in the shared conf.d volume.
-            files=files,
-            # HSTS is the template's (rendered here), stated so the choice is visible.
-            env={"TRUST_DOWNSTREAM_PROXY": "false", "DOCKER_HOST": docker_host(EDGE_PROXY), **({"HSTS": HSTS} if s.tls else {})},
-            labels={DOCKER_GEN_LABEL: "true"},
-            depends_on=(Dependency(EDGE_PROXY),),
-            memory_mb=64,
-            hardening=Hardening(
-                read_only=False,
-                exceptions={
-                    "read_only": UPLOADS_NEED_WRITABLE_ROOT,
-                    "user": "the image declares no USER; it writes nginx's conf.d on a root-owned volume",
-                },
-            ),
-            description="docker-gen: renders nginx-proxy's nginx.tmpl from the running containers",
-        ),
     ]
-    if s.tls:
-        env = {
-            "DEFAULT_EMAIL": s.acmeEmail,
-            "NGINX_PROXY_CONTAINER": s.docker_name("proxy"),
-            "NGINX_DOCKER_GEN_CONTAINER": s.docker_name("docker-gen"),
-            "DOCKER_HOST": docker_host(EDGE_PROXY),
-        }
-        if s.acmeStaging:
-            env["ACME_CA_URI"] = "https://acme-staging-v02.api.letsencrypt.org/directory"
-        services.append(
-            ServiceSpec(
-                name="acme",
-                layer="edge",
-                image=ctx.image("acme"),
-                # edge: outbound to the ACME CA; dockeredge: the filtered Docker API.
-                networks=("edge", "dockeredge"),
-                mounts=(
-                    Mount("certs", "/etc/nginx/certs"),
-                    Mount("proxy-html", "/usr/share/nginx/html"),
-                    Mount("acme", "/etc/acme.sh"),
-                ),
-                env=env,
-                depends_on=(Dependency("proxy", healthy=False), Dependency(EDGE_PROXY)),
-                memory_mb=128,
-                hardening=Hardening(
-                    read_only=False,
-                    cap_add=("CHOWN", "FOWNER", "DAC_OVERRIDE"),
-                    exceptions={
-                        "read_only": "its docker-gen writes /app/letsencrypt_service_data inside the image (app/start.sh)",
-                        "user": "the image declares no USER; it owns and sets the mode of certificate files",
-                        "cap_add": "set_ownership_and_permissions (app/functions.sh) chowns and chmods files in certs",
-                    },
-                ),
-                description="acme-companion: Let's Encrypt certificates",
-            )
-        )
-    return services
-
-
-def edge_entry(ctx: CatalogContext) -> tuple[Dependency, ...]:
-    """What a public service waits for: the last edge container to start (proxy first)."""
-    if not ctx.runs_proxy:
-        return ()
-    return (Dependency("acme" if ctx.settings.tls else "proxy", healthy=False),)

@@ -1,0 +1,1 @@
+"""One module per service, grouped by layer; `infra.assembly` composes them into the catalog."""

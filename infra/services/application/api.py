@@ -1,0 +1,42 @@
+"""The Pipeline API (FastAPI, built from app/api): datasets, jobs, predictions and feedback, public
+behind a bearer token."""
+
+from __future__ import annotations
+
+from ...catalog.context import CatalogContext, Wiring
+from ...catalog.model import BuiltImage, Dependency, Hardening, MetricsEndpoint, PublicRoute, RateLimit, ServiceSpec, python_http_check
+from .pipeline_env import pipeline_env
+
+API_PORT = 8000
+
+
+def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
+    api_env, api_secrets = pipeline_env(ctx, "api")
+    return [
+        ServiceSpec(
+            name="api",
+            layer="application",
+            image=BuiltImage("api", "app/api/Dockerfile"),
+            networks=("backend", "edge"),
+            port=API_PORT,
+            hostname="api",
+            # Bearer token; scripts submit and poll jobs (the UI reaches the API inside, not through the proxy).
+            public=PublicRoute(
+                port=API_PORT, max_body="200m", links=(("api_docs", "docs"),), rate_limit=RateLimit(per_second=20, burst=50)
+            ),
+            env={**api_env, "PUBLIC_URL": ctx.url("api"), "FORWARDED_ALLOW_IPS": "*"},
+            secret_env={**api_secrets, "API_TOKEN": ctx.secrets.get("apiToken")},
+            healthcheck=python_http_check(f"http://127.0.0.1:{API_PORT}/health"),
+            depends_on=(Dependency("postgres"), Dependency("rabbitmq"), *wiring.edge),
+            metrics=MetricsEndpoint(API_PORT),
+            memory_mb=1024,
+            # Half a core per replica: the Kubernetes HPA scales on utilisation of this request.
+            cpu_millicores=500,
+            hardening=Hardening(
+                # Starlette spools uploads larger than 1 MB to temporary files; the body limit is 200m.
+                tmpfs=(("/tmp", "size=256m"),),
+                image_user="10001",  # app/api/Dockerfile: USER 10001
+            ),
+            description="Pipeline API (FastAPI): datasets, jobs, predictions, feedback",
+        ),
+    ]

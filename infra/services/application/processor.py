@@ -1,0 +1,35 @@
+"""The Data Processor (Celery, built from app/processor): trains and scores models from the job queue."""
+
+from __future__ import annotations
+
+from ...catalog.context import CatalogContext, Wiring
+from ...catalog.model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, ServiceSpec
+from .pipeline_env import pipeline_env
+
+PROCESSOR_METRICS_PORT = 9100
+
+
+def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
+    worker_env, worker_secrets = pipeline_env(ctx, "processor")
+    return [
+        ServiceSpec(
+            name="processor",
+            layer="application",
+            image=BuiltImage("processor", "app/processor/Dockerfile"),
+            networks=("backend",),
+            replicas=ctx.settings.processorReplicas,
+            env={**worker_env, "METRICS_PORT": str(PROCESSOR_METRICS_PORT)},
+            secret_env=worker_secrets,
+            healthcheck=Healthcheck(("CMD", "python", "-m", "data_processor.healthcheck")),
+            depends_on=(Dependency("postgres"), Dependency("rabbitmq")),
+            metrics=MetricsEndpoint(PROCESSOR_METRICS_PORT),
+            memory_mb=2048,
+            hardening=Hardening(
+                tmpfs=(("/tmp", "size=256m"),),
+                image_user="10001",
+                pids_limit=512,
+                pids_reason="scikit-learn's OpenMP and OpenBLAS pools start a thread per CPU, beside boto3's transfer threads",
+            ),
+            description="Data Processor: trains and scores models from the job queue",
+        ),
+    ]
