@@ -1,7 +1,7 @@
 """The deployment diagrams of README.md and docs/kubernetes.md, generated from the catalog and a stack file.
 
 `python -m infra.diagram --write` rewrites both: README.md's Docker target (stack `production`) and
-docs/kubernetes.md's Kubernetes target (stack `k8s-staging`, what `infra/k8s/plan.py` renders).
+docs/kubernetes.md's Kubernetes target (stack `k8s-staging`, what `infra/targets/kubernetes/plan.py` renders).
 `python -m infra.diagram --stack staging` prints another stack's; its `target` picks the drawing.
 Replica counts, hosts and autoscaler bounds come from `Pulumi.<stack>.yaml`.
 """
@@ -16,7 +16,7 @@ import yaml
 
 from .assembly import offline_catalog
 from .catalog.model import Catalog
-from .k8s import plan
+from .targets.kubernetes import plan
 from .settings import PROJECT, PlatformSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ BEGIN = f"<!-- diagram:begin {_GENERATED} -->"
 END = "<!-- diagram:end -->"
 K8S_BEGIN = f"<!-- k8s-diagram:begin {_GENERATED} -->"
 K8S_END = "<!-- k8s-diagram:end -->"
-#: The Kubernetes edge's node (infra/k8s/edge.py: one Gateway per stack namespace).
+#: The Kubernetes edge's node (infra/targets/kubernetes/edge.py: one Gateway per stack namespace).
 GATEWAY = "gateway"
 
 
@@ -88,7 +88,7 @@ def k8s_mermaid(stack: str, settings: PlatformSettings, catalog: Catalog) -> str
     the edges their `depends_on` waits for (readiness and bootstrap Job), and the autoscalers."""
     rendered = plan.rendered(catalog)
     nodes = {n: _k8s_label(catalog, n) for n in [*rendered, *sorted(plan.DAEMONSETS)]}
-    routes = [n for n in catalog.public() if n in rendered]  # as infra/k8s/edge.py::deploy_edge
+    routes = [n for n in catalog.public() if n in rendered]  # as infra/targets/kubernetes/edge.py::deploy_edge
     edges = [f"  {_id(dep)} ==> {_id(name)}" for name in rendered for dep in plan.dependencies(catalog, name)]
     k = settings.kubernetes
     scalers = {
@@ -122,7 +122,7 @@ def mermaid(stack: str = README_STACK) -> str:
 def skipped_note(stack: str = README_K8S_STACK) -> str:
     _, catalog = offline_catalog(stack, stack_config(stack))
     names = ", ".join(n for n in catalog.services if n in plan.SKIPPED)
-    return f"Not rendered on Kubernetes (Docker-only; reasons in `infra/k8s/plan.py` and the `skipped` output): {names}."
+    return f"Not rendered on Kubernetes (Docker-only; reasons in `infra/targets/kubernetes/plan.py` and the `skipped` output): {names}."
 
 
 def block(stack: str = README_STACK) -> str:

@@ -1,4 +1,5 @@
-"""The Pulumi program: read and validate config, build the catalog, render it, export outputs."""
+"""The Pulumi program: read and validate config, build the catalog, hand it to the stack's target
+(`infra/targets/<target>/deploy.py`). Only `__main__.py` imports it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ from pulumi.runtime import config as runtime_config
 
 from .assembly import build_catalog
 from .catalog.context import CatalogContext
-from .services.edge.proxy import proxy_files
-from .catalog.model import Catalog
 from .configs import alerting
-from .components import PlatformNetworks, PlatformVolumes, Service
-from .outputs import stack_credentials, stack_urls
 from .secrets import PlatformSecrets
 from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
 
@@ -57,32 +54,12 @@ def deploy() -> dict[str, Any]:
             pulumi.log.warn(warning)
     secrets = PlatformSecrets(settings.prefix, overrides, settings.rotation)
     export_tls(settings)  # both targets: `verify` reads it
-    if settings.target == "kubernetes":
-        from .k8s.program import deploy_kubernetes
-
-        return deploy_kubernetes(settings, secrets)
     catalog = build_catalog(CatalogContext(settings, secrets))
-    networks = PlatformNetworks(settings)
-    volumes = PlatformVolumes(settings, catalog.volumes)
-    services: dict[str, Service] = {}
-    for name in catalog.startup_order():
-        spec = catalog.services[name]
-        waits_for = [r for dep in spec.depends_on for r in services[dep.service].ready]
-        services[name] = Service(spec, settings, networks, volumes, depends_on=waits_for)
-    export_outputs(settings, catalog, secrets, networks, services)
-    return services
-
-
-def export_outputs(settings, catalog, secrets, networks, services) -> None:
-    pulumi.export("urls", stack_urls(settings, catalog))
-    pulumi.export("networks", networks.names)
-    pulumi.export("images", {n: s.image_ref for n, s in sorted(services.items())})
-    pulumi.export("containers", {n: [c.name for c in s.containers] for n, s in sorted(services.items())})
-    pulumi.export("credentials", stack_credentials(catalog, secrets))
-    # What an nginx-proxy must serve for this stack (path -> content): with externalProxyNetwork
-    # the shared proxy needs these vhost.d and htpasswd files; the htpasswd lines are secret.
-    files = proxy_files(CatalogContext(settings, secrets), catalog.public())
-    pulumi.export("proxyFiles", pulumi.Output.secret({f.path: f.content for f in files}))
+    if settings.target == "kubernetes":
+        from .targets.kubernetes.deploy import deploy as deploy_target
+    else:
+        from .targets.docker.deploy import deploy as deploy_target
+    return deploy_target(catalog, settings, secrets)
 
 
 def export_tls(settings: PlatformSettings) -> None:

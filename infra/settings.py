@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
-from .k8s.settings import KubernetesSettings, Target
+from .kube_settings import KubernetesSettings, Target
 
 PROJECT = "mlops-platform"
 

@@ -92,7 +92,7 @@ def host_paths_are_read_only(rtype: str, props: dict, stack: str) -> list[str]:
     ]
 
 
-#: The only services that may mount the Docker socket (infra/catalog/docker_api.py SOCKET_PROXIES).
+#: The only services that may mount the Docker socket (infra/services/edge/socket_proxy.py SOCKET_PROXIES).
 SOCKET_PROXIES = ("socket-proxy", "socket-proxy-edge")
 DOCKER_SOCKET_NAME = "docker.sock"
 #: Settings a container may keep against the hardening default, with a reason in this label.
@@ -187,7 +187,7 @@ def memory_limited(rtype: str, props: dict, stack: str) -> list[str]:
     return []
 
 
-#: `docker update --pids-limit <n> <container>`, as infra/components.py pids_limit_script starts.
+#: `docker update --pids-limit <n> <container>`, as infra/targets/docker/components.py pids_limit_script starts.
 _PIDS_UPDATE = re.compile(r"(?:^|[;&|]\s*)docker update --pids-limit (\d+) '?([\w.-]+)'?(?=[\s;&|]|$)")
 
 
@@ -234,7 +234,7 @@ CRON_JOB = "kubernetes:batch/v1:CronJob"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 #: The only namespace whose pods may mount host paths: node-exporter's own, `<namespace>-node-exporter`
-#: (infra/k8s/observability.py node_namespace_name), the catalog's one service with host mounts there.
+#: (infra/targets/kubernetes/observability.py node_namespace_name), the catalog's one service with host mounts there.
 HOST_PATH_NAMESPACE_SUFFIX = "-node-exporter"
 
 

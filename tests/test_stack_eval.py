@@ -13,7 +13,7 @@ import pytest
 
 from infra.assembly import offline_catalog
 from infra.diagram import stack_config
-from infra.k8s import plan
+from infra.targets.kubernetes import plan
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "benchmarks" / "stack_eval.py"

@@ -512,4 +512,4 @@ def test_the_k8s_e2e_job_reaches_the_gateway_of_its_stack_where_envoy_gateway_ru
     assert {c[c.index("--namespace") + 1] for c in calls} == {settings.kubernetes.gatewayNamespace}
     reach = next(r for r in e2e_runs("k8s-e2e") if "port-forward" in r)
     assert f"owning-gateway-namespace={settings.kubernetes.namespace_for('k8s-ci')}" in reach
-    assert "owning-gateway-name=edge" in reach  # infra/k8s/edge.py GATEWAY_NAME
+    assert "owning-gateway-name=edge" in reach  # infra/targets/kubernetes/edge.py GATEWAY_NAME

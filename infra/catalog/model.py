@@ -2,7 +2,7 @@
 
 A `ServiceSpec` says everything about one service — image, port, public route,
 healthcheck, volumes, networks, dependencies, environment, secrets, config
-files — and nothing about Pulumi. The generic components in `infra.components`
+files — and nothing about Pulumi. The generic components in `infra.targets.docker.components`
 turn specs into resources, so tests, the policy pack and the README diagram can
 read the same catalog.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy);
-#: dockerapi / dockeredge: internal, only a Docker socket proxy and its clients (infra/catalog/docker_api.py).
+#: dockerapi / dockeredge: internal, only a Docker socket proxy and its clients (infra/services/edge/socket_proxy.py).
 Network = Literal["edge", "backend", "egress", "dockerapi", "dockeredge"]
 
 #: What a `Hardening.exceptions` key may name: a setting a container keeps against the default.
@@ -127,7 +127,7 @@ class Hardening:
     Every container also gets a PID limit (`pids_limit`, the cgroup's `pids.max`, threads included);
     one other than DEFAULT_PIDS_LIMIT states its one-line reason in `pids_reason`. It stays in the
     catalog: the Docker target applies the limit after creation (`docker update`, see
-    `infra.components.Service`), the Kubernetes target cannot set it per pod (a kubelet setting).
+    `infra.targets.docker.components.Service`), the Kubernetes target cannot set it per pod (a kubelet setting).
     """
 
     read_only: bool = True

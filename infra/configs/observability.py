@@ -70,7 +70,7 @@ def certificate_module(service: str) -> str:
 def certificate_probe_job(settings: PlatformSettings, targets: dict[str, str] | None = None) -> dict:
     """Ask the blackbox exporter for the certificate served for each public host. `targets`:
     service -> the address to dial (`host:port`); default: the proxy on the Docker edge network for
-    every public host. The Kubernetes target dials the hosts themselves (infra/k8s/observability.py)."""
+    every public host. The Kubernetes target dials the hosts themselves (infra/targets/kubernetes/observability.py)."""
     if targets is None:
         proxy = f"{settings.docker_name('proxy')}:443"  # the proxy's alias on the edge network
         targets = {name: proxy for name in settings.public_hosts}

@@ -20,7 +20,7 @@ import yaml
 from infra.assembly import build_catalog
 from infra.catalog.context import CatalogContext
 from infra.catalog.model import Catalog, HostMount, Mount, ServiceSpec
-from infra.components import routing_env
+from infra.targets.docker.components import routing_env
 from infra.settings import PROJECT, PlatformSettings, parse_settings
 
 from .images import RUNNABLE, BuiltRun, ImageRun, argv, program_available
@@ -60,7 +60,7 @@ def slowdown() -> float:
 
 
 def container_env(run: ImageRun, spec: ServiceSpec, settings: PlatformSettings) -> dict[str, str]:
-    """Image ENV, overridden by the container's env (the catalog's, as infra.components sets it)."""
+    """Image ENV, overridden by the container's env (the catalog's, as infra.targets.docker.components sets it)."""
     return {**run.env, **spec.env, **spec.secret_env, **routing_env(settings, spec)}
 
 

@@ -278,7 +278,7 @@ def script_commands(script: str) -> list[str]:
 
 
 def bootstrap_executables(spec: ServiceSpec) -> list[str]:
-    """A bootstrap runs as `docker exec -i ... sh -s` (infra.components.Service._bootstrap)."""
+    """A bootstrap runs as `docker exec -i ... sh -s` (infra.targets.docker.components.Service._bootstrap)."""
     if spec.bootstrap is None:
         return []
     return ["sh", *script_commands(spec.bootstrap.script)]

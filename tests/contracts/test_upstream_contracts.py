@@ -18,7 +18,7 @@ from infra.assembly import offline_catalog
 from infra.services.data import minio
 from infra.catalog.images import IMAGES
 from infra.catalog.model import ConfigFile, ServiceSpec
-from infra.components import routing_env
+from infra.targets.docker.components import routing_env
 from infra.configs import observability as obs_cfg
 from infra.settings import parse_settings
 from tests.infra.harness import PROJECT, stack_file_config

@@ -1,6 +1,6 @@
 """The deployment diagrams in README.md and docs/kubernetes.md are the ones the catalog generates: the
 Docker target for the production stack file, the Kubernetes target for k8s-staging (what
-infra/k8s/plan.py renders); `--write` keeps both current."""
+infra/targets/kubernetes/plan.py renders); `--write` keeps both current."""
 
 import re
 import subprocess
@@ -12,7 +12,7 @@ import pytest
 from infra.assembly import offline_catalog
 from infra import diagram
 from infra.diagram import block, k8s_block, mermaid, stack_config
-from infra.k8s import plan
+from infra.targets.kubernetes import plan
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 KUBERNETES_DOC = README.parent / "docs" / "kubernetes.md"

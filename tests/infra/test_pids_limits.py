@@ -15,7 +15,7 @@ import pytest
 
 from infra.assembly import offline_catalog
 from infra.catalog.model import DEFAULT_PIDS_LIMIT, Catalog, Hardening
-from infra.components import pids_limit_script
+from infra.targets.docker.components import pids_limit_script
 
 from .harness import PROJECT, SECRET_SIG, run_stack
 

@@ -8,7 +8,8 @@ import dataclasses
 import pytest
 
 from infra.catalog.model import Healthcheck
-from infra.components import REPO_ROOT, healthcheck_hash, is_ignored, source_hash
+from infra.image_refs import REPO_ROOT, is_ignored, source_hash
+from infra.targets.docker.components import healthcheck_hash
 
 from .harness import PROJECT, local_image_id
 

@@ -1,4 +1,4 @@
-"""The Kubernetes edge (infra/k8s/edge.py) and the cluster add-ons (infra/k8s/addons.py).
+"""The Kubernetes edge (infra/targets/kubernetes/edge.py) and the cluster add-ons (infra/targets/kubernetes/addons.py).
 
 The expected hosts, ports and limits are written out here (the specification, as the Docker
 edge's catalog states them); the program derives them from the catalog.
@@ -9,8 +9,8 @@ from __future__ import annotations
 import lupa
 import pytest
 
-from infra.k8s import addons
-from infra.k8s.edge import htpasswd_line
+from infra.targets.kubernetes import addons
+from infra.targets.kubernetes.edge import htpasswd_line
 from infra.settings import BASIC_AUTH_SERVICES, ConfigError, parse_settings
 from tests.infra.harness import SECRET_SIG, plain_text_secrets, secret_value
 
@@ -372,7 +372,7 @@ def test_install_cluster_addons_takes_only_true_or_false(value, ok):
 
 
 def test_the_skipped_edge_services_name_what_replaces_them_on_kubernetes():
-    from infra.k8s import plan
+    from infra.targets.kubernetes import plan
 
     for name in ("proxy", "docker-gen", "acme"):
         assert "not rendered yet" not in plan.SKIPPED[name] and "infra/k8s/edge.py" in plan.SKIPPED[name], name

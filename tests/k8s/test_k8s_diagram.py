@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from infra.diagram import mermaid
-from infra.k8s import plan
+from infra.targets.kubernetes import plan
 
 from .harness import STACK, manifest
 from .test_k8s_stack import stack_catalog

@@ -1,4 +1,4 @@
-"""Observability on Kubernetes (infra/k8s/observability.py): discovery, RBAC, node-exporter, Alloy, labels."""
+"""Observability on Kubernetes (infra/targets/kubernetes/observability.py): discovery, RBAC, node-exporter, Alloy, labels."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import yaml
 from infra.catalog.images import IMAGES
 from infra.configs import dashboards
 from infra.configs import observability as obs_cfg
-from infra.k8s import observability as obs
+from infra.targets.kubernetes import observability as obs
 from tests.contracts import contracts
 
 from .harness import manifest, run_k8s_stack

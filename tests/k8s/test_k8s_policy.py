@@ -18,7 +18,7 @@ import pytest
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from infra.k8s import observability
+from infra.targets.kubernetes import observability
 
 from .test_k8s_stack import NAMESPACE, NODE_NAMESPACE, stack_catalog, workloads
 

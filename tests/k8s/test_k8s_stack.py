@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from infra.assembly import offline_catalog
-from infra.k8s import plan
+from infra.targets.kubernetes import plan
 from tests.infra.harness import plain_text_secrets
 
 from .harness import STACK, manifest, run_k8s_stack
 
 NAMESPACE = "mlops-k8s-staging"
-#: The Docker-host-only services this step leaves out (see infra/k8s/plan.py::SKIPPED).
+#: The Docker-host-only services this step leaves out (see infra/targets/kubernetes/plan.py::SKIPPED).
 SKIPPED = {"proxy", "acme", "cadvisor", "volume-usage", "postgres-backup", "object-backup",
            "docker-gen", "socket-proxy", "socket-proxy-edge"}
-#: Rendered once per node in a namespace of its own (infra/k8s/observability.py).
+#: Rendered once per node in a namespace of its own (infra/targets/kubernetes/observability.py).
 DAEMONSETS = {"node-exporter"}
 NODE_NAMESPACE = "mlops-k8s-staging-node-exporter"
 #: Pods that read the Kubernetes API, each under its own ServiceAccount (the others get no token).
@@ -218,7 +218,7 @@ def test_every_namespaced_object_lives_in_the_stacks_namespace(run):
     elsewhere = {(m["kind"], m["metadata"].get("namespace")) for m in kube if m["kind"] != "Namespace"
                  and m["metadata"].get("namespace") != NAMESPACE}  # fmt: skip
     # node-exporter's namespace holds its DaemonSet, policies and Prometheus' pod-reading grant; the
-    # kubelet grant is cluster-scoped (infra/k8s/observability.py).
+    # kubelet grant is cluster-scoped (infra/targets/kubernetes/observability.py).
     assert elsewhere == {("DaemonSet", NODE_NAMESPACE), ("NetworkPolicy", NODE_NAMESPACE), ("Role", NODE_NAMESPACE),
                          ("RoleBinding", NODE_NAMESPACE), ("ClusterRole", None), ("ClusterRoleBinding", None)}  # fmt: skip
 

@@ -38,7 +38,7 @@ JOBS = {"postgres-bootstrap", "minio-bootstrap"}
 #: Public services: their public port is open to the gateway's namespace, nothing else from outside.
 PUBLIC = {"rabbitmq": 15672, "minio": 9001, "mlflow": 5000, "grafana": 3000, "api": 8000, "ui": 8501}
 #: (policy, namespace) -> ports: every other way in from outside the namespace. KEDA's operator
-#: reads the jobs queue's length over AMQP (infra/k8s/scaling.py).
+#: reads the jobs queue's length over AMQP (infra/targets/kubernetes/scaling.py).
 FROM_OTHER_NAMESPACES = {("rabbitmq-keda", "keda"): {5672},
                          # Prometheus (stack namespace) scrapes node-exporter in its own namespace.
                          ("node-exporter", "mlops-k8s-staging"): {9100}}  # fmt: skip
@@ -121,7 +121,7 @@ def ingress_from_other_namespaces(run) -> dict[tuple[str, str], set[int]]:
 def test_only_public_ports_are_open_to_the_gateway_namespace(run):
     from_outside = ingress_from_other_namespaces(run)
     gateway = {pol: ports for (pol, ns), ports in from_outside.items() if ns == "envoy-gateway-system"}
-    # cert-manager's HTTP-01 solver pods answer the gateway on their own port (infra/k8s/edge.py).
+    # cert-manager's HTTP-01 solver pods answer the gateway on their own port (infra/targets/kubernetes/edge.py).
     assert gateway == {**{name: {port} for name, port in PUBLIC.items()}, "acme-http01-solver": {8089}}
     assert {k: v for k, v in from_outside.items() if k[1] != "envoy-gateway-system"} == FROM_OTHER_NAMESPACES
 

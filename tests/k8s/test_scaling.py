@@ -1,11 +1,11 @@
-"""Scale-out on Kubernetes: the API's HPA and PDB, the processor's KEDA ScaledObject (infra/k8s/scaling.py)."""
+"""Scale-out on Kubernetes: the API's HPA and PDB, the processor's KEDA ScaledObject (infra/targets/kubernetes/scaling.py)."""
 
 from __future__ import annotations
 
 import jsonschema
 import pytest
 
-from infra.k8s import scaling
+from infra.targets.kubernetes import scaling
 from tests.infra.harness import SECRET_SIG, plain_text_secrets
 
 from .harness import manifest, run_k8s_stack
@@ -46,7 +46,7 @@ def test_the_hpa_scales_the_api_deployment_whose_container_requests_the_catalogs
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}
     assert workloads(run)["api"]["kind"] == "Deployment"
     (container,) = workloads(run)["api"]["spec"]["template"]["spec"]["containers"]
-    assert container["resources"]["requests"]["cpu"] == "500m"  # infra/catalog/application.py: cpu_millicores
+    assert container["resources"]["requests"]["cpu"] == "500m"  # infra/services/application/api.py: cpu_millicores
 
 
 def test_a_cpu_autoscaler_without_a_cpu_request_is_refused():

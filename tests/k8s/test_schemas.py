@@ -23,7 +23,7 @@ CORE_KINDS = {"Namespace", "ConfigMap", "Secret", "Service", "Deployment", "Stat
               "PodDisruptionBudget", "HorizontalPodAutoscaler", "DaemonSet", "ServiceAccount", "Role",
               "RoleBinding", "ClusterRole", "ClusterRoleBinding"}  # fmt: skip
 #: The edge's custom resources (Gateway API, Envoy Gateway, cert-manager): kubernetes-validate has no
-#: schemas for them; their fields were read at the pinned versions (infra/k8s/edge.py) and tests/k8s/test_edge.py
+#: schemas for them; their fields were read at the pinned versions (infra/targets/kubernetes/edge.py) and tests/k8s/test_edge.py
 #: checks their content.
 CUSTOM_KINDS = {"Gateway", "HTTPRoute", "Issuer", "EnvoyProxy", "HTTPRouteFilter", "SecurityPolicy",
                 "BackendTrafficPolicy", "EnvoyExtensionPolicy"}  # fmt: skip

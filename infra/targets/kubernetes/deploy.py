@@ -1,4 +1,4 @@
-"""The Kubernetes target: render the catalog into one namespace per stack and export outputs.
+"""The Kubernetes target's entry: render the catalog into one namespace per stack and export outputs.
 
 The cluster comes from the `kubernetes:` provider config (kubeconfig/context).
 """
@@ -10,12 +10,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..assembly import build_catalog
-from ..catalog.context import CatalogContext
-from ..components import image_ref
-from ..outputs import stack_credentials, stack_urls
-from ..secrets import PlatformSecrets
-from ..settings import PROJECT, PlatformSettings
+from ...catalog.model import Catalog
+from ...image_refs import image_ref
+from ...outputs import stack_credentials, stack_urls
+from ...secrets import PlatformSecrets
+from ...settings import PROJECT, PlatformSettings
 from . import network, observability, plan, scaling
 from .addons import install_cluster_addons
 from .bootstrap import bootstrap_job, job_name
@@ -62,8 +61,7 @@ def namespace(settings: PlatformSettings) -> k8s.core.v1.Namespace:
     )
 
 
-def deploy_kubernetes(settings: PlatformSettings, secrets: PlatformSecrets) -> dict[str, KubeService]:
-    catalog = build_catalog(CatalogContext(settings, secrets))
+def deploy(catalog: Catalog, settings: PlatformSettings, secrets: PlatformSecrets) -> dict[str, KubeService]:
     names = plan.rendered(catalog)
     catalog = observability.kubernetes_catalog(catalog, settings, namespace_name(settings), names)
     ns = namespace(settings)

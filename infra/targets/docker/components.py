@@ -7,63 +7,21 @@ post-start bootstrap. Nothing here knows about a particular service.
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import shlex
-from pathlib import Path
 from typing import Any, Sequence
 
 import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from .catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec
-from .settings import PROJECT, PlatformSettings
-from .values import is_output
+from ...catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec
+from ...image_refs import REPO_ROOT, image_ref
+from ...settings import PROJECT, PlatformSettings
+from ...values import is_output
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = "mlops:platform"
 HEALTH_WAIT_SECONDS = 300
-
-
-def dockerignore_patterns(directory: Path) -> list[str]:
-    """The build context's `.dockerignore` patterns (comments and blank lines dropped)."""
-    path = directory / ".dockerignore"
-    lines = path.read_text().splitlines() if path.exists() else []
-    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-
-
-def is_ignored(rel: str, patterns: Sequence[str]) -> bool:
-    """Docker's rule for the patterns `.dockerignore` uses here: a pattern matches the path
-    or one of its parent directories; `**/` matches any number of leading directories."""
-    parts = rel.split("/")
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    for pattern in patterns:
-        if pattern.startswith("!"):
-            raise ValueError(f".dockerignore: exceptions ('{pattern}') are not supported by source_hash")
-        tail = pattern.removeprefix("**/")
-        for prefix in prefixes:
-            if fnmatch.fnmatchcase(prefix, pattern):
-                return True
-            if tail != pattern and fnmatch.fnmatchcase(prefix.rsplit("/", 1)[-1], tail):
-                return True
-    return False
-
-
-def source_hash(directory: Path) -> str:
-    """Content hash of a build context, so a local image tag changes with its sources.
-
-    It skips exactly what `.dockerignore` keeps out of the build, so an edit that does not
-    reach the image neither rebuilds it nor changes its tag (and one that does, both)."""
-    patterns = dockerignore_patterns(directory)
-    digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-        rel = path.relative_to(directory).as_posix()
-        if is_ignored(rel, patterns):
-            continue
-        digest.update(rel.encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def healthcheck_hash(hc: Healthcheck) -> str:
@@ -75,15 +33,6 @@ def healthcheck_hash(hc: Healthcheck) -> str:
     replaces the container whenever the healthcheck changes, with or without the fix."""
     text = "\0".join([*hc.test, hc.interval, hc.timeout, str(hc.retries), hc.start_period])
     return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def image_ref(settings: PlatformSettings, image: str | BuiltImage) -> str:
-    """The reference a container runs: pinned third-party tag, GHCR image, or local build tag."""
-    if isinstance(image, str):
-        return image
-    if settings.buildImages:
-        return f"{PROJECT}/{image.name}:src-{source_hash(REPO_ROOT / 'app')}"
-    return f"ghcr.io/{settings.imageOwner}/mlops-{image.name}:{settings.imageTag}"
 
 
 class PlatformNetworks(pulumi.ComponentResource):
@@ -108,7 +57,7 @@ class PlatformNetworks(pulumi.ComponentResource):
         self.egress = docker.Network(egress, name=egress, labels=labels, opts=child)
         self.names = {"backend": self.backend.name, "edge": self.edge_name, "egress": self.egress.name}
         # Internal networks of the Docker socket proxies: only a proxy and its clients join one
-        # (infra/catalog/docker_api.py); the edge one exists only where this stack runs its own proxy.
+        # (infra/services/edge/socket_proxy.py); the edge one exists only where this stack runs its own proxy.
         for net in ("dockerapi",) + (() if settings.externalProxyNetwork else ("dockeredge",)):
             name = settings.docker_name(net)
             self.names[net] = docker.Network(name, name=name, internal=True, labels=labels, opts=child).name

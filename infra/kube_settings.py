@@ -60,7 +60,7 @@ class KubernetesSettings(BaseModel):
     #: internal/infrastructure/kubernetes/proxy_infra.go `GetResourceNamespace`). `installClusterAddons` installs
     #: it here too.
     gatewayNamespace: str = "envoy-gateway-system"
-    #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/k8s/addons.py).
+    #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/targets/kubernetes/addons.py).
     #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (README).
     installClusterAddons: bool = False
     #: Prometheus scrapes each kubelet's `/metrics/cadvisor` on port 10250 and checks the kubelet's

@@ -1,4 +1,4 @@
-"""The Kubernetes edge: the Docker edge (infra/catalog/edge.py) as Gateway API objects.
+"""The Kubernetes edge: the Docker edge (infra/services/edge/proxy.py) as Gateway API objects.
 
 One Gateway per stack namespace: an HTTP listener on 80 (HTTP->HTTPS redirect and the ACME
 HTTP-01 challenges) and one HTTPS listener per public host on 443, each with its own
@@ -24,7 +24,7 @@ Issuer solves HTTP-01 through this Gateway (the `gatewayHTTPRoute` solver, cert-
 "HTTP01", https://cert-manager.io/docs/configuration/acme/http01/). An Issuer, not a
 ClusterIssuer: each stack picks its own CA (`acmeStaging`) and contact (`acmeEmail`).
 
-Every apiVersion, kind and field was read at the pinned versions (infra/k8s/addons.py):
+Every apiVersion, kind and field was read at the pinned versions (infra/targets/kubernetes/addons.py):
 Gateway API v1.6.1 apis/v1/{gateway,httproute}_types.go, Envoy Gateway v1.9.0 api/v1alpha1/,
 cert-manager v1.21.1 pkg/apis/{certmanager,acme}/v1/.
 """
@@ -40,9 +40,9 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..services.edge.proxy import HSTS, SECURITY_HEADERS
-from ..catalog.model import ServiceSpec
-from ..secrets import BASIC_AUTH_USER
+from ...services.edge.proxy import HSTS, SECURITY_HEADERS
+from ...catalog.model import ServiceSpec
+from ...secrets import BASIC_AUTH_USER
 from .addons import GATEWAY_CLASS, ClusterAddons
 from .common import KubeContext
 
@@ -52,7 +52,7 @@ GATEWAY_NAME = "edge"
 ISSUER_NAME = "letsencrypt"
 HTTP_LISTENER = "http"
 
-#: Let's Encrypt's ACME directories; staging as the Docker edge's ACME_CA_URI (infra/catalog/edge.py).
+#: Let's Encrypt's ACME directories; staging as the Docker edge's ACME_CA_URI (infra/services/edge/proxy.py).
 LE_PRODUCTION = "https://acme-v02.api.letsencrypt.org/directory"
 LE_STAGING = "https://acme-staging-v02.api.letsencrypt.org/directory"
 
@@ -152,7 +152,7 @@ def rate_limit_rules(spec: ServiceSpec) -> list[dict]:
 
 
 def metrics_hidden(spec: ServiceSpec) -> bool:
-    """The Docker edge answers 404 for `/metrics` where the public port serves them (infra/catalog/edge.py)."""
+    """The Docker edge answers 404 for `/metrics` where the public port serves them (infra/services/edge/proxy.py)."""
     return bool(spec.metrics and spec.metrics.port == spec.public.port)
 
 
@@ -310,7 +310,7 @@ def route_policies(ctx: KubeContext, spec: ServiceSpec, route: pulumi.Resource, 
 
 
 def solver_policy(ctx: KubeContext) -> pulumi.Resource:
-    """The namespace denies all ingress (infra/k8s/network.py): cert-manager's HTTP-01 solver pods
+    """The namespace denies all ingress (infra/targets/kubernetes/network.py): cert-manager's HTTP-01 solver pods
     run here and must be reachable from the gateway's namespace, on their port only."""
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ctx.settings.kubernetes.gatewayNamespace}}}
     return k8s.networking.v1.NetworkPolicy(

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.model import ServiceSpec
-from ..values import is_output
+from ...catalog.model import ServiceSpec
+from ...values import is_output
 from .common import KubeContext, file_key
 
 

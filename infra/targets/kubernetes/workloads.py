@@ -14,8 +14,8 @@ from typing import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.model import Healthcheck, Mount, ServiceSpec
-from ..components import image_ref
+from ...catalog.model import Healthcheck, Mount, ServiceSpec
+from ...image_refs import image_ref
 from . import plan, scaling
 from .common import KubeContext, labels, port_name, seconds, selector
 from .config import ServiceConfig
@@ -46,7 +46,7 @@ def probes(hc: Healthcheck | None) -> dict:
 
 
 #: The catalog's hardening exceptions travel on the pod template as annotations under the same keys as the
-#: Docker target's labels (infra/components.py), where the policy pack reads the stated reasons.
+#: Docker target's labels (infra/targets/docker/components.py), where the policy pack reads the stated reasons.
 EXCEPTION_ANNOTATION = "mlops.exception."
 
 
@@ -183,7 +183,7 @@ def workload(
     body: dict = {"replicas": replicas(ctx, spec), "selector": {"matchLabels": selector(spec.name)}, "template": template}
     deps = [*depends_on, *cfg.resources, *([service_account] if service_account else [])]
     if not claims:
-        # An autoscaler owns the replica count after creation (infra/k8s/scaling.py).
+        # An autoscaler owns the replica count after creation (infra/targets/kubernetes/scaling.py).
         ignore = [scaling.REPLICAS_FIELD] if spec.name in scaling.AUTOSCALED else []
         return k8s.apps.v1.Deployment(
             ctx.urn_name(spec.name, "deployment"),

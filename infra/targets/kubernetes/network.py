@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.model import ServiceSpec
+from ...catalog.model import ServiceSpec
 from .common import KubeContext, port_name, selector
 
 #: Cluster DNS (kube-dns/CoreDNS) as every conformant cluster labels it.

@@ -16,8 +16,8 @@ from typing import Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.model import ServiceSpec
-from ..components import image_ref
+from ...catalog.model import ServiceSpec
+from ...image_refs import image_ref
 from .common import KubeContext, file_key, labels
 from .config import files_secret_name
 from .workloads import memory, pod_metadata, security

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from ..catalog.model import Catalog
-from ..settings import PROJECT, PlatformSettings
+from ...catalog.model import Catalog
+from ...settings import PROJECT, PlatformSettings
 
 SERVICE_LABEL = "app.kubernetes.io/name"
 

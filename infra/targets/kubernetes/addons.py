@@ -1,6 +1,6 @@
 """Cluster add-ons from pinned Helm charts (`kubernetes.installClusterAddons: true`).
 
-What the edge (infra/k8s/edge.py) and the processor's scaling need from the cluster:
+What the edge (infra/targets/kubernetes/edge.py) and the processor's scaling need from the cluster:
 the Gateway API CRDs (standard channel), Envoy Gateway (the Gateway API implementation),
 cert-manager (with its CRDs, Gateway API support on), KEDA and metrics-server (the resource
 metrics API, `metrics.k8s.io`, the API's CPU HorizontalPodAutoscaler reads). They are cluster-wide, so
@@ -17,7 +17,7 @@ Versions (the newest releases when this was written, read from each project's ta
   `crds.gatewayAPI.channel` is `standard`). Upstream publishes the CRDs as YAML, not as a
   chart, so this chart is the pinned Helm source of the same files.
 - Envoy Gateway v1.9.0 (`oci://docker.io/envoyproxy/gateway-helm`): why Envoy Gateway, see
-  infra/k8s/edge.py. Its chart's own CRDs are off (`crds.enabled: false`, charts/gateway-helm
+  infra/targets/kubernetes/edge.py. Its chart's own CRDs are off (`crds.enabled: false`, charts/gateway-helm
   README at v1.9.0), so the CRD chart above is their only owner.
 - cert-manager v1.21.1 (`https://charts.jetstack.io`, chart `cert-manager`): `crds.enabled: true`
   and `config.gatewayAPI.enabled: true` (deploy/charts/cert-manager/values.yaml at v1.21.1;
@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..settings import PlatformSettings
+from ...settings import PlatformSettings
 
 
 @dataclass(frozen=True)

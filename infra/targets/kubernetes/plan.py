@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..catalog.model import Catalog, HostMount, Mount, ServiceSpec
+from ...catalog.model import Catalog, HostMount, Mount, ServiceSpec
 
 #: Services that only make sense on one Docker host, with the reason and what replaces them on
 #: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
@@ -33,7 +33,7 @@ SKIPPED = {
 #: Rendered once per node, not as a workload: infra/k8s/observability.py (a DaemonSet in its own namespace).
 DAEMONSETS = {"node-exporter"}
 
-#: The workloads an autoscaler sizes (infra/k8s/scaling.py), and which one.
+#: The workloads an autoscaler sizes (infra/targets/kubernetes/scaling.py), and which one.
 AUTOSCALED = {"api": "HorizontalPodAutoscaler", "processor": "KEDA ScaledObject"}
 
 #: How each rendered image runs. `uid` is the numeric non-root user its image declares
@@ -80,7 +80,7 @@ def run_as(spec: ServiceSpec) -> RunAs:
         root = bool(_ROOT_USER.match(spec.user))
         return RunAs(int(uid), int(gid) if gid else None, not root, f"catalog user {spec.user}")
     if spec.name not in IMAGE_USERS:
-        raise ValueError(f"{spec.name}: no entry in infra.k8s.plan.IMAGE_USERS (how does its image run?)")
+        raise ValueError(f"{spec.name}: no entry in infra.targets.kubernetes.plan.IMAGE_USERS (how does its image run?)")
     uid, reason = IMAGE_USERS[spec.name]
     return RunAs(uid, uid, uid is not None and uid != 0, reason)
 
@@ -93,7 +93,7 @@ def rendered(catalog: Catalog) -> list[str]:
         if name in SKIPPED or name in DAEMONSETS:
             continue
         if any(isinstance(m, HostMount) for m in spec.mounts):
-            raise ValueError(f"{name}: mounts a host path; add it to infra.k8s.plan.SKIPPED with a reason")
+            raise ValueError(f"{name}: mounts a host path; add it to infra.targets.kubernetes.plan.SKIPPED with a reason")
         names.append(name)
     return names
 
@@ -104,7 +104,7 @@ def claimed_volumes(catalog: Catalog, spec: ServiceSpec) -> list[str]:
 
 
 def workload_kind(catalog: Catalog, name: str) -> str:
-    """The object a rendered service runs as (infra/k8s/workloads.py, infra/k8s/observability.py)."""
+    """The object a rendered service runs as (infra/targets/kubernetes/workloads.py, infra/targets/kubernetes/observability.py)."""
     if name in DAEMONSETS:
         return "DaemonSet"
     return "StatefulSet" if claimed_volumes(catalog, catalog.services[name]) else "Deployment"
@@ -161,7 +161,7 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
                 edges.setdefault((client, dep.service), set()).add(server.port)
     for server in names:
         spec = catalog.services[server]
-        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.k8s.bootstrap)
+        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
             edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
     if "prometheus" in names:
         for server in names:

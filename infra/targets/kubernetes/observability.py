@@ -38,10 +38,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from ..catalog.model import Catalog, ConfigFile, HostMount, Mount, ServiceSpec
-from ..components import image_ref
-from ..configs import observability as obs_cfg
-from ..settings import PlatformSettings
+from ...catalog.model import Catalog, ConfigFile, HostMount, Mount, ServiceSpec
+from ...image_refs import image_ref
+from ...configs import observability as obs_cfg
+from ...settings import PlatformSettings
 from . import network
 from .common import SERVICE_LABEL, KubeContext, labels, port_name, selector
 from .workloads import memory, pod_metadata, security
@@ -150,7 +150,7 @@ def cadvisor_job(namespace: str, node_namespace: str, insecure_tls: bool = False
 
     `authorization.credentials_file`, `tls_config.ca_file` / `insecure_skip_verify`, `metrics_path`,
     `scheme`: prometheus/prometheus@v3.14.0 docs/configuration/configuration.md (scrape_config,
-    tls_config). `insecure_tls`: kubernetes.kubeletInsecureTls (infra/k8s/settings.py).
+    tls_config). `insecure_tls`: kubernetes.kubeletInsecureTls (infra/kube_settings.py).
     """
     tls = {"insecure_skip_verify": True} if insecure_tls else {"ca_file": f"{SA_DIR}/ca.crt"}
     return {

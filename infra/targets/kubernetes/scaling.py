@@ -16,7 +16,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..catalog.model import ServiceSpec
+from ...catalog.model import ServiceSpec
 from . import network, plan
 from .common import KubeContext, selector
 
