@@ -15,9 +15,16 @@ from .catalog.context import CatalogContext, Wiring
 from .catalog.model import Catalog, Dependency, ServiceSpec, VolumeSpec
 from .secrets import StaticSecrets
 from .services import application, data, edge, exporters, observability
-from .services.data import pgbackrest
+from .services.application import api, processor
+from .services.data import pgbackrest, rabbitmq
+from .services.exporters import blackbox, node_exporter
 from .services.observability import prometheus
 from .settings import PlatformSettings, parse_settings
+
+
+#: The services with alert rules of their own, in the order of Prometheus's rules file (after the
+#: platform-wide ServiceDown rule).
+ALERTING = (rabbitmq, processor, api, node_exporter, blackbox, pgbackrest)
 
 
 def build_catalog(ctx: CatalogContext) -> Catalog:
@@ -27,7 +34,7 @@ def build_catalog(ctx: CatalogContext) -> Catalog:
     public = {s.name: s for s in services if s.public}
     services = _specs(ctx, Wiring(public=public), edge.SERVICES) + services
     services = _specs(ctx, Wiring(services=tuple(services)), edge.AFTER_ALL) + services
-    rules = pgbackrest.alert_rules(ctx.settings)
+    rules = [rule for module in ALERTING for rule in module.alert_rules(ctx)]
     services = [prometheus.configured(ctx, s, services, rules) if s.name == "prometheus" else s for s in services]
     return Catalog(services={s.name: s for s in services}, volumes={v.name: v for v in volumes})
 

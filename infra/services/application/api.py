@@ -40,3 +40,21 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="Pipeline API (FastAPI): datasets, jobs, predictions, feedback",
         ),
     ]
+
+
+def alert_rules(ctx: CatalogContext) -> list[dict]:
+    """Jobs the API's reconciler had to publish again, repeatedly."""
+    return [
+        {
+            # The API's job reconciler (app/api/pipeline_api/reconciler.py) published jobs again: once
+            # is a healed outage, repeatedly means messages keep getting lost.
+            "alert": "JobsHealedRepeatedly",
+            "expr": "sum(increase(pipeline_jobs_healed_total[1h])) > 3",
+            "for": "0m",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "more than 3 jobs were found without a message or worker in the last hour and "
+                "published again (the API logs each as 'healed job')"
+            },
+        },
+    ]

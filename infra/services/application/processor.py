@@ -33,3 +33,16 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="Data Processor: trains and scores models from the job queue",
         ),
     ]
+
+
+def alert_rules(ctx: CatalogContext) -> list[dict]:
+    """Jobs that failed."""
+    return [
+        {
+            "alert": "JobsFailing",
+            "expr": 'sum(increase(pipeline_jobs_total{status="failed"}[15m])) > 0',
+            "for": "0m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "pipeline jobs failed in the last 15 minutes"},
+        },
+    ]

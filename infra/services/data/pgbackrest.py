@@ -99,9 +99,9 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     ]
 
 
-def alert_rules(settings: PlatformSettings) -> list[dict]:
+def alert_rules(ctx: CatalogContext) -> list[dict]:
     """A backup older than its schedule allows (1.5 intervals), or WAL archiving failing."""
-    allowed = int(settings.backup.intervalHours * 3600 * 1.5)
+    allowed = int(ctx.settings.backup.intervalHours * 3600 * 1.5)
     return [
         {
             "alert": "BackupTooOld",

@@ -116,3 +116,16 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="RabbitMQ: job queue (management UI public)",
         )
     ]
+
+
+def alert_rules(ctx: CatalogContext) -> list[dict]:
+    """A job backlog that keeps growing: the processors do not keep up."""
+    return [
+        {
+            "alert": "QueueBacklogGrowing",
+            "expr": "sum(rabbitmq_queue_messages_ready) > 100 and deriv(sum(rabbitmq_queue_messages_ready)[10m:1m]) > 0",
+            "for": "10m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "RabbitMQ backlog keeps growing"},
+        },
+    ]

@@ -29,3 +29,28 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="blackbox exporter: expiry of the certificates the proxy serves",
         ),
     ]
+
+
+def alert_rules(ctx: CatalogContext) -> list[dict]:
+    """Certificates close to expiry, or the proxy not answering the probe (only where it runs)."""
+    if not (ctx.settings.tls and ctx.runs_proxy):
+        return []
+    return [
+        {
+            "alert": "CertificateExpiringSoon",
+            "expr": f'probe_ssl_earliest_cert_expiry{{job="{cfg.CERTIFICATE_JOB}"}} - time() < 14 * 86400',
+            "for": "1h",
+            "labels": {"severity": "warning"},
+            "annotations": {
+                "summary": "the certificate for {{ $labels.instance }} expires in less than 14 days "
+                "(acme-companion renews at 30 days)"
+            },
+        },
+        {
+            "alert": "CertificateProbeFailing",
+            "expr": f'probe_success{{job="{cfg.CERTIFICATE_JOB}"}} == 0',
+            "for": "30m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "no TLS handshake with the proxy for {{ $labels.instance }}"},
+        },
+    ]

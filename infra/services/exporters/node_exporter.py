@@ -50,3 +50,16 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="node exporter: host CPU, memory and disk",
         ),
     ]
+
+
+def alert_rules(ctx: CatalogContext) -> list[dict]:
+    """A host filesystem running out of space."""
+    return [
+        {
+            "alert": "DiskFilling",
+            "expr": '(node_filesystem_avail_bytes{fstype!~"tmpfs|overlay"} / node_filesystem_size_bytes) < 0.10',
+            "for": "15m",
+            "labels": {"severity": "warning"},
+            "annotations": {"summary": "filesystem {{ $labels.mountpoint }} has less than 10% free"},
+        },
+    ]
