@@ -1,6 +1,7 @@
 """The provisioned Grafana dashboard "Platform overview".
 
-Panels are declared as data (title, queries, unit) so tests can check every
+Panels are declared as data (title, queries, unit) by the service whose metrics they show
+(`DASHBOARD_ROWS` in its module; Grafana's module orders them), so tests can check every
 query with promtool and against the metrics the services really expose.
 `$datasource` defaults to Mimir (long-term); Prometheus can be picked instead.
 """
@@ -32,105 +33,13 @@ class Panel:
     description: str = ""
 
 
-def _quantiles(metric: str, by: str = "") -> tuple[Query, ...]:
+def quantiles(metric: str, by: str = "") -> tuple[Query, ...]:
     group = f"le, {by}" if by else "le"
     suffix = f" {{{{{by}}}}}" if by else ""
     return tuple(
         Query(f"histogram_quantile({q}, sum by ({group}) (rate({metric}_bucket[{RATE}])))", f"p{int(q * 100)}{suffix}")
         for q in (0.5, 0.95, 0.99)
     )
-
-
-def _share_of_requests(status: str, legend: str) -> Query:
-    """Share of API requests whose status matches the regex `status`."""
-    return Query(
-        f'sum(rate(api_requests_total{{status=~"{status}"}}[{RATE}])) / sum(rate(api_requests_total[{RATE}]))', legend
-    )
-
-
-def _per_service(expr: str) -> Query:
-    """A cAdvisor expression summed per catalog service (the container label cAdvisor keeps)."""
-    return Query(f"sum by (container_label_mlops_service) ({expr})", "{{container_label_mlops_service}}")
-
-
-SERVICE = 'container_label_mlops_service!=""'
-
-PANELS: tuple[Panel, ...] = (
-    Panel(
-        "Services up",
-        (Query("min by (job) (up)", "{{job}}"),),
-        kind="stat",
-        description="Every scrape target: 1 = up, 0 = down (alert ServiceDown after 2 minutes).",
-    ),
-    Panel(
-        "API request rate",
-        (Query(f"sum by (route) (rate(api_requests_total[{RATE}]))", "{{route}}"),),
-        unit="reqps",
-    ),
-    Panel(
-        "API error rate",
-        (_share_of_requests("5..", "5xx share"), _share_of_requests("4..", "4xx share")),
-        unit="percentunit",
-    ),
-    Panel("API latency", _quantiles("api_request_duration_seconds"), unit="s"),
-    Panel(
-        "Queue depth",
-        (
-            Query("sum(rabbitmq_queue_messages_ready)", "ready"),
-            Query("sum(rabbitmq_queue_messages_unacked)", "in progress (unacked)"),
-        ),
-        description="All queues of the pipeline vhost, the dead-letter queue included.",
-    ),
-    Panel("Job duration", _quantiles("pipeline_job_duration_seconds", "kind"), unit="s"),
-    Panel(
-        "Jobs finished",
-        (Query(f"sum by (kind, status) (increase(pipeline_jobs_total[{RATE}]))", "{{kind}} {{status}}"),),
-        description="Failed jobs raise the JobsFailing alert.",
-    ),
-    Panel("Container CPU", (_per_service(f"rate(container_cpu_usage_seconds_total{{{SERVICE}}}[{RATE}])"),), unit="cores"),
-    Panel("Container memory", (_per_service(f"container_memory_working_set_bytes{{{SERVICE}}}"),), unit="bytes"),
-    Panel(
-        "Disk use of volumes",
-        (Query("max by (volume) (mlops_volume_used_bytes)", "{{volume}}"),),
-        unit="bytes",
-        description="Measured with du every 5 minutes by the volume-usage container.",
-    ),
-    Panel(
-        "Filesystem holding the volumes",
-        (
-            Query(
-                '1 - node_filesystem_avail_bytes{mountpoint=~"/|/var/lib/docker"}'
-                ' / node_filesystem_size_bytes{mountpoint=~"/|/var/lib/docker"}',
-                "{{mountpoint}} used",
-            ),
-        ),
-        unit="percentunit",
-        description="Alert DiskFilling fires below 10% free.",
-    ),
-    Panel(
-        "Data stored",
-        (
-            Query("sum by (datname) (pg_database_size_bytes)", "PostgreSQL {{datname}}"),
-            Query("sum(minio_cluster_usage_total_bytes)", "S3 objects (MinIO)"),
-        ),
-        unit="bytes",
-    ),
-    Panel(
-        "Backup age",
-        (Query("time() - mlops_backup_last_success_timestamp_seconds", "{{kind}}"),),
-        unit="s",
-        description="Since the last successful backup per kind; alert BackupTooOld fires at 1.5 intervals.",
-    ),
-    Panel("Backup size", (Query("mlops_backup_size_bytes", "{{kind}}"),), unit="bytes"),
-    Panel(
-        "Backup duration",
-        (
-            Query("mlops_backup_duration_seconds", "{{kind}}"),
-            Query("mlops_backup_last_attempt_failed", "{{kind}} failed"),
-        ),
-        unit="s",
-    ),
-)
 
 
 #: How a stat panel shows `up`: 1 = UP in green, 0 = DOWN in red.
@@ -184,9 +93,10 @@ def _logs_panel(index: int) -> dict:
     }
 
 
-def platform_overview() -> dict:
-    panels = [_panel_json(p, i) for i, p in enumerate(PANELS)]
-    panels.append(_logs_panel(len(PANELS)))
+def platform_overview(rows: tuple[Panel, ...]) -> dict:
+    """The dashboard: `rows` (the panels the services state for themselves, in order), then errors in the logs."""
+    panels = [_panel_json(p, i) for i, p in enumerate(rows)]
+    panels.append(_logs_panel(len(rows)))
     return {
         "uid": DASHBOARD_UID,
         "title": "Platform overview",
@@ -210,7 +120,7 @@ def platform_overview() -> dict:
     }
 
 
-def dashboard_files() -> dict[str, str]:
+def dashboard_files(rows: tuple[Panel, ...]) -> dict[str, str]:
     """Container path -> content: the provider and the dashboard it loads."""
     provider = {
         "apiVersion": 1,
@@ -227,5 +137,5 @@ def dashboard_files() -> dict[str, str]:
     }
     return {
         "/etc/grafana/provisioning/dashboards/platform.yaml": yaml.safe_dump(provider, sort_keys=False),
-        f"{DASHBOARDS_DIR}/platform-overview.json": json.dumps(platform_overview(), indent=2) + "\n",
+        f"{DASHBOARDS_DIR}/platform-overview.json": json.dumps(platform_overview(rows), indent=2) + "\n",
     }

@@ -9,7 +9,7 @@ import httpx
 import yaml
 
 from infra.assembly import offline_catalog
-from infra.configs import dashboards
+from infra.services.observability import grafana
 
 from .flow import scrape, train, upload
 from .services import Stack
@@ -18,7 +18,7 @@ OWN_METRIC = re.compile(r"\b((?:api|pipeline)_[a-z_]+)")
 
 
 def queried_own_metrics() -> set[str]:
-    exprs = [q.expr for p in dashboards.PANELS for q in p.queries]
+    exprs = [q.expr for p in grafana.PANELS for q in p.queries]
     prometheus = offline_catalog("production")[1].services["prometheus"]
     rules = yaml.safe_load(next(f.content for f in prometheus.files if f.path.endswith("platform.yml")))
     exprs += [r["expr"] for g in rules["groups"] for r in g["rules"]]

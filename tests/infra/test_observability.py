@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from infra.configs import dashboards
+from infra.services.observability import grafana
 from tests.scripts import run_volume_usage_once
 
 from .harness import PROJECT
@@ -219,7 +220,7 @@ def test_derived_trace_id_field_matches_the_apps_json_log_lines(run):
 
 
 def test_error_log_panel_matches_json_and_logfmt_error_lines():
-    logs = dashboards.platform_overview()["panels"][-1]
+    logs = dashboards.platform_overview(grafana.PANELS)["panels"][-1]
     pattern = re.search(r"\|~ `\(\?i\)(.*)`$", logs["targets"][0]["expr"]).group(1)
     matches = lambda line: re.search(pattern, line, re.IGNORECASE) is not None  # noqa: E731
     assert matches('{"level": "error", "msg": "job failed"}')
@@ -259,7 +260,7 @@ def test_dashboard_data_sources_are_provisioned(run):
 def test_every_dashboard_query_is_valid_promql(tmp_path):
     rules = [
         {"record": f"dashboard:query_{i}", "expr": q.expr.replace("$__rate_interval", "1m")}
-        for i, q in enumerate(q for p in dashboards.PANELS for q in p.queries)
+        for i, q in enumerate(q for p in grafana.PANELS for q in p.queries)
     ]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
@@ -270,7 +271,7 @@ def test_every_dashboard_query_is_valid_promql(tmp_path):
 def test_dashboard_container_panels_use_labels_cadvisor_is_told_to_keep(run):
     command = " ".join(run.container("cadvisor").inputs["command"])
     kept = re.search(r"--whitelisted_container_labels=(\S+)", command).group(1).split(",")
-    used = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"container_label_(\w+)", q.expr)}
+    used = {m for p in grafana.PANELS for q in p.queries for m in re.findall(r"container_label_(\w+)", q.expr)}
     assert used <= {k.replace(".", "_") for k in kept}
 
 
@@ -380,7 +381,7 @@ def backup_metrics_text(tmp_path) -> str:
 def test_dashboard_panels_query_only_metrics_our_scripts_write(run, tmp_path):
     text = volume_usage_text(run, tmp_path, {"postgres": 10}) + backup_metrics_text(tmp_path)
     written = set(re.findall(r"^(mlops_\w+)\{", text, re.M))
-    queried = {m for p in dashboards.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
+    queried = {m for p in grafana.PANELS for q in p.queries for m in re.findall(r"\b(mlops_\w+)", q.expr)}
     assert queried and queried <= written
 
 

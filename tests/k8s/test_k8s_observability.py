@@ -9,6 +9,7 @@ import yaml
 
 from infra.catalog.images import IMAGES
 from infra.configs import dashboards
+from infra.services.observability import grafana
 from infra.configs import observability as obs_cfg
 from infra.targets.kubernetes import observability as obs
 from tests.contracts import contracts
@@ -303,7 +304,7 @@ EXPORTER_LABELS = {"le", "status", "route", "kind", "datname", "volume", "mountp
 
 def dashboard_labels() -> tuple[set[str], set[str]]:
     """(labels the metric queries filter or group on, labels the log queries select on)."""
-    board = dashboards.platform_overview()
+    board = dashboards.platform_overview(grafana.PANELS)
     exprs = [t["expr"] for p in board["panels"] for t in p["targets"]]
     logs = [e for e in exprs if e.startswith("{")]
     tempo = next(d for d in yaml.safe_load(obs_cfg.grafana_datasources())["datasources"] if d["uid"] == "tempo")

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import BuiltImage, Dependency, Hardening, MetricsEndpoint, PublicRoute, RateLimit, ServiceSpec, python_http_check
+from ...configs.dashboards import RATE, Panel, Query, quantiles
 from .pipeline_env import pipeline_env
 
 API_PORT = 8000
+
+
+def share_of_requests(status: str, legend: str) -> Query:
+    """Share of API requests whose status matches the regex `status`."""
+    return Query(
+        f'sum(rate(api_requests_total{{status=~"{status}"}}[{RATE}])) / sum(rate(api_requests_total[{RATE}]))', legend
+    )
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -58,3 +66,19 @@ def alert_rules(ctx: CatalogContext) -> list[dict]:
             },
         },
     ]
+
+
+#: Its panels of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel(
+        "API request rate",
+        (Query(f"sum by (route) (rate(api_requests_total[{RATE}]))", "{{route}}"),),
+        unit="reqps",
+    ),
+    Panel(
+        "API error rate",
+        (share_of_requests("5..", "5xx share"), share_of_requests("4..", "4xx share")),
+        unit="percentunit",
+    ),
+    Panel("API latency", quantiles("api_request_duration_seconds"), unit="s"),
+)

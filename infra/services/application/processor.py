@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, ServiceSpec
+from ...configs.dashboards import RATE, Panel, Query, quantiles
 from .pipeline_env import pipeline_env
 
 PROCESSOR_METRICS_PORT = 9100
@@ -46,3 +47,14 @@ def alert_rules(ctx: CatalogContext) -> list[dict]:
             "annotations": {"summary": "pipeline jobs failed in the last 15 minutes"},
         },
     ]
+
+
+#: Its panels of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel("Job duration", quantiles("pipeline_job_duration_seconds", "kind"), unit="s"),
+    Panel(
+        "Jobs finished",
+        (Query(f"sum by (kind, status) (increase(pipeline_jobs_total[{RATE}]))", "{{kind}} {{status}}"),),
+        description="Failed jobs raise the JobsFailing alert.",
+    ),
+)

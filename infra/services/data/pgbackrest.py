@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...configs.dashboards import Panel, Query
 from ...configs import backup as cfg
 from ...settings import PlatformSettings
 from ..exporters import node_exporter
@@ -118,3 +119,23 @@ def alert_rules(ctx: CatalogContext) -> list[dict]:
             "annotations": {"summary": "PostgreSQL cannot ship WAL to the backup target: point-in-time recovery is at risk"},
         },
     ]
+
+
+#: The "Platform overview" panels of both backup kinds (pgBackRest's and object-backup's figures).
+DASHBOARD_ROWS = (
+    Panel(
+        "Backup age",
+        (Query("time() - mlops_backup_last_success_timestamp_seconds", "{{kind}}"),),
+        unit="s",
+        description="Since the last successful backup per kind; alert BackupTooOld fires at 1.5 intervals.",
+    ),
+    Panel("Backup size", (Query("mlops_backup_size_bytes", "{{kind}}"),), unit="bytes"),
+    Panel(
+        "Backup duration",
+        (
+            Query("mlops_backup_duration_seconds", "{{kind}}"),
+            Query("mlops_backup_last_attempt_failed", "{{kind}} failed"),
+        ),
+        unit="s",
+    ),
+)

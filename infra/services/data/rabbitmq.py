@@ -20,6 +20,7 @@ from ...catalog.model import (
     ServiceSpec,
     VolumeSpec,
 )
+from ...configs.dashboards import Panel, Query
 from ...values import derive
 
 VOLUMES = (VolumeSpec("rabbitmq"),)
@@ -129,3 +130,16 @@ def alert_rules(ctx: CatalogContext) -> list[dict]:
             "annotations": {"summary": "RabbitMQ backlog keeps growing"},
         },
     ]
+
+
+#: Its panel of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel(
+        "Queue depth",
+        (
+            Query("sum(rabbitmq_queue_messages_ready)", "ready"),
+            Query("sum(rabbitmq_queue_messages_unacked)", "in progress (unacked)"),
+        ),
+        description="All queues of the pipeline vhost, the dead-letter queue included.",
+    ),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import Dependency, Device, Hardening, HostMount, MetricsEndpoint, ServiceSpec
+from ...configs.dashboards import RATE, Panel, Query
 from ..edge.socket_proxy import READ_PROXY, docker_host
 
 CADVISOR_PORT = 8080
@@ -12,6 +13,14 @@ CADVISOR_PORT = 8080
 CONTAINER_LABELS = "mlops.stack,mlops.service"
 #: The host's containerd socket as cAdvisor sees it through its /var/run mount.
 CONTAINERD_SOCKET = "/var/run/containerd/containerd.sock"
+
+
+def per_service(expr: str) -> Query:
+    """A cAdvisor expression summed per catalog service (the container label cAdvisor keeps)."""
+    return Query(f"sum by (container_label_mlops_service) ({expr})", "{{container_label_mlops_service}}")
+
+
+SERVICE = 'container_label_mlops_service!=""'
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -77,3 +86,10 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="cAdvisor: CPU, memory and disk of every container",
         ),
     ]
+
+
+#: Its panels of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel("Container CPU", (per_service(f"rate(container_cpu_usage_seconds_total{{{SERVICE}}}[{RATE}])"),), unit="cores"),
+    Panel("Container memory", (per_service(f"container_memory_working_set_bytes{{{SERVICE}}}"),), unit="bytes"),
+)

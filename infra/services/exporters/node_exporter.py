@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import HostMount, Hardening, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from ...configs.dashboards import Panel, Query
 
 NODE_EXPORTER_PORT = 9100
 TEXTFILE_DIR = "/textfile"
@@ -63,3 +64,20 @@ def alert_rules(ctx: CatalogContext) -> list[dict]:
             "annotations": {"summary": "filesystem {{ $labels.mountpoint }} has less than 10% free"},
         },
     ]
+
+
+#: Its panel of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel(
+        "Filesystem holding the volumes",
+        (
+            Query(
+                '1 - node_filesystem_avail_bytes{mountpoint=~"/|/var/lib/docker"}'
+                ' / node_filesystem_size_bytes{mountpoint=~"/|/var/lib/docker"}',
+                "{{mountpoint}} used",
+            ),
+        ),
+        unit="percentunit",
+        description="Alert DiskFilling fires below 10% free.",
+    ),
+)

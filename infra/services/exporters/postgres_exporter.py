@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, ConfigFile, Dependency, Hardening, MetricsEndpoint, ServiceSpec
+from ...configs.dashboards import Panel, Query
 from ..data import postgres
 
 POSTGRES_EXPORTER_PORT = 9187
@@ -37,3 +38,16 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="PostgreSQL exporter (read-only pg_monitor role)",
         ),
     ]
+
+
+#: The "Platform overview" panel of the data stored, PostgreSQL's beside MinIO's.
+DASHBOARD_ROWS = (
+    Panel(
+        "Data stored",
+        (
+            Query("sum by (datname) (pg_database_size_bytes)", "PostgreSQL {{datname}}"),
+            Query("sum(minio_cluster_usage_total_bytes)", "S3 objects (MinIO)"),
+        ),
+        unit="bytes",
+    ),
+)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import Hardening, HostMount, Mount, ServiceSpec
 from .node_exporter import TEXTFILE_DIR
+from ...configs.dashboards import Panel, Query
 
 #: Where Docker keeps named volumes on the host (its default data root).
 DOCKER_VOLUMES = "/var/lib/docker/volumes"
@@ -63,3 +64,14 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             description="disk use of each volume of the stack, for the node exporter",
         ),
     ]
+
+
+#: Its panel of the "Platform overview" dashboard.
+DASHBOARD_ROWS = (
+    Panel(
+        "Disk use of volumes",
+        (Query("max by (volume) (mlops_volume_used_bytes)", "{{volume}}"),),
+        unit="bytes",
+        description="Measured with du every 5 minutes by the volume-usage container.",
+    ),
+)

@@ -7,6 +7,14 @@ from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, GO_STORAGE_PIDS_REASON, ConfigFile, Hardening, MetricsEndpoint, Mount, PublicRoute, RateLimit, ServiceSpec, VolumeSpec
 from ...configs import dashboards
 from ...configs import observability as cfg
+from ..application import api, processor
+from ..data import pgbackrest, rabbitmq
+from ..exporters import cadvisor, node_exporter, postgres_exporter, volume_usage
+from . import prometheus
+
+#: Whose rows make up the "Platform overview" dashboard, top to bottom (each module's DASHBOARD_ROWS).
+DASHBOARD = (prometheus, api, rabbitmq, processor, cadvisor, volume_usage, node_exporter, postgres_exporter, pgbackrest)
+PANELS = tuple(panel for module in DASHBOARD for panel in module.DASHBOARD_ROWS)
 
 VOLUMES = (VolumeSpec("grafana"),)
 
@@ -25,7 +33,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             mounts=(Mount("grafana", "/var/lib/grafana"),),
             files=(
                 ConfigFile("/etc/grafana/provisioning/datasources/platform.yaml", cfg.grafana_datasources()),
-                *(ConfigFile(path, content) for path, content in dashboards.dashboard_files().items()),
+                *(ConfigFile(path, content) for path, content in dashboards.dashboard_files(PANELS).items()),
                 ConfigFile(
                     "/run/secrets/grafana_admin_password", ctx.secrets.get("grafanaAdminPassword"), secret=True
                 ),

@@ -7,6 +7,7 @@ import dataclasses
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, GO_STORAGE_PIDS_REASON, ConfigFile, Hardening, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from ...configs.dashboards import Panel, Query
 from ...configs import alerts
 from ...configs import observability as cfg
 
@@ -51,3 +52,14 @@ def configured(ctx: CatalogContext, spec: ServiceSpec, services: list[ServiceSpe
         ConfigFile("/etc/prometheus/rules/platform.yml", alerts.alert_rules(services, rules)),
     )
     return dataclasses.replace(spec, files=spec.files + files)
+
+
+#: Its panel of the "Platform overview" dashboard: every scrape target.
+DASHBOARD_ROWS = (
+    Panel(
+        "Services up",
+        (Query("min by (job) (up)", "{{job}}"),),
+        kind="stat",
+        description="Every scrape target: 1 = up, 0 = down (alert ServiceDown after 2 minutes).",
+    ),
+)
