@@ -4,7 +4,16 @@ behind a bearer token."""
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import BuiltImage, Dependency, Hardening, MetricsEndpoint, PublicRoute, RateLimit, ServiceSpec, python_http_check
+from ...catalog.model import (
+    BuiltImage,
+    Dependency,
+    Hardening,
+    MetricsEndpoint,
+    PublicRoute,
+    RateLimit,
+    ServiceSpec,
+    python_http_check,
+)
 from ...configs.dashboards import RATE, Panel, Query, quantiles
 from .pipeline_env import pipeline_env
 

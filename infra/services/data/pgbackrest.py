@@ -8,7 +8,16 @@ Restore with `python -m infra.restore` (docs/backups.md).
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...catalog.model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
+    BuiltImage,
+    ConfigFile,
+    Dependency,
+    Hardening,
+    Mount,
+    ServiceSpec,
+    VolumeSpec,
+)
 from ...configs.dashboards import Panel, Query
 from ...configs import backup as cfg
 from ...settings import PlatformSettings

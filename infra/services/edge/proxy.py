@@ -21,7 +21,15 @@ import hashlib
 import re
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from ...catalog.model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
+    ConfigFile,
+    Dependency,
+    Hardening,
+    Mount,
+    ServiceSpec,
+    VolumeSpec,
+)
 from ...settings import PROJECT
 
 PROXY_LABEL = "com.github.nginx-proxy.nginx"

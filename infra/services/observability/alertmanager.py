@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, ConfigFile, Hardening, Healthcheck, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from ...catalog.model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
+    ConfigFile,
+    Hardening,
+    Healthcheck,
+    MetricsEndpoint,
+    Mount,
+    ServiceSpec,
+    VolumeSpec,
+)
 from ...configs import alerting
 
 VOLUMES = (VolumeSpec("alertmanager"),)  # silences and the notification log

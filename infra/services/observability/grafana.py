@@ -4,7 +4,17 @@
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, GO_STORAGE_PIDS_REASON, ConfigFile, Hardening, MetricsEndpoint, Mount, PublicRoute, RateLimit, ServiceSpec, VolumeSpec
+from ...catalog.model import (
+    UPLOADS_NEED_WRITABLE_ROOT,
+    ConfigFile,
+    Hardening,
+    MetricsEndpoint,
+    Mount,
+    PublicRoute,
+    RateLimit,
+    ServiceSpec,
+    VolumeSpec,
+)
 from ...configs import dashboards
 from ...configs import observability as cfg
 from ..application import api, processor

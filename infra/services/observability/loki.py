@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import UPLOADS_NEED_WRITABLE_ROOT, GO_STORAGE_PIDS_REASON, ConfigFile, Hardening, MetricsEndpoint, Mount, ServiceSpec, VolumeSpec
+from ...catalog.model import (
+    GO_STORAGE_PIDS_REASON,
+    UPLOADS_NEED_WRITABLE_ROOT,
+    ConfigFile,
+    Hardening,
+    MetricsEndpoint,
+    Mount,
+    ServiceSpec,
+    VolumeSpec,
+)
 from ...configs import observability as cfg
 
 VOLUMES = (VolumeSpec("loki"),)

@@ -17,7 +17,7 @@ import pulumi_docker as docker
 
 from ...catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec
 from ...image_refs import REPO_ROOT, image_ref
-from ...settings import PROJECT, PlatformSettings
+from ...settings import PlatformSettings
 from ...values import is_output
 
 COMPONENT = "mlops:platform"
