@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 
+from .images import IMAGES
 from .kube_settings import KubernetesSettings, Target
 
 PROJECT = "mlops-platform"
@@ -106,9 +107,7 @@ StrictBool = Annotated[bool, BeforeValidator(parse_bool)]
 
 
 def third_party_images() -> dict[str, str]:
-    """The catalog's pinned images (imported late: the catalog package imports this module)."""
-    from .catalog.images import IMAGES
-
+    """The catalog's pinned images, which an `images.<service>` override must name."""
     return IMAGES
 
 
@@ -383,7 +382,7 @@ def _cross_checks(stack: str, data: Mapping[str, Any]) -> list[str]:
             if missing:
                 problems.append(
                     f"{PROJECT}:requireImageDigests: these images name no digest: {', '.join(missing)} "
-                    f"(pin each in infra/catalog/images.py or with images.<service>: <name>:<tag>@sha256:<digest>)"
+                    f"(pin each in infra/images.py or with images.<service>: <name>:<tag>@sha256:<digest>)"
                 )
     try:
         tls = parse_bool(data.get("tls", True))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..settings import PlatformSettings
-from .images import IMAGES
+from ..images import IMAGES
 from .model import Dependency, ServiceSpec
 
 

@@ -16,7 +16,7 @@ import yaml
 
 from infra.assembly import offline_catalog
 from infra.services.data import minio
-from infra.catalog.images import IMAGES
+from infra.images import IMAGES
 from infra.catalog.model import ConfigFile, ServiceSpec
 from infra.targets.docker.components import routing_env
 from infra.configs import observability as obs_cfg
@@ -166,7 +166,7 @@ CADVISOR_REPIN = pytest.mark.xfail(
 def test_fixture_version_is_the_pinned_tag(program):
     contract = c.fixture(program)
     pinned = [image for image in IMAGES.values() if c.repository(image) == contract["image"]]
-    assert len(pinned) == 1, f"{program}: no single pinned image {contract['image']} in infra/catalog/images.py"
+    assert len(pinned) == 1, f"{program}: no single pinned image {contract['image']} in infra/images.py"
     # nginx-proxy publishes its docker-gen flavour as `<version>-dockergen` (.github/workflows/build-publish.yml).
     assert c.same_version(c.tag(pinned[0]).removesuffix("-dockergen"), contract["version"]), (
         f"{program}: pinned {pinned[0]} but the fixture was read for {contract['version']}: re-read upstream at the new tag"

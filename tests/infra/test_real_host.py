@@ -279,14 +279,14 @@ def test_minio_bootstrap_is_the_same_sequence_of_idempotent_calls_on_every_run(t
 
 
 def _images() -> list[str]:
-    from infra.catalog.images import IMAGES
+    from infra.images import IMAGES
 
     return list(IMAGES)
 
 
 @pytest.mark.parametrize("service", _images())
 def test_every_pinned_image_names_where_its_tag_was_seen_published(service):
-    lines = (REPO / "infra/catalog/images.py").read_text().splitlines()
+    lines = (REPO / "infra/images.py").read_text().splitlines()
     i = next(i for i, line in enumerate(lines) if line.strip().startswith(f'"{service}":'))
     block = [lines[i]]
     while i > 0 and lines[i - 1].strip().startswith("#"):

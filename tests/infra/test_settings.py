@@ -166,7 +166,7 @@ def test_required_digests_name_every_image_without_one():
 
 
 def test_required_digests_pass_when_every_third_party_image_has_one():
-    from infra.catalog.images import IMAGES
+    from infra.images import IMAGES
 
     pinned = {k: f"{v.split('@')[0]}@{TEST_DIGEST}" for k, v in IMAGES.items()}
     settings = parse_settings("production", {"acmeEmail": "a@b.de", "requireImageDigests": True, "images": pinned})

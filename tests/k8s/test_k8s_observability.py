@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from infra.catalog.images import IMAGES
+from infra.images import IMAGES
 from infra.configs import dashboards
 from infra.services.observability import grafana
 from infra.configs import observability as obs_cfg
