@@ -18,8 +18,8 @@ from ...catalog.model import (
     ServiceSpec,
     VolumeSpec,
 )
-from ...configs.dashboards import Panel, Query
 from ...configs import backup as cfg
+from ...configs.dashboards import Panel, Query
 from ...settings import PlatformSettings
 from ..exporters import node_exporter
 

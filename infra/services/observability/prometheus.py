@@ -16,9 +16,9 @@ from ...catalog.model import (
     ServiceSpec,
     VolumeSpec,
 )
-from ...configs.dashboards import Panel, Query
 from ...configs import alerts
 from ...configs import observability as cfg
+from ...configs.dashboards import Panel, Query
 
 VOLUMES = (VolumeSpec("prometheus"),)
 
