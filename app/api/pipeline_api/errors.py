@@ -1,7 +1,7 @@
 """The one place that turns exceptions into responses, and the `ErrorOut` body they all share.
 
 DataError, request-validation errors and a JSON body that cannot be read (`json_body`) -> 422
-naming the field; ApiError -> its status;
+naming the field; ApiError -> its status; 405 -> `allowed_methods`;
 an unavailable dependency (database, queue, object store, model registry) -> 503 with
 Retry-After; anything else -> 500 with the same body (and a logged traceback).
 """
