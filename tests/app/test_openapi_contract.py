@@ -1,5 +1,6 @@
 """/openapi.json is the contract: every status and body our code returns is documented (issue #10 item 8),
-and OPTIONS and 405 name every method a path has (issue #27 item 4)."""
+OPTIONS and 405 name every method a path has, and links chain the ids one operation returns into
+the next (issue #27 item 4)."""
 
 import re
 import subprocess
@@ -80,6 +81,53 @@ def test_a_method_the_path_lacks_gets_405_with_every_method_the_path_has(client)
         assert r.status_code == 405, (missing, path, r.status_code)
         assert allow_of(r) == methods_of(item) | {"OPTIONS"}, path
         assert r.json() == {"detail": "Method Not Allowed", "field": None, "errors": []}
+
+
+def link_target(spec: dict, link: dict) -> tuple[str, str]:
+    """(path, method) of the operation a link points to, by operationRef or operationId."""
+    if "operationRef" in link:
+        pointer = link["operationRef"].removeprefix("#/paths/")
+        path, method = pointer.rsplit("/", 1)
+        return path.replace("~1", "/").replace("~0", "~"), method
+    return next(
+        (path, method) for path, item in spec["paths"].items() for method, op in item.items() if op.get("operationId") == link["operationId"]
+    )  # fmt: skip
+
+
+def links_of(spec: dict, path: str, method: str, status: str) -> dict[tuple[str, str], dict]:
+    links = spec["paths"][path][method]["responses"][status].get("links", {})
+    return {link_target(spec, link): link["parameters"] for link in links.values()}
+
+
+def test_every_operation_returning_a_job_id_links_to_the_job_and_its_result(client):
+    spec = spec_of(client)
+    job, result = ("/api/v1/jobs/{job_id}", "get"), ("/api/v1/jobs/{job_id}/result", "get")
+    for path, method, status, pointer in [
+        ("/api/v1/training-jobs", "post", "202", "#/id"),
+        ("/api/v1/prediction-jobs", "post", "202", "#/id"),
+        ("/api/v1/jobs", "get", "200", "#/0/id"),
+    ]:
+        expected = {"job_id": f"$response.body{pointer}"}
+        assert links_of(spec, path, method, status) == {job: expected, result: expected}, path
+    assert links_of(spec, *job, "200") == {result: {"job_id": "$response.body#/id"}}
+
+
+def test_an_uploaded_data_set_links_to_every_operation_on_it_and_the_listing_to_all_but_delete(client):
+    spec = spec_of(client)
+    item = "/api/v1/datasets/{dataset_id}"
+    reads = {(item, "get"), (f"{item}/preview", "get"), (f"{item}/profile", "get")}
+    uploaded = {target: {"dataset_id": "$response.body#/id"} for target in reads | {(item, "delete")}}
+    assert links_of(spec, "/api/v1/datasets", "post", "201") == uploaded
+    # A listing may name other clients' data sets: it never leads a client (or a fuzzer) to delete them.
+    assert links_of(spec, "/api/v1/datasets", "get", "200") == {target: {"dataset_id": "$response.body#/0/id"} for target in reads}
+
+
+def test_the_result_operation_documents_its_csv_404_and_409(client):
+    responses = spec_of(client)["paths"]["/api/v1/jobs/{job_id}/result"]["get"]["responses"]
+    assert "text/csv" in responses["200"]["content"]
+    for status in ("404", "409"):
+        assert responses[status]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorOut")
+    assert "prediction job" in responses["409"]["description"]
 
 
 def test_a_bounded_schemathesis_run_finds_no_server_error_and_no_undocumented_response(stack, api_url, tmp_path):
