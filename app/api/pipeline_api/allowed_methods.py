@@ -8,8 +8,9 @@ route, with the router's own matching, which methods it takes at the request's p
 
 No route declares OPTIONS, so an OPTIONS request reaches the same 405 and is answered here,
 204 with `Allow`. It runs before any route's dependencies, so it needs no token: it tells nothing
-/openapi.json (public) does not. `document` adds that operation to every path of the OpenAPI
-document, the way FastAPI's "Extending OpenAPI" guide overrides `app.openapi`.
+/openapi.json (public) does not. `install` adds that operation to every path of the OpenAPI
+document by overriding `app.openapi`, as FastAPI's guide does (fastapi/fastapi,
+docs/en/docs/how-to/extending-openapi.md).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from .errors import body
-
-ALLOW_DESCRIPTION = "The methods this path has, comma-separated"
 
 
 def methods_at(app: FastAPI, scope: dict) -> list[str]:
@@ -57,7 +56,7 @@ def options_operation(path: str, item: dict) -> dict:
         "responses": {
             "204": {
                 "description": "No body; the `Allow` header lists the methods",
-                "headers": {"Allow": {"description": ALLOW_DESCRIPTION, "required": True, "schema": {"type": "string"}}},
+                "headers": {"Allow": {"description": "The methods, comma-separated", "required": True, "schema": {"type": "string"}}},
             }
         },
     }
