@@ -177,6 +177,8 @@ def test_a_bounded_schemathesis_run_finds_no_server_error_and_no_undocumented_re
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-20000:]
     report = json.loads((tmp_path / "run.json").read_text())
+    print(f"schemathesis: operations {report['operations']}, test cases {report['test_cases']}, phases "
+          f"{ {p: v['status'] for p, v in report['phases'].items()} }, failures {len(report['failures'])}, errors {len(report['errors'])}")  # fmt: skip
     assert report["failures"] == [] and report["errors"] == [], report
     ran = {phase: v["status"] for phase, v in report["phases"].items() if phase in ("coverage", "fuzzing", "stateful")}
     assert ran == {"coverage": "success", "fuzzing": "success", "stateful": "success"}, report["phases"]
