@@ -189,6 +189,12 @@ def _env_pairs(value: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in shlex.split(value))
 
 
+def same_path_binds(path: Path) -> dict[str, str]:
+    """`path` at the same path in the container, and where its symbolic links lead (a venv linked
+    into a checkout): both as written and resolved stay visible whatever their prefix."""
+    return {str(p): str(p) for p in (path, path.resolve())}
+
+
 def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
     """ENV, WORKDIR, USER, CMD, ENTRYPOINT and COPY of one of our Dockerfiles (build context `app/`).
 
@@ -215,10 +221,13 @@ def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
         elif word == "RUN" and (m := re.search(r"useradd .*--uid (\d+) .*?(\w+)\s*$", rest)):
             passwd.append(f"{m.group(2)}:x:{m.group(1)}:{m.group(1)}::/nonexistent:/usr/sbin/nologin")
     env["PATH"] = f"{venv_bin}:{DEFAULT_PATH}"  # python:3.11-slim's PATH starts with /usr/local/bin
-    # The venv's interpreter (e.g. under a 0700 /root/.pyenv) must be reachable for the image's user.
-    cfg = dict(line.split(" = ", 1) for line in (Path(venv_bin).parent / "pyvenv.cfg").read_text().splitlines() if " = " in line)
-    prefix = str(Path(cfg["home"]).parent)
-    binds.setdefault(prefix, prefix)
+    # The image's `pip install` stands in as the venv, at its path here: bound, so that a checkout
+    # anywhere (a clone under /tmp, which each container has privately) stays visible. The venv's
+    # interpreter (e.g. under a 0700 /root/.pyenv) must be reachable for the image's user too.
+    venv = Path(venv_bin).parent
+    cfg = dict(line.split(" = ", 1) for line in (venv / "pyvenv.cfg").read_text().splitlines() if " = " in line)
+    for path in (venv, Path(cfg["home"]).parent):
+        binds.update(same_path_binds(path))
     return ImageRun(
         entrypoint=entrypoint, cmd=cmd, env=env, workdir=workdir, user=user, binds=binds,
         passwd=tuple(passwd), program="python", source=str(dockerfile.relative_to(REPO)),
