@@ -2,13 +2,14 @@
 service listens on its catalog port and finds the others by their catalog host names) and one
 mount namespace per service (so files, volumes and programs sit at their container paths).
 
-Names carry this process' id, so concurrent test runs never collide; namespaces left by a
-killed run (its owner process is gone) are removed by the next one.
+Names carry this process' id (and a count of its networks), so concurrent test runs and networks
+never collide; namespaces left by a killed run (its owner process is gone) are removed by the next one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import os
 import random
@@ -23,6 +24,9 @@ from pathlib import Path
 
 ENTER = Path(__file__).with_name("enter.py")
 PREFIX = "catrun"
+_NETWORKS = itertools.count()
+#: A network's id: this process' id, then `n<count>` from its second network on.
+_ID = r"(\d+)(?:n\d+)?"
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,16 +70,16 @@ def kill_namespace(ns: str) -> None:
 def remove_stale() -> None:
     """Namespaces and bridges of earlier runs whose test process no longer exists."""
     for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
-        m = re.match(rf"({PREFIX}-(\d+)-\S+)", line)
+        m = re.match(rf"({PREFIX}-{_ID}-\S+)", line)
         if m and not _alive(int(m.group(2))):
             kill_namespace(m.group(1))
     for line in sh("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
-        m = re.search(r": (crb(\d+)):", line)
+        m = re.search(rf": (crb{_ID}):", line)
         if m and not _alive(int(m.group(2))):
             sh("ip", "link", "del", m.group(1), check=False)
     for state in Path(tempfile.gettempdir()).glob(f"{PREFIX}-*-*"):
-        pid = state.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        m = re.match(rf"{PREFIX}-{_ID}-", state.name)
+        if m and not _alive(int(m.group(1))):
             subprocess.run(["rm", "-rf", "--one-file-system", str(state)], check=False)
 
 
@@ -141,7 +145,8 @@ class Network:
 
     def __init__(self, names: list[str]):
         remove_stale()
-        self.id = os.getpid()
+        count = next(_NETWORKS)
+        self.id = f"{os.getpid()}n{count}" if count else str(os.getpid())
         self.state = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-{self.id}-"))
         os.chmod(self.state, 0o755)
         self.bridge = f"crb{self.id}"
