@@ -24,6 +24,9 @@ RCLONE_CONF = "/etc/rclone/rclone.conf"
 GRAFANA_DB = "/grafana/grafana.db"
 #: The official image's `postgres` user, which owns PGDATA.
 POSTGRES_UID = "999:999"
+#: Its group: the volumes PostgreSQL and postgres-backup write but whose path the image lacks (the metrics
+#: volume; the dev stack's local target) are given to it (ServiceSpec.fs_group), as Kubernetes' fsGroup does.
+POSTGRES_GID = 999
 S3_BACKUP_USER = "backup"
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
@@ -105,6 +108,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             },
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
+            fs_group=POSTGRES_GID,
             memory_mb=512,
             hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="pgBackRest base backups (weekly full, daily differential) and WAL archive metrics",

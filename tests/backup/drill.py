@@ -19,10 +19,13 @@ import boto3
 import httpx
 import psycopg
 
+from infra.catalog.backup import POSTGRES_GID, POSTGRES_UID
+from infra.catalog.model import volume_group_script
 from infra.configs import backup as cfg
 from infra.restore import vault_shell  # the restore command's rclone wrapper (passphrase -> vault)
 from tests.app.flow import upload, wait_job
 from tests.app.services import BIN, S3_ENV, Stack, start_mlflow, wait_for
+from tests.catalog_runs.runner import RUN_STACK, stack_catalog
 
 from .target import ACCESS_KEY, SECRET_KEY, start_backup_target
 
@@ -105,11 +108,16 @@ class Drill:
         }
 
     def backup_postgres(self) -> str:
-        """One round of the catalog's postgres-backup script (a full backup on a first run);
-        returns the metrics it wrote."""
+        """One round of the catalog's postgres-backup command as the catalog's user (a full backup on
+        a first run); returns the metrics it wrote. Its metrics volume starts as Docker creates it for a
+        path no image of its mounters has: root:root 0755."""
+        spec = stack_catalog(RUN_STACK)[1].services["postgres-backup"]
         textfile = self.stack.root / "textfile-postgres"
-        textfile.mkdir(exist_ok=True)
-        self._own(textfile)
+        textfile.mkdir(mode=0o755)
+        if spec.fs_group is not None:  # what the Docker target runs before the container starts
+            assert spec.fs_group == POSTGRES_GID  # the image's postgres group: this machine's here
+            gid = pwd.getpwnam(self.stack.postgres.user).pw_gid
+            subprocess.run(["sh", "-c", volume_group_script(gid, [str(textfile)])], check=True)
         env = {
             "PGBACKREST_CONFIG": str(self.conf),  # the container reads the default path instead
             "PGHOST": str(self.stack.postgres.data),
@@ -119,9 +127,12 @@ class Drill:
             "TEXTFILE_DIR": str(textfile),
             "ONCE": "1",
         }
+        # The catalog's user is the image's `postgres` (999:999); here that is this machine's `postgres`.
+        assert spec.user == POSTGRES_UID, spec.user
+        pw = pwd.getpwnam(self.stack.postgres.user)
         result = subprocess.run(
-            ["sh", "-s"], input=cfg.POSTGRES_BACKUP_SCRIPT, env={**os.environ, **self.pgbackrest_env, **env},
-            user=self.stack.postgres.user, capture_output=True, text=True, timeout=900,
+            list(spec.command), env={**os.environ, **self.pgbackrest_env, **env},
+            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
         return "".join(p.read_text() for p in sorted(textfile.glob("*.prom")))

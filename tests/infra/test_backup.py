@@ -124,3 +124,31 @@ def test_a_stack_without_target_still_deploys():
     run = run_stack("staging", {"acmeEmail": "ops@iot64.de"})
     conf = pgbackrest_conf(run.container("postgres-backup"))["global"]
     assert conf["repo1-type"] == "posix"
+
+
+def volume_flags(create: str) -> dict[str, str]:
+    """{container path: volume name} of a `docker run -v name:path` command."""
+    return {path: name for name, path in re.findall(r"-v ([\w.-]+):(\S+)", create)}
+
+
+def test_postgres_backup_gets_its_writable_volumes_given_to_its_group_before_it_starts(run):
+    """Docker creates the metrics volume root:root 0755 (no image has /textfile), which postgres-backup
+    (999:999) cannot write; the Docker target does what Kubernetes' fsGroup does, before the container."""
+    container = run.container("postgres-backup")
+    init = next(r for r in run.of_type(":Command") if r.name == f"{container.name}-fs-group")
+    create = init.inputs["create"]
+    writable = {m["containerPath"]: m["volumeName"] for m in container.inputs["volumes"] if not m.get("readOnly")}
+    assert "/textfile" in writable
+    assert volume_flags(create) == writable
+    assert re.search(r"chgrp 999 [^&]*/textfile", create) and "chmod g+rwxs" in create
+    assert "--user 0" in create and "--cap-drop ALL --cap-add CHOWN --cap-add FOWNER" in create
+    assert init.urn in container.dependencies
+
+
+def test_postgres_gets_the_local_backup_target_given_to_its_group_on_the_dev_stack(runs):
+    """archive-push (999) writes the dev stack's /backups volume, a path the image lacks."""
+    run = runs["dev"]
+    container = run.container("postgres")
+    init = next(r for r in run.of_type(":Command") if r.name == f"{container.name}-fs-group")
+    assert "/backups" in volume_flags(init.inputs["create"])
+    assert init.urn in container.dependencies
