@@ -17,6 +17,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
+from .catalog.image_facts import facts_key
 from .catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec, volume_group_script
 from .settings import PROJECT, PlatformSettings
 from .values import is_output
@@ -283,7 +284,8 @@ class Service(pulumi.ComponentResource):
                 )
         hc = spec.healthcheck
         h = spec.hardening
-        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
+        # `mlops.image`: the image's facts (infra/catalog/image_facts.yaml), which the policy pack reads.
+        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, "mlops.image": facts_key(spec.image), **spec.labels}
         # Stated exceptions travel with the container, where the policy pack (and `docker inspect`) see them.
         labels.update({f"mlops.exception.{key}": reason for key, reason in h.exceptions.items()})
         if h.image_user and spec.user is None:

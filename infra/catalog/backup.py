@@ -21,6 +21,9 @@ PGDATA = "/var/lib/postgresql/18/docker"
 SOCKET_DIR = "/var/run/postgresql"
 LOCAL_TARGET = "/backups"
 RCLONE_CONF = "/etc/rclone/rclone.conf"
+#: `backup.target.caCertificate`, uploaded where pgBackRest (`repo1-storage-ca-file`) and rclone (`--ca-cert`,
+#: set as RCLONE_CA_CERT: rclone v1.75.0 fs/config.go option `ca_cert`, L842 `OptionToEnv`) read it.
+TARGET_CA_FILE = "/etc/backup-target/ca.pem"
 GRAFANA_DB = "/grafana/grafana.db"
 #: The official image's `postgres` user, which owns PGDATA.
 POSTGRES_UID = "999:999"
@@ -41,7 +44,16 @@ def target(settings: PlatformSettings) -> cfg.S3Target | cfg.LocalTarget:
     t = settings.backup.target
     if t is None:
         return cfg.LocalTarget(LOCAL_TARGET)
-    return cfg.S3Target(endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle)
+    return cfg.S3Target(
+        endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle,
+        ca_file=TARGET_CA_FILE if t.caCertificate else None,
+    )  # fmt: skip
+
+
+def target_ca_files(settings: PlatformSettings) -> tuple[ConfigFile, ...]:
+    """The private CA a stack's target certificate is issued by: trusted the way production trusts it."""
+    t = settings.backup.target
+    return (ConfigFile(TARGET_CA_FILE, t.caCertificate),) if t is not None and t.caCertificate else ()
 
 
 def target_mounts(settings: PlatformSettings) -> tuple[Mount, ...]:
@@ -63,7 +75,7 @@ def pgbackrest_files_and_env(ctx: CatalogContext) -> tuple[tuple[ConfigFile, ...
     if s.backup.target is not None:
         secret_env["PGBACKREST_REPO1_S3_KEY"] = ctx.secrets.get("backupTargetAccessKey")
         secret_env["PGBACKREST_REPO1_S3_KEY_SECRET"] = ctx.secrets.get("backupTargetSecretKey")
-    return (ConfigFile(PGBACKREST_CONF, conf),), secret_env
+    return (ConfigFile(PGBACKREST_CONF, conf), *target_ca_files(s)), secret_env
 
 
 def postgres_command() -> tuple[str, ...]:
@@ -125,9 +137,13 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
                 Mount("grafana", "/grafana", read_only=True),
                 *target_mounts(s),
             ),
-            files=(ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),),
+            files=(
+                ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),
+                *target_ca_files(s),
+            ),
             env={
                 "RCLONE_CONFIG": RCLONE_CONF,
+                **({"RCLONE_CA_CERT": TARGET_CA_FILE} if target_ca_files(s) else {}),
                 "BUCKETS": f"{d.PIPELINE_BUCKET} {d.MLFLOW_BUCKET}",
                 "KEEP_DAILY": str(r.daily),
                 "KEEP_WEEKLY": str(r.weekly),

@@ -152,3 +152,48 @@ def test_postgres_gets_the_local_backup_target_given_to_its_group_on_the_dev_sta
     init = next(r for r in run.of_type(":Command") if r.name == f"{container.name}-fs-group")
     assert "/backups" in volume_flags(init.inputs["create"])
     assert init.urn in container.dependencies
+
+
+def _private_ca(tmp_path) -> str:
+    from tests.backup.target import write_certificates
+
+    ca, _, _ = write_certificates(tmp_path)
+    return ca.read_text()
+
+
+def _target_config(**target) -> dict:
+    config = stack_file_config("staging")
+    config["mlops-platform:backup"] = {**config["mlops-platform:backup"], "target": {**config["mlops-platform:backup"]["target"], **target}}
+    return config
+
+
+def test_a_private_ca_of_the_target_is_uploaded_where_pgbackrest_and_rclone_trust_it(tmp_path):
+    """A target whose certificate a private CA issued: the CA goes to the backup containers with the catalog,
+    named by pgBackRest's repo1-storage-ca-file and rclone's --ca-cert (RCLONE_CA_CERT), as production trusts it."""
+    pem = _private_ca(tmp_path)
+    run = run_stack("staging", _target_config(caCertificate=pem))
+    for service in ("postgres", "postgres-backup"):
+        ca_file = pgbackrest_conf(run.container(service))["global"]["repo1-storage-ca-file"]
+        assert uploads(run.container(service))[ca_file] == pem
+    backup = run.container("object-backup")
+    assert uploads(backup)[env_of(backup)["RCLONE_CA_CERT"]] == pem
+
+
+def test_without_a_private_ca_the_backup_containers_trust_their_images_ca_bundles(runs):
+    for service in ("postgres", "postgres-backup"):
+        assert "repo1-storage-ca-file" not in pgbackrest_conf(runs["staging"].container(service))["global"]
+    assert "RCLONE_CA_CERT" not in env_of(runs["staging"].container("object-backup"))
+
+
+@pytest.mark.parametrize(
+    "pem, reason",
+    [("not a certificate", "not a PEM certificate"), (None, "is not a CA certificate")],
+)
+def test_a_target_ca_that_is_not_a_pem_ca_certificate_is_rejected_naming_the_field(tmp_path, pem, reason):
+    from tests.backup.target import write_certificates
+
+    if pem is None:  # the server certificate instead of its CA
+        pem = write_certificates(tmp_path)[1].read_text()
+    with pytest.raises(ConfigError) as exc:
+        parse_settings("staging", {k.split(":", 1)[1]: v for k, v in _target_config(caCertificate=pem).items()} | {"secrets": dict(BACKUP_TARGET_KEYS)})
+    assert "mlops-platform:backup.target.caCertificate" in str(exc.value) and reason in str(exc.value)

@@ -208,3 +208,31 @@ def test_no_container_of_a_shipped_stack_but_the_socket_proxies_mounts_the_docke
         if any(p.endswith("docker.sock") for p in paths):
             holders.add(rules._labels(c.inputs)["mlops.service"])
     assert holders == set(rules.SOCKET_PROXIES)
+
+
+# -- image facts: TLS clients and volume writers ---------------------------------------------------------------
+S3_REPO = "[global]\nrepo1-type=s3\nrepo1-s3-endpoint=s3.example.org\nrepo1-storage-verify-tls=y\n"
+
+
+def _with_image(key: str, **props) -> dict:
+    return {"name": "c", "labels": [{"label": rules.IMAGE_LABEL, "value": key}], **props}
+
+
+def test_a_tls_client_in_an_image_without_a_ca_bundle_is_rejected():
+    """The official postgres image purges its CA bundle: pgBackRest there cannot verify an S3 target."""
+    props = _with_image("postgres", uploads=[{"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO}])
+    (problem,) = rules.tls_clients_have_ca_certificates(C, props, "staging")
+    assert "pgBackRest" in problem and "has none" in problem
+
+
+def test_a_tls_client_given_its_ca_file_needs_no_bundle_but_the_file_must_be_uploaded():
+    conf = {"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO + "repo1-storage-ca-file=/etc/ca.pem\n"}
+    assert rules.tls_clients_have_ca_certificates(C, _with_image("postgres", uploads=[conf]), "staging")
+    given = _with_image("postgres", uploads=[conf, {"file": "/etc/ca.pem", "content": "PEM"}])
+    assert rules.tls_clients_have_ca_certificates(C, given, "staging") == []
+
+
+def test_rclone_against_an_https_endpoint_counts_as_a_tls_client():
+    conf = {"file": "/etc/rclone/rclone.conf", "content": "[target]\ntype = s3\nendpoint = https://s3.example.org\n"}
+    assert rules.tls_clients(_with_image("rclone/rclone", uploads=[conf])) == [("rclone (/etc/rclone/rclone.conf)", None)]
+    assert rules.tls_clients_have_ca_certificates(C, _with_image("rclone/rclone", uploads=[conf]), "staging") == []
