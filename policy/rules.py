@@ -443,22 +443,27 @@ def _volume_mounts(props: Mapping) -> list[tuple[str, str, bool]]:
 
 def volumes_as_created(resources: list[tuple[str, Mapping]]) -> dict[str, tuple[int, int, int]]:
     """{volume name: (uid, gid, mode) of its root} once Docker created it and the stack's fs-group commands ran.
-    Docker fills a new volume from the image path of the container created first when that path exists, so the
-    result is the image directory's owner and mode only when every mounter's image has it alike; else root:root
-    0755. An fs-group command then gives it to its group, group-writable."""
-    found: dict[str, set] = {}
+    A container created while the volume is empty fills it from its image path (owner and mode included) when
+    that path exists; so the result is that owner and mode when every mounter whose image has the path agrees and
+    every other mounter only reads, else root:root 0755 (infra/catalog/image_facts.py created_volume). An
+    fs-group command then gives the volume to its group, group-writable."""
+    mounters: dict[str, list] = {}
     for rtype, props in resources:
         if rtype != CONTAINER:
             continue
         paths = (_facts(props) or {}).get("paths") or {}
-        for volume, path, _ in _volume_mounts(props):
-            entry = paths.get(path)
-            state = (entry["owner"], str(entry.get("mode"))) if entry else ("unknown", None)
-            found.setdefault(volume, set()).add(state)
+        for volume, path, read_only in _volume_mounts(props):
+            entry = paths.get(path) or {}
+            state = (entry["owner"], str(entry["mode"])) if entry.get("owner") is not None else None
+            mounters.setdefault(volume, []).append((state, read_only))
     created = {}
-    for volume, states in found.items():
-        (owner, mode), = states if len(states) == 1 else {(None, None)}
-        created[volume] = (*_ids(owner), int(mode, 8)) if owner not in (None, "unknown") else ABSENT_PATH_VOLUME
+    for volume, states in mounters.items():
+        having = {state for state, _ in states if state is not None}
+        if len(having) == 1 and all(ro for state, ro in states if state is None):
+            (owner, mode), = having
+            created[volume] = (*_ids(owner), int(mode, 8))
+        else:
+            created[volume] = ABSENT_PATH_VOLUME
     for rtype, props in resources:
         create = props.get("create") if rtype == COMMAND else None
         m = _FS_GROUP.match(create) if isinstance(create, str) else None
@@ -537,10 +542,10 @@ def tls_clients_have_ca_certificates(rtype: str, props: Mapping, stack: str) -> 
                 problems.append(f"container '{_name(props)}': {client} trusts {ca_file}, which is not uploaded into it")
         elif facts is None:
             problems.append(f"container '{_name(props)}': {client} verifies TLS, and its image has no facts (label {IMAGE_LABEL})")
-        elif not facts["ca_bundle"]["value"]:
+        elif facts["ca_bundle"]["value"] in (None, "unread"):
             problems.append(
                 f"container '{_name(props)}': {client} verifies TLS against the system CA store, and image "
-                f"'{_labels(props)[IMAGE_LABEL]}' has none ({facts['ca_bundle']['cite']})"
+                f"'{_labels(props)[IMAGE_LABEL]}' has none or it was not read ({facts['ca_bundle']['cite']})"
             )
     return problems
 

@@ -120,13 +120,17 @@ def facts_for(spec: ServiceSpec) -> ImageFacts:
         raise KeyError(f"{spec.name}: no image facts for '{key}' (infra/catalog/image_facts.yaml)") from None
 
 
-def created_volume(facts: list[ImageFacts], path_of: list[str]) -> tuple[int, int, int]:
-    """(uid, gid, mode) of a new named volume mounted by containers of these images at these paths, as
-    Docker creates it: the image directory's owner and mode when every mounter's image has it alike (whichever
-    container is created first fills it), else root:root 0755 (VOLUME_FROM_ABSENT_PATH)."""
-    found = {(f.paths[p].owner, f.paths[p].mode) if p in f.paths else "unknown" for f, p in zip(facts, path_of)}
-    if len(found) == 1 and (only := found.pop()) != "unknown" and only[0] is not None:
-        return (*only[0], only[1])
+def created_volume(mounters: list[tuple[ImageFacts, str, bool]]) -> tuple[int, int, int]:
+    """(uid, gid, mode) of a new named volume's root as Docker creates it, from its mounters (image facts, mount path,
+    read-only). A container created while the volume is still empty fills it from its image path, owner and mode
+    included, when that path exists (VOLUME_FROM_ABSENT_PATH): the result is that owner and mode when every mounter
+    whose image has the path agrees and every other mounter only reads (so none writes before the fill); otherwise
+    it depends on which container Docker creates first, and root:root 0755 is what a writer must expect."""
+    having = {(f.paths[p].owner, f.paths[p].mode) for f, p, _ in mounters if p in f.paths and f.paths[p].exists}
+    others_read = all(ro for f, p, ro in mounters if not (p in f.paths and f.paths[p].exists))
+    if len(having) == 1 and others_read:
+        (owner, mode), = having
+        return (*owner, mode)
     return VOLUME_FROM_ABSENT_PATH
 
 

@@ -1,5 +1,6 @@
 """The policy pack's rules: each rejects what it should, and every shipped stack passes them all."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -236,3 +237,38 @@ def test_rclone_against_an_https_endpoint_counts_as_a_tls_client():
     conf = {"file": "/etc/rclone/rclone.conf", "content": "[target]\ntype = s3\nendpoint = https://s3.example.org\n"}
     assert rules.tls_clients(_with_image("rclone/rclone", uploads=[conf])) == [("rclone (/etc/rclone/rclone.conf)", None)]
     assert rules.tls_clients_have_ca_certificates(C, _with_image("rclone/rclone", uploads=[conf]), "staging") == []
+
+
+def _writer(name: str, key: str, volume: str, path: str, user: str | None = None, read_only: bool = False) -> tuple:
+    props = _with_image(key, name=name, volumes=[{"volumeName": volume, "containerPath": path, "readOnly": read_only}])
+    return C, {**props, **({"user": user} if user else {})}
+
+
+def test_a_non_root_writer_of_a_volume_its_image_lacks_is_rejected():
+    """postgres-backup (999:999) and the metrics volume no image has: Docker creates it root:root 0755."""
+    resources = [_writer("backup", "app/postgres", "m", "/textfile", "999:999"), _writer("usage", "busybox", "m", "/textfile")]
+    (problem,) = rules.non_root_writers_own_their_volumes(resources)
+    assert "'backup' runs as 999:999" in problem and "0:0 755" in problem
+
+
+def test_a_non_root_writer_passes_once_an_fs_group_command_gives_the_volume_to_its_group():
+    resources = [_writer("backup", "app/postgres", "m", "/textfile", "999:999")]
+    init = "docker run --rm --user 0 --network none --entrypoint sh -v m:/textfile sha256:x -c 'chgrp 999 /textfile && chmod g+rwxs /textfile'"
+    assert rules.non_root_writers_own_their_volumes([*resources, (rules.COMMAND, {"create": init})]) == []
+
+
+def test_a_non_root_writer_of_its_own_image_directory_passes():
+    assert rules.non_root_writers_own_their_volumes([_writer("prom", "prom/prometheus", "p", "/prometheus")]) == []
+
+
+def test_every_shipped_stack_passes_the_volume_writer_rule(run):
+    assert rules.non_root_writers_own_their_volumes([(r.type, r.inputs) for r in run.resources]) == []
+
+
+def test_without_its_fs_group_command_postgres_backup_could_not_write_its_metrics(runs):
+    """The stack as it was before fs_group: postgres-backup (999:999) and the metrics volume Docker creates
+    root:root 0755; on dev PostgreSQL's archive-push and the local /backups volume too."""
+    for stack, writers in (("staging", {"postgres-backup"}), ("dev", {"postgres-backup", "postgres"})):
+        resources = [(r.type, r.inputs) for r in runs[stack].resources if not r.name.endswith("-fs-group")]
+        problems = rules.non_root_writers_own_their_volumes(resources)
+        assert {re.search(r"container '[\w-]+?-(postgres(?:-backup)?)'", p).group(1) for p in problems} == writers, problems
