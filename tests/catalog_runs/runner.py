@@ -1,7 +1,8 @@
 """Starts a stack's catalog the way Docker would, service by service in the catalog's start-up
 order: each container with exactly its catalog command, environment and uploaded files, healthy
 when the catalog's own healthcheck passes inside it, then its bootstrap script (`docker exec -i
-... sh -s`). What cannot run here is left out, except MinIO, whose S3 API moto stands in for as
+... sh -s`). Each root is built from the image's facts (infra/catalog/image_facts.yaml): its users
+and uid, its CA store, and named volumes owned as Docker creates them. What cannot run here is left out, except MinIO, whose S3 API moto stands in for as
 a peer (so MLflow and the pipeline find `minio:9000`); the MinIO container itself is covered by
 a contract fixture.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +21,8 @@ import yaml
 
 from infra.catalog import build_catalog
 from infra.catalog.context import CatalogContext
-from infra.catalog.model import Catalog, HostMount, Mount, ServiceSpec
+from infra.catalog.image_facts import ImageFacts, created_volume, facts_for
+from infra.catalog.model import Catalog, HostMount, Mount, ServiceSpec, volume_group_script
 from infra.components import routing_env
 from infra.settings import PROJECT, PlatformSettings, parse_settings
 
@@ -59,6 +62,10 @@ def slowdown() -> float:
     return min(10.0, max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)))
 
 
+def ids(pair: tuple[int, int]) -> str:
+    return f"{pair[0]}:{pair[1]}"
+
+
 def container_env(run: ImageRun, spec: ServiceSpec, settings: PlatformSettings) -> dict[str, str]:
     """Image ENV, overridden by the container's env (the catalog's, as infra.components sets it)."""
     return {**run.env, **spec.env, **spec.secret_env, **routing_env(settings, spec)}
@@ -84,6 +91,7 @@ class CatalogRun:
         self.containers: dict[str, Container] = {}
         self.outcomes: dict[str, Outcome] = {}
         self.images: dict[str, ImageRun] = {}
+        self.volumes: dict[str, str] = {}  # volume -> its directory here
 
     def start_all(self) -> "CatalogRun":
         for name in self.catalog.startup_order():
@@ -108,12 +116,14 @@ class CatalogRun:
         except RuntimeError as exc:
             return Outcome(detail=str(exc))
         self.images[name] = run
+        facts = facts_for(spec)
         container = self.net.start(
             name, argv(run, spec.command), env=container_env(run, spec, self.settings),
-            user=spec.user or run.user, exec_user=spec.user or run.exec_user or run.user, workdir=run.workdir,
-            hostname=spec.hostname or name, binds=self._binds(run, spec),
+            user=ids(facts.resolve_user(spec.user or run.user)), exec_user=ids(facts.resolve_user(spec.user)),
+            workdir=run.workdir, hostname=spec.hostname or name, binds=self._binds(run, spec, facts),
             files={f.path: run.file_gap(f.path, f.content) if run.file_gap else f.content for f in spec.files},
-            passwd=run.passwd, prelude=run.prelude,
+            users=facts.users, ca_store=facts.ca_bundle not in (None, "unread"), caps=spec.hardening.cap_add,
+            prelude=run.prelude,
         )  # fmt: skip
         self.containers[name] = container
         outcome = self._wait_healthy(container, spec)
@@ -124,17 +134,29 @@ class CatalogRun:
                 outcome.bootstrap.append(result)
         return outcome
 
-    def _binds(self, run: ImageRun, spec: ServiceSpec) -> dict[str, tuple[str, bool]]:
+    def _binds(self, run: ImageRun, spec: ServiceSpec, facts: ImageFacts) -> dict[str, tuple[str, bool]]:
         binds = {path: (host, True) for path, host in run.binds.items()}
         for path in run.fresh_dirs:
-            binds[path] = (self.net.directory(f"{spec.name}{path}", run.volume_owner, run.volume_mode), False)
+            fact = facts.paths[path]  # an image directory the program writes: its owner and mode in the image
+            binds[path] = (self.net.directory(f"{spec.name}{path}", *fact.owner, fact.mode), False)
         for mount in spec.mounts:
             if isinstance(mount, Mount):
-                host = self.net.directory(f"volumes/{mount.volume}", run.volume_owner, run.volume_mode)
-                binds[mount.path] = (host, mount.read_only)
+                binds[mount.path] = (self._volume(mount.volume), mount.read_only)
             elif isinstance(mount, HostMount):
                 binds[mount.path] = (mount.host_path, mount.read_only)
         return binds
+
+    def _volume(self, volume: str) -> str:
+        """A named volume as Docker creates it for the stack's containers that mount it (their image facts), then
+        given to the group of each service with `fs_group` that writes it, as the Docker target does first."""
+        if volume not in self.volumes:
+            mounts = [(s, m) for s in self.catalog.services.values() for m in s.mounts if isinstance(m, Mount) and m.volume == volume]
+            uid, gid, mode = created_volume([(facts_for(s), m.path, m.read_only) for s, m in mounts])
+            path = self.net.directory(f"volumes/{volume}", uid, gid, mode)
+            for s in {s.name: s for s, m in mounts if s.fs_group is not None and not m.read_only}.values():
+                subprocess.run(["sh", "-c", volume_group_script(s.fs_group, [path])], check=True)
+            self.volumes[volume] = path
+        return self.volumes[volume]
 
     def _wait_healthy(self, container: Container, spec: ServiceSpec) -> Outcome:
         """Poll the catalog's healthcheck (or, without one, the metrics endpoint Prometheus scrapes)

@@ -100,10 +100,11 @@ class Container:
     proc: subprocess.Popen
     log: Path
     env: dict[str, str]
-    user: str  # the image's USER: what `docker exec` runs as
+    user: str  # uid:gid `docker exec` runs as: the catalog's user, else the image's USER
     workdir: str
     files: dict[str, str]
     argv: list[str]
+    caps: tuple[str, ...] = ()  # the catalog's added capabilities (every other one is dropped)
 
     def log_tail(self, lines: int = 40) -> str:
         """The first error line (a crash-looping server buries it) and the last lines of output."""
@@ -116,8 +117,12 @@ class Container:
         """`docker exec`: the container's namespaces, root, working directory, user and environment."""
         uid, gid = _ids(user or self.user)
         environment = {**self.env, **(env or {})}
+        # Docker runs an exec with the container's capabilities and no-new-privileges, as enter.py the process.
+        bounding = ",".join(["-all", *(f"+{c.lower()}" for c in self.caps)])
+        drop = ["--bounding-set=" + bounding, "--inh-caps=-all"] if uid == 0 else []
         cmd = ["nsenter", "-t", str(self.proc.pid), "--net", "--mount", "--uts", "--root", "--wd",
-               f"--setuid={uid}", f"--setgid={gid}", "env", "-i", *[f"{k}={v}" for k, v in environment.items()], *argv]  # fmt: skip
+               f"--setuid={uid}", f"--setgid={gid}", "/usr/bin/setpriv", "--nnp", *drop, "--",
+               "env", "-i", *[f"{k}={v}" for k, v in environment.items()], *argv]  # fmt: skip
         try:
             return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -132,12 +137,9 @@ class Container:
 
 
 def _ids(user: str) -> tuple[int, int]:
-    import pwd
-
-    if user.isdigit():
-        return int(user), int(user)
-    entry = pwd.getpwnam(user)
-    return entry.pw_uid, entry.pw_gid
+    """`uid:gid` (the runner resolves names in the image's facts, not in this machine's passwd)."""
+    uid, _, gid = user.partition(":")
+    return int(uid), int(gid or uid)
 
 
 class Network:
@@ -184,10 +186,12 @@ class Network:
         return ns
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str], user: str, exec_user: str, workdir: str,
-              hostname: str, binds: dict[str, tuple[str, bool]], files: dict[str, str], passwd: tuple[str, ...] = (),
+              hostname: str, binds: dict[str, tuple[str, bool]], files: dict[str, str],
+              users: dict[str, tuple[int, int]], ca_store: bool, caps: tuple[str, ...] = (),
               prelude: str | None = None) -> Container:  # fmt: skip
-        """Start `argv` as container `name`. `binds`: container path -> (path here, read-only);
-        `files`: container path -> content (Docker's uploads)."""
+        """Start `argv` as container `name` as `user` (uid:gid). `binds`: container path -> (path here, read-only);
+        `files`: container path -> content (Docker's uploads); `users`: the image's passwd (name -> uid, gid);
+        `ca_store`: whether the image has a CA bundle; `caps`: the capabilities the catalog adds back."""
         ns = self.namespace(name)
         state = self.state / name
         staged = state / "uploads"
@@ -200,8 +204,8 @@ class Network:
         spec = {
             "root": str(state / "root"), "state": str(state), "root_top": "/tmp", "hostname": hostname,
             "overlay": sorted(t for t in tops if Path("/" + t).is_dir() and not Path("/" + t).is_symlink()),
-            "binds": binds, "files": staged_files, "hosts": self.hosts_file, "passwd": list(passwd),
-            "user": user, "workdir": workdir, "env": env, "argv": argv, "prelude": prelude,
+            "binds": binds, "files": staged_files, "hosts": self.hosts_file, "users": users, "ca_store": ca_store,
+            "caps": list(caps), "user": user, "workdir": workdir, "env": env, "argv": argv, "prelude": prelude,
         }  # fmt: skip
         (state / "spec.json").write_text(json.dumps(spec))
         log = state / "output.log"
@@ -211,7 +215,7 @@ class Network:
                  "--", sys.executable, str(ENTER), str(state / "spec.json")],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
-        container = Container(name, ns, self.addresses[name], proc, log, env, exec_user, workdir, files, argv)
+        container = Container(name, ns, self.addresses[name], proc, log, env, exec_user, workdir, files, argv, tuple(caps))
         self.containers[name] = container
         return container
 
@@ -223,11 +227,10 @@ class Network:
             return subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", "--", *argv], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def directory(self, key: str, owner: str, mode: int) -> str:
-        """A fresh directory here (a named volume, an image directory), owned like Docker would."""
+    def directory(self, key: str, uid: int, gid: int, mode: int) -> str:
+        """A fresh directory here (a named volume, an image directory) with the owner and mode Docker gives it."""
         path = self.state / "dirs" / key.strip("/")
-        path.mkdir(parents=True, exist_ok=True)
-        uid, gid = _ids(owner)
+        path.mkdir(parents=True)
         os.chown(path, uid, gid)
         os.chmod(path, mode)
         return str(path)
