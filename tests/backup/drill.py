@@ -20,6 +20,7 @@ import httpx
 import psycopg
 
 from infra.catalog.backup import POSTGRES_GID, POSTGRES_UID
+from infra.catalog.image_facts import all_facts
 from infra.catalog.model import volume_group_script
 from infra.configs import backup as cfg
 from infra.restore import vault_shell  # the restore command's rclone wrapper (passphrase -> vault)
@@ -47,20 +48,13 @@ class Drill:
         root = self.stack.root
         self.target = start_backup_target(self.stack.procs)
         self.conf = root / "pgbackrest.conf"
-        for sub in ("pgbackrest-log", "pgbackrest-lock", "pgbackrest-spool"):
-            (root / sub).mkdir()
-            self._own(root / sub)
+        # pgBackRest's lock path as the image has it (app/postgres/Dockerfile `install -d ... /tmp/pgbackrest`,
+        # image facts); the catalog sets no log or spool path (file logging off, archiving synchronous).
+        lock = self._image_directory(root / "pgbackrest-lock", "/tmp/pgbackrest")
         self.conf.write_text(
-            cfg.pgbackrest_conf(
-                self.target,
-                pg_path=str(root / "pg"),
-                lock_path=str(root / "pgbackrest-lock"),
-                log_path=str(root / "pgbackrest-log"),
-                spool_path=str(root / "pgbackrest-spool"),
-                pg_socket_path=str(root / "pg"),
-            )
+            cfg.pgbackrest_conf(self.target, pg_path=str(root / "pg"), lock_path=str(lock), pg_socket_path=str(root / "pg"))
         )
-        self.conf.chmod(0o644)
+        self.conf.chmod(0o644)  # as Docker uploads a file: root-owned 0644
         self.pgbackrest_env = {
             "PGBACKREST_REPO1_S3_KEY": ACCESS_KEY,
             "PGBACKREST_REPO1_S3_KEY_SECRET": SECRET_KEY,
@@ -76,16 +70,22 @@ class Drill:
         self.history: list[str] = []
 
     # -- running the tools as the containers do ------------------------------------------
-    @staticmethod
-    def _own(path: Path) -> None:
-        """pgBackRest runs as the cluster's user (`postgres` when the tests run as root)."""
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
+    def _image_directory(self, path: Path, image_path: str) -> Path:
+        """A directory of our PostgreSQL image, with its owner and mode there (image facts); the image's
+        postgres (999) is this machine's postgres user, as which the cluster and pgBackRest run here."""
+        fact = all_facts()["app/postgres"].paths[image_path]
+        path.mkdir(mode=fact.mode)
+        path.chmod(fact.mode)
+        if os.geteuid() == 0 and fact.owner == all_facts()["app/postgres"].users["postgres"]:
+            pw = pwd.getpwnam(self.stack.postgres.user)
             os.chown(path, pw.pw_uid, pw.pw_gid)
+        return path
 
     def run_as_postgres(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+        """As the image's postgres user and group (999:999 there, this machine's postgres here), no other groups."""
+        pw = pwd.getpwnam(self.stack.postgres.user)
         result = subprocess.run(
-            argv, env={**os.environ, **self.pgbackrest_env}, user=self.stack.postgres.user,
+            argv, env={**os.environ, **self.pgbackrest_env}, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
             capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
         if result.returncode != 0:
@@ -103,7 +103,7 @@ class Drill:
             "RCLONE_CONFIG_PLATFORM_SECRET_ACCESS_KEY": S3_ENV["AWS_SECRET_ACCESS_KEY"],
             "RCLONE_CONFIG_TARGET_ACCESS_KEY_ID": ACCESS_KEY,
             "RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY": SECRET_KEY,
-            "RCLONE_CA_CERT": self.target.ca_file or "",
+            "RCLONE_CA_CERT": self.target.ca_file or "",  # as the catalog sets it for backup.target.caCertificate
             "BACKUP_PASSPHRASE": OBJECT_PASSPHRASE,
         }
 
@@ -140,7 +140,7 @@ class Drill:
     def backup_objects(self) -> str:
         """One round of the catalog's object backup script; returns the metrics it wrote."""
         textfile = self.stack.root / "textfile"
-        textfile.mkdir(exist_ok=True)
+        textfile.mkdir(exist_ok=True)  # root:root 0755, as Docker creates the metrics volume (no image has it)
         env = {
             **self.rclone_env(),
             "BUCKETS": " ".join(BUCKETS),

@@ -197,3 +197,19 @@ def test_a_target_ca_that_is_not_a_pem_ca_certificate_is_rejected_naming_the_fie
     with pytest.raises(ConfigError) as exc:
         parse_settings("staging", {k.split(":", 1)[1]: v for k, v in _target_config(caCertificate=pem).items()} | {"secrets": dict(BACKUP_TARGET_KEYS)})
     assert "mlops-platform:backup.target.caCertificate" in str(exc.value) and reason in str(exc.value)
+
+
+def test_every_rclone_write_to_the_target_skips_creating_its_bucket():
+    """A target key scoped to one bucket may not create buckets, and rclone tries unless told not to."""
+    from infra.configs.backup import OBJECT_BACKUP_SCRIPT
+
+    script = re.sub(r"\\\n\s*", " ", OBJECT_BACKUP_SCRIPT)  # continuation lines joined
+    writes = [line for line in script.splitlines() if re.search(r"rclone (sync|copyto|copy) .*vault:", line)]
+    assert len(writes) == 3 and all("--s3-no-check-bucket" in line for line in writes), writes
+
+
+def test_the_backup_containers_have_their_own_healthchecks(run):
+    """Without one, postgres-backup would inherit its image's HEALTHCHECK (pg_isready on 127.0.0.1), which never
+    passes in a container that runs no server."""
+    for service in ("postgres-backup", "object-backup"):
+        assert run.container(service).inputs.get("healthcheck"), service

@@ -272,3 +272,13 @@ def test_without_its_fs_group_command_postgres_backup_could_not_write_its_metric
         resources = [(r.type, r.inputs) for r in runs[stack].resources if not r.name.endswith("-fs-group")]
         problems = rules.non_root_writers_own_their_volumes(resources)
         assert {re.search(r"container '[\w-]+?-(postgres(?:-backup)?)'", p).group(1) for p in problems} == writers, problems
+
+
+def test_the_image_fact_rules_read_properties_as_the_policy_sdk_passes_them():
+    """pulumi-policy hands rules Mapping/Sequence proxies (pulumi_policy/proxy.py), not dicts and lists."""
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    props = unknown_checking_proxy(_with_image("postgres", uploads=[{"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO}]))
+    assert rules.tls_clients_have_ca_certificates(C, props, "staging")
+    rtype, writer = _writer("backup", "app/postgres", "m", "/textfile", "999:999")
+    assert rules.non_root_writers_own_their_volumes([(rtype, unknown_checking_proxy(writer))])
