@@ -77,7 +77,7 @@ class Drill:
         path.mkdir(mode=fact.mode)
         path.chmod(fact.mode)
         if os.geteuid() == 0 and fact.owner == all_facts()["app/postgres"].users["postgres"]:
-            pw = pwd.getpwnam(self.stack.postgres.user)
+            pw = pwd.getpwnam("postgres")  # the cluster's user when the tests run as root (tests/app/services.py)
             os.chown(path, pw.pw_uid, pw.pw_gid)
         return path
 
