@@ -13,7 +13,9 @@ from ..settings import PlatformSettings
 from . import data as d
 from .context import CatalogContext
 from .exporters import TEXTFILE_DIR
-from .model import UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Mount, ServiceSpec, VolumeSpec
+from .model import (
+    UPLOADS_NEED_WRITABLE_ROOT, BuiltImage, ConfigFile, Dependency, Hardening, Healthcheck, Mount, ServiceSpec, VolumeSpec,
+)  # fmt: skip
 
 PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
 #: PostgreSQL 18's images keep the cluster here, under the volume mounted at /var/lib/postgresql.
@@ -21,12 +23,23 @@ PGDATA = "/var/lib/postgresql/18/docker"
 SOCKET_DIR = "/var/run/postgresql"
 LOCAL_TARGET = "/backups"
 RCLONE_CONF = "/etc/rclone/rclone.conf"
+#: `backup.target.caCertificate`, uploaded where pgBackRest (`repo1-storage-ca-file`) and rclone (`--ca-cert`,
+#: set as RCLONE_CA_CERT: rclone v1.75.0 fs/config.go option `ca_cert`, L842 `OptionToEnv`) read it.
+TARGET_CA_FILE = "/etc/backup-target/ca.pem"
 GRAFANA_DB = "/grafana/grafana.db"
 #: The official image's `postgres` user, which owns PGDATA.
 POSTGRES_UID = "999:999"
+#: Its group: the volumes PostgreSQL and postgres-backup write but whose path the image lacks (the metrics
+#: volume; the dev stack's local target) are given to it (ServiceSpec.fs_group), as Kubernetes' fsGroup does.
+POSTGRES_GID = 999
 S3_BACKUP_USER = "backup"
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+
+
+def backup_healthcheck(test: tuple[str, ...]) -> Healthcheck:
+    """A backup container's check talks to its repository: once a minute is enough, and a slow target gets time."""
+    return Healthcheck(test, interval="60s", timeout="30s", retries=3, start_period="120s")
 
 
 def volumes(settings: PlatformSettings) -> tuple[VolumeSpec, ...]:
@@ -38,7 +51,16 @@ def target(settings: PlatformSettings) -> cfg.S3Target | cfg.LocalTarget:
     t = settings.backup.target
     if t is None:
         return cfg.LocalTarget(LOCAL_TARGET)
-    return cfg.S3Target(endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle)
+    return cfg.S3Target(
+        endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle,
+        ca_file=TARGET_CA_FILE if t.caCertificate else None,
+    )  # fmt: skip
+
+
+def target_ca_files(settings: PlatformSettings) -> tuple[ConfigFile, ...]:
+    """The private CA a stack's target certificate is issued by: trusted the way production trusts it."""
+    t = settings.backup.target
+    return (ConfigFile(TARGET_CA_FILE, t.caCertificate),) if t is not None and t.caCertificate else ()
 
 
 def target_mounts(settings: PlatformSettings) -> tuple[Mount, ...]:
@@ -60,7 +82,7 @@ def pgbackrest_files_and_env(ctx: CatalogContext) -> tuple[tuple[ConfigFile, ...
     if s.backup.target is not None:
         secret_env["PGBACKREST_REPO1_S3_KEY"] = ctx.secrets.get("backupTargetAccessKey")
         secret_env["PGBACKREST_REPO1_S3_KEY_SECRET"] = ctx.secrets.get("backupTargetSecretKey")
-    return (ConfigFile(PGBACKREST_CONF, conf),), secret_env
+    return (ConfigFile(PGBACKREST_CONF, conf), *target_ca_files(s)), secret_env
 
 
 def postgres_command() -> tuple[str, ...]:
@@ -105,6 +127,8 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             },
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
+            healthcheck=backup_healthcheck(("CMD", "sh", "-c", cfg.POSTGRES_BACKUP_HEALTHCHECK)),
+            fs_group=POSTGRES_GID,
             memory_mb=512,
             hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="pgBackRest base backups (weekly full, daily differential) and WAL archive metrics",
@@ -121,9 +145,13 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
                 Mount("grafana", "/grafana", read_only=True),
                 *target_mounts(s),
             ),
-            files=(ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),),
+            files=(
+                ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", S3_BACKUP_USER, target(s))),
+                *target_ca_files(s),
+            ),
             env={
                 "RCLONE_CONFIG": RCLONE_CONF,
+                **({"RCLONE_CA_CERT": TARGET_CA_FILE} if target_ca_files(s) else {}),
                 "BUCKETS": f"{d.PIPELINE_BUCKET} {d.MLFLOW_BUCKET}",
                 "KEEP_DAILY": str(r.daily),
                 "KEEP_WEEKLY": str(r.weekly),
@@ -136,6 +164,7 @@ def backup_services(ctx: CatalogContext) -> list[ServiceSpec]:
             },
             secret_env=rclone_secret_env,
             depends_on=(Dependency("minio"), Dependency("rabbitmq")),
+            healthcheck=backup_healthcheck(("CMD", "sh", "-c", cfg.object_backup_healthcheck(d.PIPELINE_BUCKET, target(s)))),
             memory_mb=256,
             hardening=Hardening(
                 read_only=False,

@@ -196,6 +196,7 @@ def data_services(ctx: CatalogContext, edge: tuple[Dependency, ...]) -> list[Ser
                     "POSTGRES_SUPERUSER_PASSWORD": sec("postgresPassword"),
                 },
             ),
+            fs_group=backup.POSTGRES_GID,  # archive-push writes the dev stack's local target, which the image lacks
             memory_mb=1024,
             hardening=Hardening(
                 read_only=False,
