@@ -4,7 +4,7 @@ Prints held-out accuracy, F1 and ROC AUC of the default pipeline (reference for
 gradient-boosted trees on Adult: about 0.87 accuracy, 0.92 AUC), and rows/s of
 in-process scoring, the floor for the end-to-end batch figures.
 Run: .venv/bin/python benchmarks/model_quality.py PATH.csv [--target income]
-     (or set MLOPS_BENCHMARK_CSV=PATH.csv; README, "Benchmarks")
+     (or set MLOPS_BENCHMARK_CSV=PATH.csv; docs/benchmarks.md)
 """
 
 from __future__ import annotations

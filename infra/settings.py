@@ -205,6 +205,29 @@ class BackupTarget(BaseModel):
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     region: str = "us-east-1"
     uriStyle: Literal["path", "host"] = "path"
+    #: PEM of the private CA that issued the target's certificate. Without it the backup containers trust the
+    #: public CAs of their images' CA bundles (app/postgres/Dockerfile installs Debian's ca-certificates).
+    caCertificate: str | None = None
+
+    @field_validator("caCertificate")
+    @classmethod
+    def _ca_certificate(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        from cryptography import x509
+
+        try:
+            certificates = x509.load_pem_x509_certificates(v.encode())
+        except ValueError as exc:
+            raise ValueError(f"not a PEM certificate ({exc})") from None
+        for cert in certificates:
+            try:
+                is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+            except x509.ExtensionNotFound:
+                is_ca = False
+            if not is_ca:
+                raise ValueError(f"'{cert.subject.rfc4514_string()}' is not a CA certificate (basicConstraints CA:TRUE)")
+        return v
 
 
 class BackupRetention(BaseModel):

@@ -12,6 +12,7 @@ from rules import (  # noqa: E402
     containers_pids_limited,
     is_stateful_volume,
     namespaces_deny_by_default,
+    non_root_writers_own_their_volumes,
     volumes_protected_in_production,
 )
 
@@ -48,6 +49,12 @@ def _pids_limited(args, report_violation):
         report_violation(message)
 
 
+def _volume_writers(args, report_violation):
+    # Who can write a volume depends on every container mounting it and on the fs-group commands: a stack rule.
+    for message in non_root_writers_own_their_volumes([(r.resource_type, r.props) for r in args.resources]):
+        report_violation(message)
+
+
 PolicyPack(
     name="mlops-platform",
     enforcement_level=EnforcementLevel.MANDATORY,
@@ -63,6 +70,11 @@ PolicyPack(
             name="pids-limited",
             description="Every Docker container has a PID limit, set by a `docker update --pids-limit` command.",
             validate=_pids_limited,
+        ),
+        StackValidationPolicy(
+            name="non-root-writers-own-their-volumes",
+            description="A non-root container writes a named volume only when the volume, as Docker creates it, lets it.",
+            validate=_volume_writers,
         ),
     ],
 )

@@ -6,8 +6,10 @@ resources the real program registers.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, Callable
 
 CONTAINER = "docker:index/container:Container"
@@ -395,6 +397,170 @@ def namespaces_deny_by_default(resources: list[tuple[str, Mapping]]) -> list[str
     return [f"namespace '{n}' has no default-deny NetworkPolicy" for n in created if n not in denied]
 
 
+
+# -- Image facts (infra/catalog/image_facts.yaml): volumes a user can write, TLS clients with a CA bundle --------
+#
+# A container names its image's facts in the `mlops.image` label (infra/targets/docker/components.py); the facts say who the
+# image runs as, which mounted paths it has (owner, mode) and whether it has a CA bundle.
+
+#: The facts file, read as plain YAML (the pack imports nothing of the program).
+IMAGE_FACTS = Path(__file__).resolve().parents[1] / "infra" / "catalog" / "image_facts.yaml"
+IMAGE_LABEL = "mlops.image"
+#: A new named volume at a path its image lacks: root:root 0755 (infra/catalog/model.py VOLUME_FROM_ABSENT_PATH).
+ABSENT_PATH_VOLUME = (0, 0, 0o755)
+#: What infra/targets/docker/components.py `Service._fs_group` runs: `-v volume:path` mounts, then `chgrp <gid> ... && chmod g+rwxs`.
+_FS_GROUP = re.compile(r"^docker run --rm --user 0 .*--entrypoint sh (?P<mounts>(?:-v \S+ )+)\S+ -c '?chgrp (?P<gid>\d+) .*chmod g\+rwxs")
+
+
+@functools.cache
+def image_facts() -> dict[str, dict]:
+    import yaml
+
+    return yaml.safe_load(IMAGE_FACTS.read_text())["images"]
+
+
+def _facts(props: Mapping) -> dict | None:
+    return image_facts().get(_labels(props).get(IMAGE_LABEL, ""))
+
+
+def _ids(value: str) -> tuple[int, int]:
+    uid, _, gid = str(value).partition(":")
+    return int(uid), int(gid or uid)
+
+
+def container_ids(props: Mapping, facts: dict) -> tuple[int, int]:
+    """uid, gid the container's process runs as: its `user` (a name of the image's users, `uid` with the primary
+    group the image's passwd gives it, or `uid:gid`), else the image's non-root user label, else the image's USER."""
+    user = props.get("user") or _labels(props).get("mlops.image-user")
+    if not user:
+        return _ids(facts["user"]["value"])
+    users = {name: _ids(ids) for name, ids in (facts.get("users") or {}).items()}
+    name, _, group = str(user).partition(":")
+    if name in users:
+        uid, gid = users[name]
+    else:
+        uid = int(name)
+        gid = next((g for u, g in users.values() if u == uid), 0)
+    return uid, int(group) if group else gid
+
+
+def _volume_mounts(props: Mapping) -> list[tuple[str, str, bool]]:
+    return [
+        (str(v.get("volumeName")), str(v.get("containerPath")), bool(v.get("readOnly")))
+        for v in props.get("volumes") or []
+        if v.get("volumeName")
+    ]
+
+
+def volumes_as_created(resources: list[tuple[str, Mapping]]) -> dict[str, tuple[int, int, int]]:
+    """{volume name: (uid, gid, mode) of its root} once Docker created it and the stack's fs-group commands ran.
+    A container created while the volume is empty fills it from its image path (owner and mode included) when
+    that path exists; so the result is that owner and mode when every mounter whose image has the path agrees and
+    every other mounter only reads, else root:root 0755 (infra/catalog/image_facts.py created_volume). An
+    fs-group command then gives the volume to its group, group-writable."""
+    mounters: dict[str, list] = {}
+    for rtype, props in resources:
+        if rtype != CONTAINER:
+            continue
+        paths = (_facts(props) or {}).get("paths") or {}
+        for volume, path, read_only in _volume_mounts(props):
+            entry = paths.get(path) or {}
+            state = (entry["owner"], str(entry["mode"])) if entry.get("owner") is not None else None
+            mounters.setdefault(volume, []).append((state, read_only))
+    created = {}
+    for volume, states in mounters.items():
+        having = {state for state, _ in states if state is not None}
+        if len(having) == 1 and all(ro for state, ro in states if state is None):
+            (owner, mode), = having
+            created[volume] = (*_ids(owner), int(mode, 8))
+        else:
+            created[volume] = ABSENT_PATH_VOLUME
+    for rtype, props in resources:
+        create = props.get("create") if rtype == COMMAND else None
+        m = _FS_GROUP.match(create) if isinstance(create, str) else None
+        if m:
+            for mount in m.group("mounts").split():
+                volume = mount.split(":", 1)[0]
+                if mount != "-v" and volume in created:
+                    uid, _, mode = created[volume]
+                    created[volume] = (uid, int(m.group("gid")), mode | 0o2070)
+    return created
+
+
+def non_root_writers_own_their_volumes(resources: list[tuple[str, Mapping]]) -> list[str]:
+    """Stack-level rule: a container that runs as a non-root user writes a named volume only when the volume, as
+    Docker creates it (image facts) and the stack's fs-group commands leave it, lets that user write."""
+    created = volumes_as_created(resources)
+    problems = []
+    for rtype, props in resources:
+        if rtype != CONTAINER:
+            continue
+        writable = [(v, p) for v, p, ro in _volume_mounts(props) if not ro]
+        facts = _facts(props)
+        if not writable:
+            continue
+        if facts is None:
+            problems.append(f"container '{_name(props)}' writes volumes but its image has no facts (label {IMAGE_LABEL})")
+            continue
+        uid, gid = container_ids(props, facts)
+        if uid == 0:
+            continue
+        for volume, path in writable:
+            owner, group, mode = created[volume]
+            if not ((owner == uid and mode & 0o200) or (group == gid and mode & 0o020) or mode & 0o002):
+                problems.append(
+                    f"container '{_name(props)}' runs as {uid}:{gid} and writes volume '{volume}' at {path}, which is "
+                    f"{owner}:{group} {mode:o} as Docker creates it: give the service `fs_group` or mount a path its image owns"
+                )
+    return problems
+
+
+def _uploads(props: Mapping) -> dict[str, str]:
+    return {str(u.get("file")): u["content"] for u in props.get("uploads") or [] if isinstance(u.get("content"), str)}
+
+
+def _env(props: Mapping) -> dict[str, str]:
+    envs = props.get("envs") or []
+    if isinstance(envs, str) or not isinstance(envs, Sequence):
+        return {}
+    return dict(str(e).split("=", 1) for e in envs if "=" in str(e))
+
+
+def tls_clients(props: Mapping) -> list[tuple[str, str | None]]:
+    """(client, the CA file it is configured with or None) for each HTTPS client the container's configuration sets
+    up to verify certificates: pgBackRest against an S3 repository with repo1-storage-verify-tls=y (pgbackrest
+    release/2.59.0 src/common/io/tls/client.c L452-463: the CA file, else OpenSSL's default store), rclone against an
+    https:// S3 endpoint (its --ca-cert / RCLONE_CA_CERT, else the system roots)."""
+    found = []
+    for path, content in _uploads(props).items():
+        conf = dict(re.findall(r"^\s*([\w-]+)\s*=\s*(.*?)\s*$", content, re.M))
+        if conf.get("repo1-type") == "s3" and conf.get("repo1-storage-verify-tls", "y") == "y":
+            found.append((f"pgBackRest ({path})", conf.get("repo1-storage-ca-file")))
+        if re.search(r"^\s*endpoint\s*=\s*https://", content, re.M) and re.search(r"^\s*type\s*=\s*s3\s*$", content, re.M):
+            found.append((f"rclone ({path})", _env(props).get("RCLONE_CA_CERT")))
+    return found
+
+
+def tls_clients_have_ca_certificates(rtype: str, props: Mapping, stack: str) -> list[str]:
+    """An HTTPS client configured to verify TLS runs in an image with a CA bundle, or is given the CA file it names."""
+    if rtype != CONTAINER:
+        return []
+    problems = []
+    for client, ca_file in tls_clients(props):
+        facts = _facts(props)
+        if ca_file:
+            if ca_file not in _uploads(props):
+                problems.append(f"container '{_name(props)}': {client} trusts {ca_file}, which is not uploaded into it")
+        elif facts is None:
+            problems.append(f"container '{_name(props)}': {client} verifies TLS, and its image has no facts (label {IMAGE_LABEL})")
+        elif facts["ca_bundle"]["value"] in (None, "unread"):
+            problems.append(
+                f"container '{_name(props)}': {client} verifies TLS against the system CA store, and image "
+                f"'{_labels(props)[IMAGE_LABEL]}' has none or it was not read ({facts['ca_bundle']['cite']})"
+            )
+    return problems
+
+
 RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
     "only-proxy-publishes-ports": ("Only nginx-proxy publishes host ports.", only_proxy_publishes_ports),
     "images-pinned": ("Every image is pinned to a tag other than latest, or a digest.", images_are_pinned),
@@ -409,6 +575,10 @@ RULES: dict[str, tuple[str, Callable[[str, dict, str], list[str]]]] = {
     "read-only-root": ("Root filesystems are read-only unless a reason is stated.", read_only_root),
     "non-root": ("Containers run as non-root users unless a reason is stated.", runs_as_non_root),
     "memory-limited": ("Every container has a memory limit and no extra swap.", memory_limited),
+    "tls-clients-have-ca-certificates": (
+        "An HTTPS client configured to verify TLS runs in an image with a CA bundle, or is given its CA file.",
+        tls_clients_have_ca_certificates,
+    ),
 }
 
 #: The Kubernetes rules; each ignores every other resource type, as the Docker rules ignore these.
@@ -434,3 +604,4 @@ def volumes_protected_in_production(volumes: list[dict[str, Any]], stack: str) -
     if stack != "production":
         return []
     return [f"volume '{v['name']}' is not protected" for v in volumes if v.get("stateful") and not v.get("protect")]
+

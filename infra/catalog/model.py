@@ -9,6 +9,7 @@ read the same catalog.
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -184,11 +185,33 @@ class ServiceSpec:
     labels: dict[str, str] = field(default_factory=dict)
     metrics: MetricsEndpoint | None = None
     bootstrap: Bootstrap | None = None
+    #: Kubernetes' pod `fsGroup`, given on Docker too: before the service starts, the root of each named volume it
+    #: mounts writable is given to this group and made group-writable (`volume_group_script`, what the kubelet
+    #: does). Docker creates a new volume root:root 0755 unless the image has the mount path, and no non-root
+    #: user can write that (VOLUME_FROM_ABSENT_PATH).
+    fs_group: int | None = None
     description: str = ""
 
     @property
     def waits_for_health(self) -> bool:
         return self.healthcheck is not None
+
+
+#: (uid, gid, mode) Docker gives a new named volume mounted at a path its image does not have. moby at
+#: docker-v29.7.2: the local driver creates the volume's directory root-owned 0755 (daemon/volume/local/local.go
+#: L193 `user.MkdirAllAndChown(v.path, 0o755, r.rootUID, r.rootGID)`); a container's creation copies content,
+#: owner and mode into it only from an image path that exists and only while the volume is empty
+#: (daemon/create_unix.go `populateVolume` L106-110 returns on IsNotExist; daemon/container/container_unix.go
+#: `copyExistingContents` L385-397).
+VOLUME_FROM_ABSENT_PATH = (0, 0, 0o755)
+
+
+def volume_group_script(gid: int, paths: list[str]) -> str:
+    """What `fs_group` runs as root on the volume roots: group `gid`, group-writable, new files inherit the
+    group (setgid), as the kubelet applies a pod's fsGroup (Kubernetes "Configure a Security Context":
+    "the owner for volume /data/demo and any files created in that volume will be Group ID 2000")."""
+    quoted = " ".join(shlex.quote(p) for p in paths)
+    return f"chgrp {gid} {quoted} && chmod g+rwxs {quoted}"
 
 
 @dataclass(frozen=True)
@@ -238,6 +261,8 @@ class Catalog:
             raise ValueError(f"{spec.name}: added capabilities need a reason (exceptions['cap_add'])")
         if runs_as_root(spec) and "user" not in h.exceptions:
             raise ValueError(f"{spec.name}: runs as root without a reason (set `user`, `image_user` or exceptions['user'])")
+        if spec.fs_group is not None and not any(isinstance(m, Mount) and not m.read_only for m in spec.mounts):
+            raise ValueError(f"{spec.name}: fs_group without a writable named volume to give to it")
         if spec.memory_mb is None:
             raise ValueError(f"{spec.name}: every container needs a memory limit")
         if h.pids_limit <= 0:  # `docker update --pids-limit` reads 0 as "unchanged" and -1 as unlimited

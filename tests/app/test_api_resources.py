@@ -51,3 +51,41 @@ def test_model_versions_carry_their_run_params_and_creation_time(client, trained
     assert version["params"]["target"] == "income" and version["params"]["dataset_id"] == ds["id"]
     assert version["params"]["rows"] == "400"
     assert version["created_at"]
+
+
+def test_the_result_of_a_job_that_does_not_exist_is_404(client):
+    r = client.get("/api/v1/jobs/0123456789abcdef/result")
+    assert r.status_code == 404
+    assert r.json()["errors"] == [{"field": "job_id", "reason": "job '0123456789abcdef' does not exist"}]
+
+
+def test_a_training_job_has_no_result_file_409(client, trained):
+    _, training = trained
+    r = client.get(f"/api/v1/jobs/{training['id']}/result")
+    assert r.status_code == 409
+    reason = f"job '{training['id']}' is a training job: only a prediction job of a data set has a result file"
+    assert r.json()["errors"] == [{"field": "job_id", "reason": reason}]
+
+
+def test_a_prediction_job_of_records_has_its_predictions_in_the_job_not_in_a_file_409(client, trained):
+    r = client.post("/api/v1/prediction-jobs", json={"model_name": MODEL, "records": [{"age": 30, "hours": 40, "job": "clerk"}]})
+    job = wait_job(client, r.json()["id"])
+    r = client.get(f"/api/v1/jobs/{job['id']}/result")
+    assert r.status_code == 409
+    reason = f"job '{job['id']}' is a prediction job of records: its predictions are in the job's `result`, not in a file"
+    assert r.json()["errors"] == [{"field": "job_id", "reason": reason}]
+
+
+@pytest.mark.parametrize("status", ["queued", "running", "failed"])
+def test_a_prediction_job_of_a_data_set_that_has_not_succeeded_has_no_result_file_yet(status):
+    from pipeline_api.routers.jobs import missing_result
+
+    from pipeline_common.db import Job
+
+    job = Job(id="abc", kind="prediction", status=status, params={"dataset_id": "d"}, result=None)
+    expected = {
+        "queued": "job 'abc' is queued: its result file is there once it has succeeded",
+        "running": "job 'abc' is running: its result file is there once it has succeeded",
+        "failed": "job 'abc' failed: it has no result file",
+    }
+    assert missing_result(job) == expected[status]

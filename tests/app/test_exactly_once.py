@@ -23,7 +23,7 @@ STEPS = ("claimed", "fitting", "logged", "registered", "tagged", "promoted", "fi
 
 @pytest.fixture
 def worker_settings(stack, api_url, monkeypatch):
-    for k, v in S3_ENV.items():
+    for k, v in S3_ENV.items():  # this process is the worker: the S3 keys the catalog gives the processor
         monkeypatch.setenv(k, v)
     return AppSettings(database_url=f"{stack.pg}/pipeline", amqp_url=stack.amqp, mlflow_tracking_uri=stack.mlflow, s3_endpoint_url=stack.s3)
 

@@ -163,7 +163,7 @@ def mlflow_client(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)  # artifacts go to ./mlruns
     uri = f"sqlite:///{tmp_path}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # this test's own local MLflow store, no service of the stack
     mlflow.set_tracking_uri(uri)
     yield MlflowClient(uri)
     mlflow.set_tracking_uri(None)

@@ -100,7 +100,7 @@ def test_more_records_than_the_limit_get_413_pointing_to_prediction_jobs(client,
 # -- champion swap ------------------------------------------------------------------------
 @pytest.fixture
 def mlflow_env(stack, monkeypatch):
-    """This process reads the registry and artifacts like the services do."""
+    """This process reads the registry and artifacts like the services do (the catalog gives them these names)."""
     for k, v in {**S3_ENV, "MLFLOW_TRACKING_URI": stack.mlflow, "MLFLOW_S3_ENDPOINT_URL": stack.s3}.items():
         monkeypatch.setenv(k, v)
     return MlflowClient(stack.mlflow)

@@ -36,7 +36,7 @@ def test_a_registered_version_carries_the_input_columns_of_its_signature(stack, 
     from tests.app.services import S3_ENV
 
     for k, v in {**S3_ENV, "MLFLOW_TRACKING_URI": stack.mlflow, "MLFLOW_S3_ENDPOINT_URL": stack.s3}.items():
-        monkeypatch.setenv(k, v)
+        monkeypatch.setenv(k, v)  # this process reads the registry as a client, with the names the catalog gives
     version = MlflowClient(stack.mlflow).get_model_version_by_alias(MODEL, "champion")
     signature = mlflow.models.get_model_info(f"models:/{MODEL}/{version.version}").signature
     assert columns_from_tag(version.tags[INPUTS_TAG]) == columns_from_signature(signature)

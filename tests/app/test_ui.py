@@ -28,6 +28,7 @@ def run_view(name: str, query: dict | None = None, timeout: float = 120) -> AppT
 
 @pytest.fixture
 def live(api_url, stack, monkeypatch):
+    # The UI runs in this process (Streamlit's AppTest): API_URL and API_TOKEN as the catalog gives the ui container.
     monkeypatch.setenv("API_URL", api_url)
     monkeypatch.setenv("API_TOKEN", stack.api_token)
 

@@ -19,10 +19,14 @@ import boto3
 import httpx
 import psycopg
 
+from infra.catalog.image_facts import all_facts
+from infra.catalog.model import volume_group_script
 from infra.configs import backup as cfg
 from infra.restore import vault_shell  # the restore command's rclone wrapper (passphrase -> vault)
+from infra.services.data.pgbackrest import POSTGRES_GID, POSTGRES_UID
 from tests.app.flow import upload, wait_job
 from tests.app.services import BIN, S3_ENV, Stack, start_mlflow, wait_for
+from tests.catalog_runs.runner import RUN_STACK, stack_catalog
 
 from .target import ACCESS_KEY, SECRET_KEY, start_backup_target
 
@@ -44,20 +48,13 @@ class Drill:
         root = self.stack.root
         self.target = start_backup_target(self.stack.procs)
         self.conf = root / "pgbackrest.conf"
-        for sub in ("pgbackrest-log", "pgbackrest-lock", "pgbackrest-spool"):
-            (root / sub).mkdir()
-            self._own(root / sub)
+        # pgBackRest's lock path as the image has it (app/postgres/Dockerfile `install -d ... /tmp/pgbackrest`,
+        # image facts); the catalog sets no log or spool path (file logging off, archiving synchronous).
+        lock = self._image_directory(root / "pgbackrest-lock", "/tmp/pgbackrest")
         self.conf.write_text(
-            cfg.pgbackrest_conf(
-                self.target,
-                pg_path=str(root / "pg"),
-                lock_path=str(root / "pgbackrest-lock"),
-                log_path=str(root / "pgbackrest-log"),
-                spool_path=str(root / "pgbackrest-spool"),
-                pg_socket_path=str(root / "pg"),
-            )
+            cfg.pgbackrest_conf(self.target, pg_path=str(root / "pg"), lock_path=str(lock), pg_socket_path=str(root / "pg"))
         )
-        self.conf.chmod(0o644)
+        self.conf.chmod(0o644)  # as Docker uploads a file: root-owned 0644
         self.pgbackrest_env = {
             "PGBACKREST_REPO1_S3_KEY": ACCESS_KEY,
             "PGBACKREST_REPO1_S3_KEY_SECRET": SECRET_KEY,
@@ -73,16 +70,22 @@ class Drill:
         self.history: list[str] = []
 
     # -- running the tools as the containers do ------------------------------------------
-    @staticmethod
-    def _own(path: Path) -> None:
-        """pgBackRest runs as the cluster's user (`postgres` when the tests run as root)."""
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
+    def _image_directory(self, path: Path, image_path: str) -> Path:
+        """A directory of our PostgreSQL image, with its owner and mode there (image facts); the image's
+        postgres (999) is this machine's postgres user, as which the cluster and pgBackRest run here."""
+        fact = all_facts()["app/postgres"].paths[image_path]
+        path.mkdir(mode=fact.mode)
+        path.chmod(fact.mode)
+        if os.geteuid() == 0 and fact.owner == all_facts()["app/postgres"].users["postgres"]:
+            pw = pwd.getpwnam("postgres")  # the cluster's user when the tests run as root (tests/app/services.py)
             os.chown(path, pw.pw_uid, pw.pw_gid)
+        return path
 
     def run_as_postgres(self, argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+        """As the image's postgres user and group (999:999 there, this machine's postgres here), no other groups."""
+        pw = pwd.getpwnam(self.stack.postgres.user)
         result = subprocess.run(
-            argv, env={**os.environ, **self.pgbackrest_env}, user=self.stack.postgres.user,
+            argv, env={**os.environ, **self.pgbackrest_env}, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
             capture_output=True, text=True, timeout=timeout,
         )  # fmt: skip
         if result.returncode != 0:
@@ -100,16 +103,21 @@ class Drill:
             "RCLONE_CONFIG_PLATFORM_SECRET_ACCESS_KEY": S3_ENV["AWS_SECRET_ACCESS_KEY"],
             "RCLONE_CONFIG_TARGET_ACCESS_KEY_ID": ACCESS_KEY,
             "RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY": SECRET_KEY,
-            "RCLONE_CA_CERT": self.target.ca_file or "",
+            "RCLONE_CA_CERT": self.target.ca_file or "",  # as the catalog sets it for backup.target.caCertificate
             "BACKUP_PASSPHRASE": OBJECT_PASSPHRASE,
         }
 
     def backup_postgres(self) -> str:
-        """One round of the catalog's postgres-backup script (a full backup on a first run);
-        returns the metrics it wrote."""
+        """One round of the catalog's postgres-backup command as the catalog's user (a full backup on
+        a first run); returns the metrics it wrote. Its metrics volume starts as Docker creates it for a
+        path no image of its mounters has: root:root 0755."""
+        spec = stack_catalog(RUN_STACK)[1].services["postgres-backup"]
         textfile = self.stack.root / "textfile-postgres"
-        textfile.mkdir(exist_ok=True)
-        self._own(textfile)
+        textfile.mkdir(mode=0o755)
+        if spec.fs_group is not None:  # what the Docker target runs before the container starts
+            assert spec.fs_group == POSTGRES_GID  # the image's postgres group: this machine's here
+            gid = pwd.getpwnam(self.stack.postgres.user).pw_gid
+            subprocess.run(["sh", "-c", volume_group_script(gid, [str(textfile)])], check=True)
         env = {
             "PGBACKREST_CONFIG": str(self.conf),  # the container reads the default path instead
             "PGHOST": str(self.stack.postgres.data),
@@ -119,9 +127,12 @@ class Drill:
             "TEXTFILE_DIR": str(textfile),
             "ONCE": "1",
         }
+        # The catalog's user is the image's `postgres` (999:999); here that is this machine's `postgres`.
+        assert spec.user == POSTGRES_UID, spec.user
+        pw = pwd.getpwnam(self.stack.postgres.user)
         result = subprocess.run(
-            ["sh", "-s"], input=cfg.POSTGRES_BACKUP_SCRIPT, env={**os.environ, **self.pgbackrest_env, **env},
-            user=self.stack.postgres.user, capture_output=True, text=True, timeout=900,
+            list(spec.command), env={**os.environ, **self.pgbackrest_env, **env},
+            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], capture_output=True, text=True, timeout=900,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-2000:]
         return "".join(p.read_text() for p in sorted(textfile.glob("*.prom")))
@@ -129,7 +140,7 @@ class Drill:
     def backup_objects(self) -> str:
         """One round of the catalog's object backup script; returns the metrics it wrote."""
         textfile = self.stack.root / "textfile"
-        textfile.mkdir(exist_ok=True)
+        textfile.mkdir(exist_ok=True)  # root:root 0755, as Docker creates the metrics volume (no image has it)
         env = {
             **self.rclone_env(),
             "BUCKETS": " ".join(BUCKETS),

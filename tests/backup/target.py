@@ -27,8 +27,9 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def write_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """(CA certificate, server certificate, server key) for localhost (pgBackRest 2.45 matches DNS names only)."""
+def write_certificates(directory: Path, host: str = "localhost", address: str = "127.0.0.1") -> tuple[Path, Path, Path]:
+    """(CA certificate, server certificate, server key) for `host` and `address` (pgBackRest 2.45 matches DNS
+    names only; the address is for clients here that reach the server by it)."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -45,14 +46,14 @@ def write_certificates(directory: Path) -> tuple[Path, Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("127.0.0.1"))
+        .subject_name(_name(host))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(address)), x509.DNSName(host)]),
             critical=False,
         )
         .sign(ca_key, hashes.SHA256())
@@ -78,7 +79,7 @@ http {{
   client_body_temp_path {root}/body;
   proxy_temp_path {root}/proxy;
   server {{
-    listen 127.0.0.1:{port} ssl;
+    listen {listen}:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
     client_max_body_size 0;
@@ -102,7 +103,7 @@ def start_backup_target(procs: Processes) -> S3Target:
     upstream, port = free_port(), free_port()
     moto = procs.start("backup-target", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(upstream)])
     conf = directory / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=directory, port=port, upstream=upstream, cert=cert, key=key))
+    conf.write_text(NGINX_CONF.format(root=directory, listen="127.0.0.1", port=port, upstream=upstream, cert=cert, key=key))
     nginx = procs.start("backup-target-tls", [shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-e", str(directory / "nginx-error.log")])
     url = f"https://localhost:{port}"
     wait_for(lambda: httpx.get(f"http://127.0.0.1:{upstream}/", timeout=1).status_code < 500, "backup target", 30, moto)

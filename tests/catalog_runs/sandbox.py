@@ -2,13 +2,14 @@
 service listens on its catalog port and finds the others by their catalog host names) and one
 mount namespace per service (so files, volumes and programs sit at their container paths).
 
-Names carry this process' id, so concurrent test runs never collide; namespaces left by a
-killed run (its owner process is gone) are removed by the next one.
+Names carry this process' id (and a count of its networks), so concurrent test runs and networks
+never collide; namespaces left by a killed run (its owner process is gone) are removed by the next one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import os
 import random
@@ -23,6 +24,9 @@ from pathlib import Path
 
 ENTER = Path(__file__).with_name("enter.py")
 PREFIX = "catrun"
+_NETWORKS = itertools.count()
+#: A network's id: this process' id, then `n<count>` from its second network on.
+_ID = r"(\d+)(?:n\d+)?"
 
 
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,16 +70,16 @@ def kill_namespace(ns: str) -> None:
 def remove_stale() -> None:
     """Namespaces and bridges of earlier runs whose test process no longer exists."""
     for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
-        m = re.match(rf"({PREFIX}-(\d+)-\S+)", line)
+        m = re.match(rf"({PREFIX}-{_ID}-\S+)", line)
         if m and not _alive(int(m.group(2))):
             kill_namespace(m.group(1))
     for line in sh("ip", "-o", "link", "show", "type", "bridge", check=False).stdout.splitlines():
-        m = re.search(r": (crb(\d+)):", line)
+        m = re.search(rf": (crb{_ID}):", line)
         if m and not _alive(int(m.group(2))):
             sh("ip", "link", "del", m.group(1), check=False)
     for state in Path(tempfile.gettempdir()).glob(f"{PREFIX}-*-*"):
-        pid = state.name.split("-")[1]
-        if pid.isdigit() and not _alive(int(pid)):
+        m = re.match(rf"{PREFIX}-{_ID}-", state.name)
+        if m and not _alive(int(m.group(1))):
             subprocess.run(["rm", "-rf", "--one-file-system", str(state)], check=False)
 
 
@@ -96,10 +100,11 @@ class Container:
     proc: subprocess.Popen
     log: Path
     env: dict[str, str]
-    user: str  # the image's USER: what `docker exec` runs as
+    user: str  # uid:gid `docker exec` runs as: the catalog's user, else the image's USER
     workdir: str
     files: dict[str, str]
     argv: list[str]
+    caps: tuple[str, ...] = ()  # the catalog's added capabilities (every other one is dropped)
 
     def log_tail(self, lines: int = 40) -> str:
         """The first error line (a crash-looping server buries it) and the last lines of output."""
@@ -112,8 +117,12 @@ class Container:
         """`docker exec`: the container's namespaces, root, working directory, user and environment."""
         uid, gid = _ids(user or self.user)
         environment = {**self.env, **(env or {})}
+        # Docker runs an exec with the container's capabilities and no-new-privileges, as enter.py the process.
+        bounding = ",".join(["-all", *(f"+{c.lower()}" for c in self.caps)])
+        drop = ["--bounding-set=" + bounding, "--inh-caps=-all"] if uid == 0 else []
         cmd = ["nsenter", "-t", str(self.proc.pid), "--net", "--mount", "--uts", "--root", "--wd",
-               f"--setuid={uid}", f"--setgid={gid}", "env", "-i", *[f"{k}={v}" for k, v in environment.items()], *argv]  # fmt: skip
+               f"--setuid={uid}", f"--setgid={gid}", "/usr/bin/setpriv", "--nnp", *drop, "--",
+               "env", "-i", *[f"{k}={v}" for k, v in environment.items()], *argv]  # fmt: skip
         try:
             return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
@@ -128,12 +137,9 @@ class Container:
 
 
 def _ids(user: str) -> tuple[int, int]:
-    import pwd
-
-    if user.isdigit():
-        return int(user), int(user)
-    entry = pwd.getpwnam(user)
-    return entry.pw_uid, entry.pw_gid
+    """`uid:gid` (the runner resolves names in the image's facts, not in this machine's passwd)."""
+    uid, _, gid = user.partition(":")
+    return int(uid), int(gid or uid)
 
 
 class Network:
@@ -141,7 +147,8 @@ class Network:
 
     def __init__(self, names: list[str]):
         remove_stale()
-        self.id = os.getpid()
+        count = next(_NETWORKS)
+        self.id = f"{os.getpid()}n{count}" if count else str(os.getpid())
         self.state = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-{self.id}-"))
         os.chmod(self.state, 0o755)
         self.bridge = f"crb{self.id}"
@@ -179,10 +186,12 @@ class Network:
         return ns
 
     def start(self, name: str, argv: list[str], *, env: dict[str, str], user: str, exec_user: str, workdir: str,
-              hostname: str, binds: dict[str, tuple[str, bool]], files: dict[str, str], passwd: tuple[str, ...] = (),
+              hostname: str, binds: dict[str, tuple[str, bool]], files: dict[str, str],
+              users: dict[str, tuple[int, int]], ca_store: bool, caps: tuple[str, ...] = (),
               prelude: str | None = None) -> Container:  # fmt: skip
-        """Start `argv` as container `name`. `binds`: container path -> (path here, read-only);
-        `files`: container path -> content (Docker's uploads)."""
+        """Start `argv` as container `name` as `user` (uid:gid). `binds`: container path -> (path here, read-only);
+        `files`: container path -> content (Docker's uploads); `users`: the image's passwd (name -> uid, gid);
+        `ca_store`: whether the image has a CA bundle; `caps`: the capabilities the catalog adds back."""
         ns = self.namespace(name)
         state = self.state / name
         staged = state / "uploads"
@@ -195,8 +204,8 @@ class Network:
         spec = {
             "root": str(state / "root"), "state": str(state), "root_top": "/tmp", "hostname": hostname,
             "overlay": sorted(t for t in tops if Path("/" + t).is_dir() and not Path("/" + t).is_symlink()),
-            "binds": binds, "files": staged_files, "hosts": self.hosts_file, "passwd": list(passwd),
-            "user": user, "workdir": workdir, "env": env, "argv": argv, "prelude": prelude,
+            "binds": binds, "files": staged_files, "hosts": self.hosts_file, "users": users, "ca_store": ca_store,
+            "caps": list(caps), "user": user, "workdir": workdir, "env": env, "argv": argv, "prelude": prelude,
         }  # fmt: skip
         (state / "spec.json").write_text(json.dumps(spec))
         log = state / "output.log"
@@ -206,7 +215,7 @@ class Network:
                  "--", sys.executable, str(ENTER), str(state / "spec.json")],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
-        container = Container(name, ns, self.addresses[name], proc, log, env, exec_user, workdir, files, argv)
+        container = Container(name, ns, self.addresses[name], proc, log, env, exec_user, workdir, files, argv, tuple(caps))
         self.containers[name] = container
         return container
 
@@ -218,11 +227,10 @@ class Network:
             return subprocess.Popen(["nsenter", f"--net=/run/netns/{ns}", "--", *argv], stdout=out,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def directory(self, key: str, owner: str, mode: int) -> str:
-        """A fresh directory here (a named volume, an image directory), owned like Docker would."""
+    def directory(self, key: str, uid: int, gid: int, mode: int) -> str:
+        """A fresh directory here (a named volume, an image directory) with the owner and mode Docker gives it."""
         path = self.state / "dirs" / key.strip("/")
-        path.mkdir(parents=True, exist_ok=True)
-        uid, gid = _ids(owner)
+        path.mkdir(parents=True)
         os.chown(path, uid, gid)
         os.chmod(path, mode)
         return str(path)

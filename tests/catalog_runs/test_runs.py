@@ -4,6 +4,7 @@ environment and files, and passes the catalog's own healthcheck inside its conta
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,37 @@ def test_mlflow_starts_no_job_runner_for_genai_jobs(catalog_run):
     container = ran(catalog_run, "mlflow")
     jobs = mlflow_job_processes(container.proc.pid)
     assert not jobs, jobs
+
+
+def backup_metrics(catalog_run, kind: str, timeout: float = 300) -> str:
+    """The metrics file a backup container writes after its first round, once it is there (the round starts
+    as the container does; a full backup of the fresh cluster takes seconds)."""
+    import time
+    from pathlib import Path
+
+    from .runner import slowdown
+
+    path = Path(catalog_run.volumes["metrics-textfile"]) / f"backup_{kind}.prom"
+    deadline = time.monotonic() + timeout * slowdown()
+    while not (path.exists() and "last_attempt_failed" in path.read_text()):
+        assert time.monotonic() < deadline, f"{path.name} not written within {timeout}s"
+        time.sleep(1)
+    return path.read_text()
+
+
+def test_postgres_backup_takes_a_full_backup_to_the_https_target_and_writes_its_metrics(catalog_run):
+    """As its catalog user (999:999) into the metrics volume Docker creates root:root 0755 (given to its group by
+    fs_group), over HTTPS to a target whose CA the stack trusts (backup.target.caCertificate)."""
+    container = ran(catalog_run, "postgres-backup")
+    metrics = backup_metrics(catalog_run, "postgres")
+    assert 'mlops_backup_last_attempt_failed{kind="postgres"} 0' in metrics, container.log_tail()
+    volume = catalog_run.volumes["metrics-textfile"]
+    full = (Path(volume) / "backup_postgres_full.prom").read_text()
+    assert full.startswith("# TYPE mlops_backup_last_full_timestamp_seconds gauge")  # the next restart takes no new full
+    assert (Path(volume) / "backup_postgres.prom").stat().st_uid == 999
+
+
+def test_object_backup_snapshots_buckets_and_configuration_to_the_https_target(catalog_run):
+    container = ran(catalog_run, "object-backup")
+    metrics = backup_metrics(catalog_run, "objects")
+    assert 'mlops_backup_last_attempt_failed{kind="objects"} 0' in metrics, container.log_tail()

@@ -124,3 +124,92 @@ def test_a_stack_without_target_still_deploys():
     run = run_stack("staging", {"acmeEmail": "ops@iot64.de"})
     conf = pgbackrest_conf(run.container("postgres-backup"))["global"]
     assert conf["repo1-type"] == "posix"
+
+
+def volume_flags(create: str) -> dict[str, str]:
+    """{container path: volume name} of a `docker run -v name:path` command."""
+    return {path: name for name, path in re.findall(r"-v ([\w.-]+):(\S+)", create)}
+
+
+def test_postgres_backup_gets_its_writable_volumes_given_to_its_group_before_it_starts(run):
+    """Docker creates the metrics volume root:root 0755 (no image has /textfile), which postgres-backup
+    (999:999) cannot write; the Docker target does what Kubernetes' fsGroup does, before the container."""
+    container = run.container("postgres-backup")
+    init = next(r for r in run.of_type(":Command") if r.name == f"{container.name}-fs-group")
+    create = init.inputs["create"]
+    writable = {m["containerPath"]: m["volumeName"] for m in container.inputs["volumes"] if not m.get("readOnly")}
+    assert "/textfile" in writable
+    assert volume_flags(create) == writable
+    assert re.search(r"chgrp 999 [^&]*/textfile", create) and "chmod g+rwxs" in create
+    assert "--user 0" in create and "--cap-drop ALL --cap-add CHOWN --cap-add FOWNER" in create
+    assert init.urn in container.dependencies
+
+
+def test_postgres_gets_the_local_backup_target_given_to_its_group_on_the_dev_stack(runs):
+    """archive-push (999) writes the dev stack's /backups volume, a path the image lacks."""
+    run = runs["dev"]
+    container = run.container("postgres")
+    init = next(r for r in run.of_type(":Command") if r.name == f"{container.name}-fs-group")
+    assert "/backups" in volume_flags(init.inputs["create"])
+    assert init.urn in container.dependencies
+
+
+def _private_ca(tmp_path) -> str:
+    from tests.backup.target import write_certificates
+
+    ca, _, _ = write_certificates(tmp_path)
+    return ca.read_text()
+
+
+def _target_config(**target) -> dict:
+    config = stack_file_config("staging")
+    config["mlops-platform:backup"] = {**config["mlops-platform:backup"], "target": {**config["mlops-platform:backup"]["target"], **target}}
+    return config
+
+
+def test_a_private_ca_of_the_target_is_uploaded_where_pgbackrest_and_rclone_trust_it(tmp_path):
+    """A target whose certificate a private CA issued: the CA goes to the backup containers with the catalog,
+    named by pgBackRest's repo1-storage-ca-file and rclone's --ca-cert (RCLONE_CA_CERT), as production trusts it."""
+    pem = _private_ca(tmp_path)
+    run = run_stack("staging", _target_config(caCertificate=pem))
+    for service in ("postgres", "postgres-backup"):
+        ca_file = pgbackrest_conf(run.container(service))["global"]["repo1-storage-ca-file"]
+        assert uploads(run.container(service))[ca_file] == pem
+    backup = run.container("object-backup")
+    assert uploads(backup)[env_of(backup)["RCLONE_CA_CERT"]] == pem
+
+
+def test_without_a_private_ca_the_backup_containers_trust_their_images_ca_bundles(runs):
+    for service in ("postgres", "postgres-backup"):
+        assert "repo1-storage-ca-file" not in pgbackrest_conf(runs["staging"].container(service))["global"]
+    assert "RCLONE_CA_CERT" not in env_of(runs["staging"].container("object-backup"))
+
+
+@pytest.mark.parametrize(
+    "pem, reason",
+    [("not a certificate", "not a PEM certificate"), (None, "is not a CA certificate")],
+)
+def test_a_target_ca_that_is_not_a_pem_ca_certificate_is_rejected_naming_the_field(tmp_path, pem, reason):
+    from tests.backup.target import write_certificates
+
+    if pem is None:  # the server certificate instead of its CA
+        pem = write_certificates(tmp_path)[1].read_text()
+    with pytest.raises(ConfigError) as exc:
+        parse_settings("staging", {k.split(":", 1)[1]: v for k, v in _target_config(caCertificate=pem).items()} | {"secrets": dict(BACKUP_TARGET_KEYS)})
+    assert "mlops-platform:backup.target.caCertificate" in str(exc.value) and reason in str(exc.value)
+
+
+def test_every_rclone_write_to_the_target_skips_creating_its_bucket():
+    """A target key scoped to one bucket may not create buckets, and rclone tries unless told not to."""
+    from infra.configs.backup import OBJECT_BACKUP_SCRIPT
+
+    script = re.sub(r"\\\n\s*", " ", OBJECT_BACKUP_SCRIPT)  # continuation lines joined
+    writes = [line for line in script.splitlines() if re.search(r"rclone (sync|copyto|copy) .*vault:", line)]
+    assert len(writes) == 3 and all("--s3-no-check-bucket" in line for line in writes), writes
+
+
+def test_the_backup_containers_have_their_own_healthchecks(run):
+    """Without one, postgres-backup would inherit its image's HEALTHCHECK (pg_isready on 127.0.0.1), which never
+    passes in a container that runs no server."""
+    for service in ("postgres-backup", "object-backup"):
+        assert run.container(service).inputs.get("healthcheck"), service

@@ -1,5 +1,6 @@
 """The policy pack's rules: each rejects what it should, and every shipped stack passes them all."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -240,3 +241,76 @@ def test_no_container_of_a_shipped_stack_but_the_socket_proxies_mounts_the_docke
         if any(p.endswith("docker.sock") for p in paths):
             holders.add(rules._labels(c.inputs)["mlops.service"])
     assert holders == set(rules.SOCKET_PROXIES)
+
+
+# -- image facts: TLS clients and volume writers ---------------------------------------------------------------
+S3_REPO = "[global]\nrepo1-type=s3\nrepo1-s3-endpoint=s3.example.org\nrepo1-storage-verify-tls=y\n"
+
+
+def _with_image(key: str, **props) -> dict:
+    return {"name": "c", "labels": [{"label": rules.IMAGE_LABEL, "value": key}], **props}
+
+
+def test_a_tls_client_in_an_image_without_a_ca_bundle_is_rejected():
+    """The official postgres image purges its CA bundle: pgBackRest there cannot verify an S3 target."""
+    props = _with_image("postgres", uploads=[{"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO}])
+    (problem,) = rules.tls_clients_have_ca_certificates(C, props, "staging")
+    assert "pgBackRest" in problem and "has none" in problem
+
+
+def test_a_tls_client_given_its_ca_file_needs_no_bundle_but_the_file_must_be_uploaded():
+    conf = {"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO + "repo1-storage-ca-file=/etc/ca.pem\n"}
+    assert rules.tls_clients_have_ca_certificates(C, _with_image("postgres", uploads=[conf]), "staging")
+    given = _with_image("postgres", uploads=[conf, {"file": "/etc/ca.pem", "content": "PEM"}])
+    assert rules.tls_clients_have_ca_certificates(C, given, "staging") == []
+
+
+def test_rclone_against_an_https_endpoint_counts_as_a_tls_client():
+    conf = {"file": "/etc/rclone/rclone.conf", "content": "[target]\ntype = s3\nendpoint = https://s3.example.org\n"}
+    assert rules.tls_clients(_with_image("rclone/rclone", uploads=[conf])) == [("rclone (/etc/rclone/rclone.conf)", None)]
+    assert rules.tls_clients_have_ca_certificates(C, _with_image("rclone/rclone", uploads=[conf]), "staging") == []
+
+
+def _writer(name: str, key: str, volume: str, path: str, user: str | None = None, read_only: bool = False) -> tuple:
+    props = _with_image(key, name=name, volumes=[{"volumeName": volume, "containerPath": path, "readOnly": read_only}])
+    return C, {**props, **({"user": user} if user else {})}
+
+
+def test_a_non_root_writer_of_a_volume_its_image_lacks_is_rejected():
+    """postgres-backup (999:999) and the metrics volume no image has: Docker creates it root:root 0755."""
+    resources = [_writer("backup", "app/postgres", "m", "/textfile", "999:999"), _writer("usage", "busybox", "m", "/textfile")]
+    (problem,) = rules.non_root_writers_own_their_volumes(resources)
+    assert "'backup' runs as 999:999" in problem and "0:0 755" in problem
+
+
+def test_a_non_root_writer_passes_once_an_fs_group_command_gives_the_volume_to_its_group():
+    resources = [_writer("backup", "app/postgres", "m", "/textfile", "999:999")]
+    init = "docker run --rm --user 0 --network none --entrypoint sh -v m:/textfile sha256:x -c 'chgrp 999 /textfile && chmod g+rwxs /textfile'"
+    assert rules.non_root_writers_own_their_volumes([*resources, (rules.COMMAND, {"create": init})]) == []
+
+
+def test_a_non_root_writer_of_its_own_image_directory_passes():
+    assert rules.non_root_writers_own_their_volumes([_writer("prom", "prom/prometheus", "p", "/prometheus")]) == []
+
+
+def test_every_shipped_stack_passes_the_volume_writer_rule(run):
+    assert rules.non_root_writers_own_their_volumes([(r.type, r.inputs) for r in run.resources]) == []
+
+
+def test_without_its_fs_group_command_postgres_backup_could_not_write_its_metrics(runs):
+    """The stack as it was before fs_group: postgres-backup (999:999) and the metrics volume Docker creates
+    root:root 0755; on dev PostgreSQL's archive-push and the local /backups volume too."""
+    for stack, writers in (("staging", {"postgres-backup"}), ("dev", {"postgres-backup", "postgres"})):
+        resources = [(r.type, r.inputs) for r in runs[stack].resources if not r.name.endswith("-fs-group")]
+        problems = rules.non_root_writers_own_their_volumes(resources)
+        assert {re.search(r"container '[\w-]+?-(postgres(?:-backup)?)'", p).group(1) for p in problems} == writers, problems
+
+
+def test_the_image_fact_rules_read_properties_as_the_policy_sdk_passes_them():
+    """pulumi-policy hands rules Mapping/Sequence proxies (pulumi_policy/proxy.py), not dicts and lists."""
+    from pulumi_policy.proxy import unknown_checking_proxy
+
+    props = unknown_checking_proxy(_with_image("postgres", uploads=[{"file": "/etc/pgbackrest/pgbackrest.conf", "content": S3_REPO}]))
+    assert rules.tls_clients_have_ca_certificates(C, props, "staging")
+    rtype, writer = _writer("backup", "app/postgres", "m", "/textfile", "999:999")
+    assert rules.non_root_writers_own_their_volumes([(rtype, unknown_checking_proxy(writer))])

@@ -42,12 +42,12 @@ PUBLIC_PORTS = {"rabbitmq": 15672, "minio": 9001, "mlflow": 5000, "grafana": 300
 
 
 def service_of(run, urn: str) -> str | None:
-    """Map a dependency URN (container or bootstrap command) to its service name."""
+    """Map a dependency URN (container, bootstrap or fs-group command) to its service name."""
     name = urn.rsplit("::", 1)[1]
     prefix = f"{PROJECT}-{run.stack}-"
     if not name.startswith(prefix) or not (":Container::" in urn or ":Command::" in urn):
         return None
-    rest = name[len(prefix) :].removesuffix("-bootstrap")
+    rest = name[len(prefix) :].removesuffix("-bootstrap").removesuffix("-fs-group")
     return re.sub(r"-\d+$", "", rest)
 
 

@@ -121,7 +121,9 @@ def test_the_policy_pack_registers_every_kubernetes_rule_as_mandatory(monkeypatc
     assert len(names) == len(set(names))
     assert set(rules.K8S_RULES) | {"k8s-namespaces-default-deny"} <= set(names)
     stack_policies = {p.name for p in pack["policies"] if isinstance(p, pulumi_policy.StackValidationPolicy)}
-    assert stack_policies == {"production-volumes-protected", "k8s-namespaces-default-deny", "pids-limited"}
+    assert stack_policies == {
+        "production-volumes-protected", "k8s-namespaces-default-deny", "pids-limited", "non-root-writers-own-their-volumes",
+    }  # fmt: skip
 
 
 # -- memory ---------------------------------------------------------------------------------------

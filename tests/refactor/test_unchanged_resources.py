@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-BEFORE = "d29eea6"  # main before the restructure
+BEFORE = "c423c9f"  # main before the restructure (with h/sandbox22 merged)
 DUMP = Path(__file__).with_name("dump.py")
 
 

@@ -40,7 +40,7 @@ BASIC_AUTH = ("mlflow", "ui")  # at the proxy, as the catalog's PublicRoute(basi
 def start_rabbitmq_management(procs, password: str) -> tuple[str, int]:
     """RabbitMQ with the management plugin and an `admin` user, like the stack's broker."""
     base = procs.root / "rabbitmq"
-    base.mkdir()
+    base.mkdir()  # this test broker's own state; the catalog's broker runs in tests/catalog_runs
     (base / "enabled_plugins").write_text("[rabbitmq_management].\n")
     port, mgmt = free_port(), free_port()
     (base / "rabbitmq.conf").write_text(

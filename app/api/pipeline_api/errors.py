@@ -1,6 +1,7 @@
 """The one place that turns exceptions into responses, and the `ErrorOut` body they all share.
 
-DataError and request-validation errors -> 422 naming the field; ApiError -> its status;
+DataError, request-validation errors and a JSON body that cannot be read (`json_body`) -> 422
+naming the field; ApiError -> its status; 405 -> `allowed_methods`;
 an unavailable dependency (database, queue, object store, model registry) -> 503 with
 Retry-After; anything else -> 500 with the same body (and a logged traceback).
 """
@@ -17,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipeline_common.tabular import DataError
 from pipeline_common.unavailable import Unavailable, dependency_of
+
+from . import json_body
 
 log = logging.getLogger("pipeline_api.errors")
 
@@ -80,6 +83,12 @@ def _reason(err: dict) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _item(err: dict, document) -> dict:
+    if json_body.is_decode_error(err):
+        return {"field": json_body.FIELD, "reason": json_body.decode_error_reason(err, document)}
+    return {"field": field_path(err.get("loc", ())) or "body", "reason": _reason(err)}
+
+
 def install(app: FastAPI, retry_after: int) -> None:
     def unavailable(dependency: str) -> JSONResponse:
         return JSONResponse(
@@ -99,12 +108,16 @@ def install(app: FastAPI, retry_after: int) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError):
-        errors = [{"field": field_path(e.get("loc", ())) or "body", "reason": _reason(e)} for e in exc.errors()]
+        errors = [_item(e, exc.body) for e in exc.errors()]
         first = errors[0] if errors else {"field": None, "reason": "invalid request"}
         return JSONResponse(status_code=422, content=body(f"{first['field']}: {first['reason']}", first["field"], errors))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
+        reason = json_body.unreadable_reason(exc) if exc.status_code == 400 else None
+        if reason is not None:
+            field = json_body.FIELD
+            return JSONResponse(status_code=422, content=body(f"{field}: {reason}", field, [{"field": field, "reason": reason}]))
         return JSONResponse(status_code=exc.status_code, content=body(str(exc.detail)), headers=getattr(exc, "headers", None))
 
     async def dependency_error(request: Request, exc: Exception):

@@ -1,4 +1,4 @@
-"""The FastAPI application: wiring only (settings, lifespan, middleware, error mapping, routers).
+"""The FastAPI application: wiring only (settings, lifespan, middleware, error mapping, Allow, routers).
 
 Handlers are sync `def`s (run in a thread pool), so a slow database or broker never
 blocks the event loop.
@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from pipeline_common.config import AppSettings, get_settings
 from pipeline_common.db import migrate
 
-from . import errors
+from . import allowed_methods, errors
 from .dependencies import Services, authorized
 from .reconciler import Reconciler
 from .request_metrics import RequestMetrics
@@ -47,6 +47,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
 
     app.add_middleware(RequestMetrics)
     errors.install(app, settings.retry_after_seconds)
+    allowed_methods.install(app)
     for router in (operations.router, datasets.router, dataset_profiles.router, jobs.router, models.router, feedback.router):
         app.include_router(router)
     app.include_router(predictions.router(settings), dependencies=[Depends(authorized)])

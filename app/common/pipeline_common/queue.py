@@ -10,6 +10,9 @@ acknowledges a failed acks_late message when the flag is true (its default) and 
 calls `self.reject(requeue=False)`, which RabbitMQ routes to the queue's dead-letter exchange.
 The worker itself retries an unavailable dependency and finishes or dead-letters bad jobs;
 this covers a failure it did not foresee, so the message is kept with its reason.
+`task_reject_on_worker_lost=True` stays: the same `on_failure` requeues (`reject(requeue=True)`)
+a message whose pool child was lost (WorkerLostError) instead of acknowledging it; a whole
+worker process that dies closes its connection, and RabbitMQ redelivers its unacked message.
 """
 
 from __future__ import annotations

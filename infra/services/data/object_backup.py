@@ -40,9 +40,11 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             ),
             files=(
                 ConfigFile(RCLONE_CONF, cfg.rclone_conf("http://minio:9000", minio.S3_BACKUP_USER, pgbackrest.target(s))),
+                *pgbackrest.target_ca_files(s),
             ),
             env={
                 "RCLONE_CONFIG": RCLONE_CONF,
+                **({"RCLONE_CA_CERT": pgbackrest.TARGET_CA_FILE} if pgbackrest.target_ca_files(s) else {}),
                 "BUCKETS": f"{minio.PIPELINE_BUCKET} {minio.MLFLOW_BUCKET}",
                 "KEEP_DAILY": str(r.daily),
                 "KEEP_WEEKLY": str(r.weekly),
@@ -55,6 +57,9 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             },
             secret_env=rclone_secret_env,
             depends_on=(Dependency("minio"), Dependency("rabbitmq")),
+            healthcheck=pgbackrest.backup_healthcheck(
+                ("CMD", "sh", "-c", cfg.object_backup_healthcheck(minio.PIPELINE_BUCKET, pgbackrest.target(s)))
+            ),
             memory_mb=256,
             hardening=Hardening(
                 read_only=False,

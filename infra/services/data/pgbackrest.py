@@ -14,6 +14,7 @@ from ...catalog.model import (
     ConfigFile,
     Dependency,
     Hardening,
+    Healthcheck,
     Mount,
     ServiceSpec,
     VolumeSpec,
@@ -28,10 +29,21 @@ PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
 PGDATA = "/var/lib/postgresql/18/docker"
 SOCKET_DIR = "/var/run/postgresql"
 LOCAL_TARGET = "/backups"
+#: `backup.target.caCertificate`, uploaded where pgBackRest (`repo1-storage-ca-file`) and rclone (`--ca-cert`,
+#: set as RCLONE_CA_CERT: rclone v1.75.0 fs/config.go option `ca_cert`, L842 `OptionToEnv`) read it.
+TARGET_CA_FILE = "/etc/backup-target/ca.pem"
 #: The official image's `postgres` user, which owns PGDATA.
 POSTGRES_UID = "999:999"
+#: Its group: the volumes PostgreSQL and postgres-backup write but whose path the image lacks (the metrics
+#: volume; the dev stack's local target) are given to it (ServiceSpec.fs_group), as Kubernetes' fsGroup does.
+POSTGRES_GID = 999
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+
+
+def backup_healthcheck(test: tuple[str, ...]) -> Healthcheck:
+    """A backup container's check talks to its repository: once a minute is enough, and a slow target gets time."""
+    return Healthcheck(test, interval="60s", timeout="30s", retries=3, start_period="120s")
 
 
 def volumes(ctx: CatalogContext) -> tuple[VolumeSpec, ...]:
@@ -44,7 +56,16 @@ def target(settings: PlatformSettings) -> cfg.S3Target | cfg.LocalTarget:
     t = settings.backup.target
     if t is None:
         return cfg.LocalTarget(LOCAL_TARGET)
-    return cfg.S3Target(endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle)
+    return cfg.S3Target(
+        endpoint=t.endpoint, bucket=t.bucket, region=t.region, uri_style=t.uriStyle,
+        ca_file=TARGET_CA_FILE if t.caCertificate else None,
+    )  # fmt: skip
+
+
+def target_ca_files(settings: PlatformSettings) -> tuple[ConfigFile, ...]:
+    """The private CA a stack's target certificate is issued by: trusted the way production trusts it."""
+    t = settings.backup.target
+    return (ConfigFile(TARGET_CA_FILE, t.caCertificate),) if t is not None and t.caCertificate else ()
 
 
 def target_mounts(settings: PlatformSettings) -> tuple[Mount, ...]:
@@ -66,7 +87,7 @@ def pgbackrest_files_and_env(ctx: CatalogContext) -> tuple[tuple[ConfigFile, ...
     if s.backup.target is not None:
         secret_env["PGBACKREST_REPO1_S3_KEY"] = ctx.secrets.get("backupTargetAccessKey")
         secret_env["PGBACKREST_REPO1_S3_KEY_SECRET"] = ctx.secrets.get("backupTargetSecretKey")
-    return (ConfigFile(PGBACKREST_CONF, conf),), secret_env
+    return (ConfigFile(PGBACKREST_CONF, conf), *target_ca_files(s)), secret_env
 
 
 def postgres_command() -> tuple[str, ...]:
@@ -102,6 +123,8 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             },
             secret_env=pg_secret_env,
             depends_on=(Dependency("postgres"),),
+            healthcheck=backup_healthcheck(("CMD", "sh", "-c", cfg.POSTGRES_BACKUP_HEALTHCHECK)),
+            fs_group=POSTGRES_GID,
             memory_mb=512,
             hardening=Hardening(read_only=False, exceptions={"read_only": UPLOADS_NEED_WRITABLE_ROOT}),
             description="pgBackRest base backups (weekly full, daily differential) and WAL archive metrics",

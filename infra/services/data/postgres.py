@@ -92,6 +92,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                     "POSTGRES_SUPERUSER_PASSWORD": sec("postgresPassword"),
                 },
             ),
+            fs_group=pgbackrest.POSTGRES_GID,  # archive-push writes the dev stack's local target, which the image lacks
             memory_mb=1024,
             hardening=Hardening(
                 read_only=False,

@@ -15,7 +15,8 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from ...catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec
+from ...catalog.image_facts import facts_key
+from ...catalog.model import BuiltImage, Healthcheck, HostMount, Mount, ServiceSpec, VolumeSpec, volume_group_script
 from ...image_refs import REPO_ROOT, image_ref
 from ...settings import PlatformSettings
 from ...values import is_output
@@ -156,6 +157,8 @@ class Service(pulumi.ComponentResource):
         self.image_ref = image_ref(settings, spec.image)
         image = self._image(name, settings)
         env = _env_list({**spec.env, **spec.secret_env, **routing_env(settings, spec)})
+        if spec.fs_group is not None:
+            depends_on = [*depends_on, self._fs_group(name, settings, volumes, image)]
         self.containers: list[docker.Container] = []
         self.pids_limits: list[command.local.Command] = []
         for i in range(1, spec.replicas + 1):
@@ -230,7 +233,8 @@ class Service(pulumi.ComponentResource):
                 )
         hc = spec.healthcheck
         h = spec.hardening
-        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, **spec.labels}
+        # `mlops.image`: the image's facts (infra/catalog/image_facts.yaml), which the policy pack reads.
+        labels = {"mlops.stack": settings.stack, "mlops.service": spec.name, "mlops.image": facts_key(spec.image), **spec.labels}
         # Stated exceptions travel with the container, where the policy pack (and `docker inspect`) see them.
         labels.update({f"mlops.exception.{key}": reason for key, reason in h.exceptions.items()})
         if h.image_user and spec.user is None:
@@ -295,6 +299,31 @@ class Service(pulumi.ComponentResource):
                 # Names are fixed, so the old container must go before its replacement starts.
                 delete_before_replace=True,
             ),
+        )
+
+    def _fs_group(self, name: str, settings: PlatformSettings, volumes: PlatformVolumes, image: Any) -> command.local.Command:
+        """Kubernetes' fsGroup on Docker (ServiceSpec.fs_group), before the containers exist: a one-off container
+        of the service's own image mounts its writable volumes at their paths (so Docker fills each as it
+        will for the service) and, as root with only CHOWN and FOWNER, gives their roots to the group."""
+        writable = [m for m in self.spec.mounts if isinstance(m, Mount) and not m.read_only]
+        script = volume_group_script(self.spec.fs_group, [m.path for m in writable])
+        names = [volumes.volumes[m.volume].name for m in writable]
+
+        def docker_run(args: list) -> str:
+            image_id, volume_names = args[0], args[1:]
+            flags = " ".join(f"-v {shlex.quote(f'{v}:{m.path}')}" for v, m in zip(volume_names, writable))
+            return (
+                "docker run --rm --user 0 --network none --read-only --memory 32m --cap-drop ALL"
+                " --cap-add CHOWN --cap-add FOWNER --security-opt no-new-privileges:true"
+                f" --entrypoint sh {flags} {image_id} -c {shlex.quote(script)}"
+            )
+
+        return command.local.Command(
+            f"{name}-fs-group",
+            create=pulumi.Output.all(image, *names).apply(docker_run),
+            environment=docker_cli_environment(settings),
+            triggers=[image, *names, self.spec.fs_group],
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
     def _pids_limit(self, cname: str, container: docker.Container, settings: PlatformSettings) -> command.local.Command:

@@ -30,7 +30,7 @@ SKIPPED = {
     "object-backup": "reads Grafana's data volume, which a ReadWriteOnce claim cannot share (not rendered yet)",
 }
 
-#: Rendered once per node, not as a workload: infra/k8s/observability.py (a DaemonSet in its own namespace).
+#: Rendered once per node, not as a workload: infra/targets/kubernetes/observability.py (a DaemonSet in its own namespace).
 DAEMONSETS = {"node-exporter"}
 
 #: The workloads an autoscaler sizes (infra/targets/kubernetes/scaling.py), and which one.

@@ -12,10 +12,18 @@ from pipeline_common.tabular import describe_columns, read_csv
 
 from ..dependencies import API, Services, authorized, get_services
 from ..errors import COMMON, MALFORMED, NOT_FOUND, TOO_LARGE, ApiError, not_found
+from ..links import links
 from ..schemas import DatasetOut, PreviewOut
 
 router = APIRouter(prefix=f"{API}/datasets", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
 tracer = trace.get_tracer("pipeline_api")
+
+ITEM = f"{API}/datasets/{{dataset_id}}"
+#: What a data set's id leads to. A listing may name other clients' data sets, so only an upload
+#: (the caller's own) links to DELETE.
+READS = {"GetDataset": (ITEM, "get"), "PreviewDataset": (f"{ITEM}/preview", "get"), "ProfileDataset": (f"{ITEM}/profile", "get")}
+UPLOADED = links("dataset_id", "$response.body#/id", {**READS, "DeleteDataset": (ITEM, "delete")})
+LISTED = links("dataset_id", "$response.body#/0/id", READS)
 
 
 def plausible_id(value: str) -> bool:
@@ -37,7 +45,7 @@ def dataset_out(d: Dataset) -> DatasetOut:
     return DatasetOut(id=d.id, name=d.name, rows=d.rows, columns=d.columns, created_at=d.created_at)
 
 
-@router.post("", status_code=201, response_model=DatasetOut, responses={**TOO_LARGE, **MALFORMED})
+@router.post("", status_code=201, response_model=DatasetOut, responses={201: UPLOADED, **TOO_LARGE, **MALFORMED})
 def upload_dataset(file: UploadFile = File(...), name: str | None = Form(None), svc: Services = Depends(get_services)) -> DatasetOut:
     limit = svc.settings.max_upload_bytes
     data = file.file.read(limit + 1)
@@ -58,7 +66,7 @@ def upload_dataset(file: UploadFile = File(...), name: str | None = Form(None), 
     return DatasetOut(id=dataset_id, name=ds_name, rows=len(df), columns=describe_columns(df))
 
 
-@router.get("", response_model=list[DatasetOut])
+@router.get("", response_model=list[DatasetOut], responses={200: LISTED})
 def list_datasets(svc: Services = Depends(get_services)) -> list[DatasetOut]:
     with svc.sessions() as s:
         rows = s.scalars(select(Dataset).order_by(Dataset.created_at.desc())).all()

@@ -19,8 +19,9 @@ from pipeline_common.telemetry import current_traceparent
 from pipeline_common.unavailable import Unavailable
 
 from ..dependencies import API, Services, authorized, get_services
-from ..errors import COMMON, NOT_FOUND, ApiError
+from ..errors import COMMON, NOT_FOUND, ApiError, doc
 from ..job_wait import MAX_WAIT_SECONDS
+from ..links import links
 from ..schemas import JobCreated, JobOut, PredictionJobIn, TrainingJobIn
 from .datasets import find_dataset, plausible_id
 from .models import champion_schema
@@ -30,6 +31,17 @@ tracer = trace.get_tracer("pipeline_api")
 JOBS_SUBMITTED = Counter("api_jobs_submitted_total", "Jobs accepted", ["kind"])
 
 router = APIRouter(prefix=API, tags=["jobs"], dependencies=[Depends(authorized)], responses=COMMON)
+
+JOB = f"{API}/jobs/{{job_id}}"
+RESULT = {"GetJobResult": (f"{JOB}/result", "get")}
+JOB_AND_RESULT = {"GetJob": (JOB, "get"), **RESULT}
+
+
+def job_links(pointer: str, targets: dict[str, tuple[str, str]]) -> dict:
+    return links("job_id", f"$response.body{pointer}", targets)
+
+
+SUBMITTED = job_links("#/id", JOB_AND_RESULT)
 
 
 def submit(svc: Services, kind: str, params: dict) -> JobCreated:
@@ -50,7 +62,7 @@ def submit(svc: Services, kind: str, params: dict) -> JobCreated:
     return JobCreated(id=job_id, kind=kind, status="queued")
 
 
-@router.post("/training-jobs", status_code=202, response_model=JobCreated)
+@router.post("/training-jobs", status_code=202, response_model=JobCreated, responses={202: SUBMITTED})
 def create_training_job(body: TrainingJobIn, svc: Services = Depends(get_services)) -> JobCreated:
     ds = find_dataset(svc, body.dataset_id, status=422)
     columns = [c["name"] for c in ds.columns]
@@ -61,7 +73,7 @@ def create_training_job(body: TrainingJobIn, svc: Services = Depends(get_service
     return submit(svc, "training", params)
 
 
-@router.post("/prediction-jobs", status_code=202, response_model=JobCreated)
+@router.post("/prediction-jobs", status_code=202, response_model=JobCreated, responses={202: SUBMITTED})
 def create_prediction_job(body: PredictionJobIn, svc: Services = Depends(get_services)) -> JobCreated:
     name, version, schema = champion_schema(svc.settings, body.model_name)
     params = {"model_name": name, "model_version": version}
@@ -103,14 +115,17 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def find_job(svc: Services, job_id: str) -> Job | None:
-    if not plausible_id(job_id):
-        return None
-    with svc.sessions() as s:
-        return s.get(Job, job_id)
+def find_job(svc: Services, job_id: str) -> Job:
+    job = None
+    if plausible_id(job_id):
+        with svc.sessions() as s:
+            job = s.get(Job, job_id)
+    if job is None:
+        raise ApiError(404, "job_id", f"job '{job_id}' does not exist")
+    return job
 
 
-@router.get("/jobs", response_model=list[JobOut])
+@router.get("/jobs", response_model=list[JobOut], responses={200: job_links("#/0/id", JOB_AND_RESULT)})
 def list_jobs(
     limit: int = Query(50, ge=1, le=500),
     kind: Literal["training", "prediction"] | None = None,
@@ -127,7 +142,7 @@ def list_jobs(
         return [job_out(j) for j in s.scalars(query).all()]
 
 
-@router.get("/jobs/{job_id}", response_model=JobOut, responses=NOT_FOUND)
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={**NOT_FOUND, 200: job_links("#/id", RESULT)})
 def get_job(
     job_id: str,
     wait: float = Query(0, ge=0, le=MAX_WAIT_SECONDS, description="seconds to wait for the job to finish"),
@@ -135,21 +150,41 @@ def get_job(
 ) -> JobOut:
     if wait:
         svc.waiter.until_finished(job_id, wait)
-    job = find_job(svc, job_id)
-    if job is None:
-        raise ApiError(404, "job_id", f"job '{job_id}' does not exist")
-    return job_out(job)
+    return job_out(find_job(svc, job_id))
+
+
+def missing_result(job: Job) -> str | None:
+    """Why a job has no result file to download, or None when it has one."""
+    if job.result and job.result.get("object_key"):
+        return None
+    if job.kind != "prediction":
+        return f"job '{job.id}' is a {job.kind} job: only a prediction job of a data set has a result file"
+    if "records" in (job.params or {}):
+        return f"job '{job.id}' is a prediction job of records: its predictions are in the job's `result`, not in a file"
+    if job.status in ("queued", "running"):
+        return f"job '{job.id}' is {job.status}: its result file is there once it has succeeded"
+    if job.status == "failed":
+        return f"job '{job.id}' failed: it has no result file"
+    return f"job '{job.id}' has no result file"
 
 
 @router.get(
     "/jobs/{job_id}/result",
     response_class=StreamingResponse,
-    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "The scored rows as CSV"}},
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The data set's rows with `prediction` and `probability` appended, as CSV"},
+        404: doc("No job has this id"),
+        409: doc(
+            "The job has no result file: only a prediction job of a data set has one, once it has succeeded "
+            "(its `result.download_url`); the reason says which case this is"
+        ),
+    },
 )
 def download_result(job_id: str, svc: Services = Depends(get_services)) -> StreamingResponse:
     job = find_job(svc, job_id)
-    if job is None or not job.result or not job.result.get("object_key"):
-        raise ApiError(404, "job_id", f"job '{job_id}' has no downloadable result")
+    reason = missing_result(job)
+    if reason is not None:
+        raise ApiError(409, "job_id", reason)
     body = svc.store.client.get_object(Bucket=svc.store.bucket, Key=job.result["object_key"])["Body"]
     return StreamingResponse(
         body.iter_chunks(),
