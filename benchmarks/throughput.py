@@ -16,7 +16,7 @@ champion on the given data set, then starts `mlflow models serve` (this venv's m
 and prints each figure with its ratio against the goal. `--profile` adds a cProfile of the
 worker's prediction path (`data_processor.scoring.predict`) on the same data set.
 
-Run: .venv/bin/python benchmarks/throughput.py /work/shared/data/adult.csv [--target income]
+Run: .venv/bin/python benchmarks/throughput.py /path/to/adult.csv [--target income]
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def profile_worker_path(stack: Stack, dataset_id: str, version: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data", type=Path, help="CSV data set (e.g. /work/shared/data/adult.csv)")
+    ap.add_argument("data", type=Path, help="CSV data set (e.g. /path/to/adult.csv)")
     ap.add_argument("--target", default="income", help="target column (default: income)")
     ap.add_argument("--profile", action="store_true", help="also profile the worker's prediction path")
     args = ap.parse_args()

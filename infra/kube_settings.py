@@ -61,7 +61,7 @@ class KubernetesSettings(BaseModel):
     #: it here too.
     gatewayNamespace: str = "envoy-gateway-system"
     #: Install the cluster add-ons (Gateway API CRDs, Envoy Gateway, cert-manager, KEDA: infra/targets/kubernetes/addons.py).
-    #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (README).
+    #: Cluster-wide: one stack per cluster sets it; otherwise they must be there already (docs/kubernetes.md).
     installClusterAddons: bool = False
     #: Prometheus scrapes each kubelet's `/metrics/cadvisor` on port 10250 and checks the kubelet's
     #: serving certificate against the cluster CA (the ServiceAccount's ca.crt). That holds where the

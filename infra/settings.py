@@ -338,7 +338,7 @@ class PlatformSettings(BaseModel):
         if self.backup.target is None and self.stack != "dev":
             return [
                 f"{PROJECT}:backup.target is not set: stack '{self.stack}' keeps its backups in a volume on the "
-                "same host, so losing the host loses them too (README: Backups and restore)"
+                "same host, so losing the host loses them too (docs/backups.md)"
             ]
         return []
 

@@ -32,7 +32,7 @@ def receiver_warning(settings: PlatformSettings) -> str | None:
     return (
         f"stack '{settings.stack}' has no alert receiver: alerts show in Prometheus, Alertmanager and "
         f"Grafana but notify nobody. Set {PROJECT}:alerting.email and/or {PROJECT}:alerting.webhooks "
-        f"(README, Observability)."
+        f"(docs/observability.md)."
     )
 
 

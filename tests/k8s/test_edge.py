@@ -375,4 +375,4 @@ def test_the_skipped_edge_services_name_what_replaces_them_on_kubernetes():
     from infra.targets.kubernetes import plan
 
     for name in ("proxy", "docker-gen", "acme"):
-        assert "not rendered yet" not in plan.SKIPPED[name] and "infra/k8s/edge.py" in plan.SKIPPED[name], name
+        assert "not rendered yet" not in plan.SKIPPED[name] and "infra/targets/kubernetes/edge.py" in plan.SKIPPED[name], name

@@ -116,7 +116,7 @@ def routing_env(settings: PlatformSettings, spec: ServiceSpec) -> dict[str, str]
 def docker_cli_environment(settings: PlatformSettings) -> dict[str, str]:
     """The environment a `docker` CLI command needs to reach the engine the provider talks to
     (`docker:host`); on ssh:// hosts the CLI runs `ssh`, which reads the deploy user's ~/.ssh/config
-    (README: Deploying). Without `docker:host` both use the local default."""
+    (docs/deploying.md). Without `docker:host` both use the local default."""
     return {"DOCKER_HOST": settings.docker_host} if settings.docker_host else {}
 
 

@@ -4,8 +4,7 @@ What the edge (infra/targets/kubernetes/edge.py) and the processor's scaling nee
 the Gateway API CRDs (standard channel), Envoy Gateway (the Gateway API implementation),
 cert-manager (with its CRDs, Gateway API support on), KEDA and metrics-server (the resource
 metrics API, `metrics.k8s.io`, the API's CPU HorizontalPodAutoscaler reads). They are cluster-wide, so
-exactly one stack per cluster installs them; every other stack finds them there (README,
-"Kubernetes target"). With the setting off nothing is installed and the stack's own objects
+exactly one stack per cluster installs them; every other stack finds them there (docs/kubernetes.md). With the setting off nothing is installed and the stack's own objects
 depend on nothing here.
 
 Versions (the newest releases when this was written, read from each project's tags):

@@ -15,14 +15,14 @@ from ...catalog.model import Catalog, HostMount, Mount, ServiceSpec
 #: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
 SKIPPED = {
     "proxy": "nginx serves the config docker-gen renders from Docker; on Kubernetes the edge is a Gateway API Gateway "
-    "with HTTPRoutes and Envoy Gateway policies (infra/k8s/edge.py)",
+    "with HTTPRoutes and Envoy Gateway policies (infra/targets/kubernetes/edge.py)",
     "docker-gen": "renders nginx-proxy's config from the Docker API; on Kubernetes Envoy Gateway programs its proxies "
-    "from the Gateway and HTTPRoutes (infra/k8s/edge.py)",
+    "from the Gateway and HTTPRoutes (infra/targets/kubernetes/edge.py)",
     "socket-proxy": "filters the Docker socket for Alloy and cAdvisor; Kubernetes has no Docker socket",
     "socket-proxy-edge": "filters the Docker socket for docker-gen and acme-companion; Kubernetes has no Docker socket",
     "acme": "acme-companion issues certificates through the Docker socket; on Kubernetes cert-manager issues them "
-    "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/k8s/edge.py)",
-    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes each kubelet's cAdvisor endpoint directly (infra/k8s/observability.py)",
+    "for the Gateway's HTTPS listeners from the stack's Let's Encrypt Issuer (infra/targets/kubernetes/edge.py)",
+    "cadvisor": "reads the Docker host's /, /sys, /var/lib/docker and Docker socket; Prometheus scrapes each kubelet's cAdvisor endpoint directly (infra/targets/kubernetes/observability.py)",
     "volume-usage": "measures /var/lib/docker/volumes on the host; not replaced on Kubernetes yet (claim usage is in "
     "the kubelet's volume stats on its /metrics, which Prometheus does not scrape: only /metrics/cadvisor)",
     "postgres-backup": "shares PostgreSQL's data volume, which a ReadWriteOnce claim cannot; on Kubernetes base backups "

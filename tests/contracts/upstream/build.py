@@ -1,7 +1,7 @@
 """Regenerate tests/contracts/fixtures/<program>.yaml from upstream git snapshots.
 
-Usage: `MIRROR=/work/.mirror python -m tests.contracts.upstream.build [program ...]`, where
-MIRROR holds bare clones as `<owner>+<name>/repo` (the layout of the search tool's `fetch`).
+Usage: `MIRROR=<folder> python -m tests.contracts.upstream.build [program ...]`, where
+MIRROR (required) holds bare clones as `<owner>+<name>/repo` (the layout of the search tool's `fetch`).
 Reading only: nothing upstream is built or run. grafana.yaml and images.yaml are kept by hand
 (their sources were read through the index, not a snapshot); each cites what it was read from.
 """
@@ -14,7 +14,7 @@ from . import loki_doc
 from .gostruct import Repo
 
 OUT = str(Path(__file__).resolve().parent.parent / "fixtures")
-M = os.environ.get("MIRROR", "/work/.mirror")
+M = os.environ.get("MIRROR") or sys.exit("MIRROR: name the folder that holds the bare clones (<owner>+<name>/repo)")
 
 def git(repo, *a):
     return subprocess.run(["git", f"--git-dir={M}/{repo}/repo", *a], capture_output=True, text=True, check=True).stdout
