@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import time
 
-import kombu
 import psycopg
 from mlflow import MlflowClient
-
-from pipeline_common.queue import queue_names
 
 from .outages import Gate
 from .services import MLflow, RabbitMQ, Stack, new_postgres, start_s3
@@ -43,24 +40,6 @@ class DrillStack(Stack):
     def unfinished_jobs(self) -> list[tuple[str, str]]:
         with psycopg.connect(f"{self.pg}/pipeline") as conn:
             return conn.execute("SELECT id, status FROM jobs WHERE status NOT IN ('succeeded', 'failed')").fetchall()
-
-    def queue_depths(self) -> dict[str, int]:
-        """Ready messages in the jobs queue and in its dead-letter queue."""
-        names = queue_names(self.prefix)
-        with kombu.Connection(self.amqp) as conn:
-            channel = conn.default_channel
-            return {key: channel.queue_declare(names[key], passive=True).message_count for key in ("jobs", "dead")}
-
-
-    def dead_letters(self) -> list[dict]:
-        """The headers of the messages in the dead-letter queue (job id, retries, RabbitMQ's x-death)."""
-        name = queue_names(self.prefix)["dead"]
-        found = []
-        with kombu.Connection(self.amqp) as conn:
-            channel = conn.default_channel
-            while (msg := channel.basic_get(name, no_ack=False)) is not None:
-                found.append({k: msg.headers.get(k) for k in ("argsrepr", "retries", "x-death")})
-        return found
 
 
 def wait_jobs(client, ids, timeout: float = 300) -> dict[str, dict]:

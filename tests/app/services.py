@@ -399,6 +399,31 @@ class Stack:
         """Block until any of `texts` appears in any of the named processes' logs."""
         wait_for(lambda: any(t in self.log(n) for n in names for t in texts), f"{texts!r} in {names}", timeout)
 
+    def queue_depths(self, prefix: str | None = None) -> dict[str, int]:
+        """Ready messages in a jobs queue (the stack's, or `prefix`'s) and in its dead-letter queue."""
+        import kombu
+
+        from pipeline_common.queue import queue_names
+
+        names = queue_names(prefix or self.prefix)
+        with kombu.Connection(self.amqp) as conn:
+            channel = conn.default_channel
+            return {key: channel.queue_declare(names[key], passive=True).message_count for key in ("jobs", "dead")}
+
+    def dead_letters(self) -> list[dict]:
+        """Drain the dead-letter queue: each message's job id (argsrepr), retries and RabbitMQ's x-death."""
+        import kombu
+
+        from pipeline_common.queue import queue_names
+
+        name = queue_names(self.prefix)["dead"]
+        found = []
+        with kombu.Connection(self.amqp) as conn:
+            channel = conn.default_channel
+            while (msg := channel.basic_get(name, no_ack=True)) is not None:
+                found.append({k: msg.headers.get(k) for k in ("argsrepr", "retries", "x-death")})
+        return found
+
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
 

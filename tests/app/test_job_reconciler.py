@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 
 import httpx
-import kombu
 import psycopg
 import pytest
 
 from pipeline_common.config import AppSettings
 from pipeline_common.db import new_id
-from pipeline_common.queue import queue_names
 
 from .flow import scrape, upload, wait_job
 from .services import S3_ENV
@@ -29,11 +27,6 @@ def insert_job(stack, status: str, age_seconds: int, **columns) -> str:
             [*values.values(), age_seconds],
         )
     return job_id
-
-
-def ready_messages(stack, prefix: str) -> int:
-    with kombu.Connection(stack.amqp) as conn:
-        return conn.default_channel.queue_declare(queue_names(prefix)["jobs"], passive=True).message_count
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def test_a_queued_job_without_a_message_is_published_once_its_grace_has_passed(s
     lost = insert_job(stack, "queued", age_seconds=300)
     healed = rec.run_once()
     assert lost in healed["queued"] and fresh not in healed["queued"]
-    assert ready_messages(stack, prefix) == len(healed["queued"]) + len(healed["running"])  # the session's other jobs too
+    assert stack.queue_depths(prefix)["jobs"] == len(healed["queued"]) + len(healed["running"])  # the session's other jobs too
 
 
 def test_a_job_is_published_again_at_most_once_per_grace_period(stack, reconciler):
