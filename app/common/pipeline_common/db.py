@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, String, Text, create_engine
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -31,6 +31,9 @@ class Dataset(Base):
     object_key: Mapped[str] = mapped_column(String(300))
     rows: Mapped[int] = mapped_column(Integer)
     columns: Mapped[list] = mapped_column(JSON)  # [{"name":..., "dtype":...}]
+    # The profile computed at upload, and the uploaded file's size (migration 0005; null before it).
+    profile: Mapped[dict | None] = mapped_column(JSON, nullable=True, deferred=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -56,6 +59,8 @@ class Job(Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The step a running job is in, written as it enters it (migration 0005).
+    step: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Feedback(Base):
