@@ -142,6 +142,36 @@ class Retention(BaseModel):
     tracesDays: int = Field(7, ge=1, le=3650)
 
 
+_SIZE = re.compile(r"^[1-9][0-9]*[kmg]?$")
+_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def size_bytes(size: str) -> int:
+    """nginx's size syntax (`client_max_body_size`: k, m and g are binary) in bytes."""
+    unit = size[-1] if size[-1] in "kmg" else ""
+    return int(size.removesuffix(unit)) * _SIZE_UNITS[unit]
+
+
+class DataSettings(BaseModel):
+    """How much data the platform accepts, and what a worker does with more than fits its memory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The largest upload, in nginx's syntax: the API's public `client_max_body_size` and the API's
+    #: own MAX_UPLOAD_BYTES both come from it, so the proxy and the API cannot disagree.
+    maxUpload: str = "2g"
+    #: A training set larger than the worker's memory allows: `sample` trains on a stratified
+    #: sample that fits (its size is stated in the run's params and the job's result), `refuse`
+    #: fails the job at once naming the size and the limit.
+    oversizeTraining: Literal["sample", "refuse"] = "sample"
+
+    @field_validator("maxUpload")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        if not _SIZE.match(v):
+            raise ValueError(f"'{v}' is not a size: a whole number of bytes, optionally followed by k, m or g (e.g. 2g)")
+        return v
+
+
 class EmailReceiver(BaseModel):
     """Alert e-mail over SMTP; the password is `secrets.smtpPassword` (Pulumi secret), never here."""
 
@@ -271,6 +301,7 @@ class PlatformSettings(BaseModel):
     protectData: StrictBool = False
     images: dict[str, str] = Field(default_factory=dict)
     retention: Retention = Field(default_factory=Retention)
+    data: DataSettings = Field(default_factory=DataSettings)
     backup: Backup = Field(default_factory=Backup)
     #: `docker:host` (the provider's own key), not a key of this project: the bootstrap's
     #: `docker exec` gets it as DOCKER_HOST so both reach the same engine.

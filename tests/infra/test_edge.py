@@ -91,7 +91,17 @@ def test_hsts_is_left_to_nginx_proxy_and_not_repeated(runs):
 def test_request_size_limits_stay(runs):
     hosts = public_hosts(runs["staging"])
     limits = {svc: re.search(r"client_max_body_size (\S+);", vhosts(runs["staging"])[h]).group(1) for svc, h in hosts.items()}
-    assert limits == {"rabbitmq": "1m", "minio": "5g", "mlflow": "2g", "grafana": "1m", "api": "200m", "ui": "200m"}
+    assert limits == {"rabbitmq": "1m", "minio": "5g", "mlflow": "2g", "grafana": "1m", "api": "2g", "ui": "200m"}
+
+
+def test_the_api_and_its_proxy_take_the_same_upload_limit_from_one_setting():
+    from .harness import run_stack, stack_file_config
+    from .test_stacks import env_of
+
+    run = run_stack("staging", {**stack_file_config("staging"), "data": {"maxUpload": "3g"}})
+    host = public_hosts(run)["api"]
+    assert re.search(r"client_max_body_size (\S+);", vhosts(run)[host]).group(1) == "3g"
+    assert env_of(run.container("api"))["MAX_UPLOAD_BYTES"] == str(3 * 1024**3)
 
 
 def test_the_own_proxy_and_a_shared_proxy_get_the_http_level_file_too(runs):

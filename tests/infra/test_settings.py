@@ -22,6 +22,16 @@ def test_malformed_hostname_is_rejected_naming_the_key():
     assert "mlops-platform:hosts.api" in msg and "not a valid DNS hostname" in msg
 
 
+def test_an_upload_limit_that_is_not_a_size_is_rejected_naming_the_key():
+    msg = error_for({**BASE, "data": {"maxUpload": "2 GB"}})
+    assert "data.maxUpload" in msg and "'2 GB' is not a size" in msg
+
+
+def test_an_unknown_oversize_training_policy_is_rejected_naming_the_key():
+    msg = error_for({**BASE, "data": {"oversizeTraining": "crash"}})
+    assert "data.oversizeTraining" in msg and "sample" in msg
+
+
 def test_duplicate_hostnames_are_rejected():
     msg = error_for({**BASE, "hosts": {"ui": "api.staging.mlops.dns64.de"}})
     assert "hosts.ui" in msg and "already used by 'api'" in msg

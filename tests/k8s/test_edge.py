@@ -24,11 +24,11 @@ PUBLIC = {
     "minio": ("s3.staging.mlops.iot64.de", 9001, "5g"),
     "mlflow": ("mlflow.staging.mlops.iot64.de", 5000, "2g"),
     "grafana": ("monitoring.staging.mlops.iot64.de", 3000, "1m"),
-    "api": ("api.staging.mlops.dns64.de", 8000, "200m"),
+    "api": ("api.staging.mlops.dns64.de", 8000, "2g"),
     "ui": ("app.staging.mlops.dns64.de", 8501, "200m"),
 }
 MIB = 1024 * 1024
-BODY_BYTES = {"rabbitmq": MIB, "minio": 5 * 1024 * MIB, "mlflow": 2 * 1024 * MIB, "grafana": MIB, "api": 200 * MIB, "ui": 200 * MIB}
+BODY_BYTES = {"rabbitmq": MIB, "minio": 5 * 1024 * MIB, "mlflow": 2 * 1024 * MIB, "grafana": MIB, "api": 2 * 1024 * MIB, "ui": 200 * MIB}
 #: Services whose public port also serves /metrics: the Docker edge answers 404 there.
 METRICS_ON_PUBLIC_PORT = {"api", "grafana", "mlflow"}
 BASE = {"target": "kubernetes", "acmeEmail": "ops@iot64.de"}

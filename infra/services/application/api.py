@@ -15,6 +15,7 @@ from ...catalog.model import (
     python_http_check,
 )
 from ...configs.dashboards import RATE, Panel, Query, quantiles
+from ...settings import size_bytes
 from .pipeline_env import pipeline_env
 
 API_PORT = 8000
@@ -38,10 +39,19 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             port=API_PORT,
             hostname="api",
             # Bearer token; scripts submit and poll jobs (the UI reaches the API inside, not through the proxy).
+            # One setting, `data.maxUpload`, is both nginx's body limit and the API's own.
             public=PublicRoute(
-                port=API_PORT, max_body="200m", links=(("api_docs", "docs"),), rate_limit=RateLimit(per_second=20, burst=50)
+                port=API_PORT,
+                max_body=ctx.settings.data.maxUpload,
+                links=(("api_docs", "docs"),),
+                rate_limit=RateLimit(per_second=20, burst=50),
             ),
-            env={**api_env, "PUBLIC_URL": ctx.url("api"), "FORWARDED_ALLOW_IPS": "*"},
+            env={
+                **api_env,
+                "PUBLIC_URL": ctx.url("api"),
+                "FORWARDED_ALLOW_IPS": "*",
+                "MAX_UPLOAD_BYTES": str(size_bytes(ctx.settings.data.maxUpload)),
+            },
             secret_env={**api_secrets, "API_TOKEN": ctx.secrets.get("apiToken")},
             healthcheck=python_http_check(f"http://127.0.0.1:{API_PORT}/health"),
             depends_on=(Dependency("postgres"), Dependency("rabbitmq"), *wiring.edge),
@@ -50,7 +60,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             # Half a core per replica: the Kubernetes HPA scales on utilisation of this request.
             cpu_millicores=500,
             hardening=Hardening(
-                # Starlette spools uploads larger than 1 MB to temporary files; the body limit is 200m.
+                # Uploads stream to the object store (issue #23): nothing large is spooled here.
                 tmpfs=(("/tmp", "size=256m"),),
                 image_user="10001",  # app/api/Dockerfile: USER 10001
             ),

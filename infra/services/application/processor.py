@@ -8,6 +8,7 @@ from ...configs.dashboards import RATE, Panel, Query, quantiles
 from .pipeline_env import pipeline_env
 
 PROCESSOR_METRICS_PORT = 9100
+PROCESSOR_MEMORY_MB = 2048
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -19,12 +20,18 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             image=BuiltImage("processor", "app/processor/Dockerfile"),
             networks=("backend",),
             replicas=ctx.settings.processorReplicas,
-            env={**worker_env, "METRICS_PORT": str(PROCESSOR_METRICS_PORT)},
+            env={
+                **worker_env,
+                "METRICS_PORT": str(PROCESSOR_METRICS_PORT),
+                # The worker plans training and scoring within it (cgroup v2 memory.max when it can read it).
+                "MEMORY_LIMIT_MB": str(PROCESSOR_MEMORY_MB),
+                "TRAINING_OVERSIZE": ctx.settings.data.oversizeTraining,
+            },
             secret_env=worker_secrets,
             healthcheck=Healthcheck(("CMD", "python", "-m", "data_processor.healthcheck")),
             depends_on=(Dependency("postgres"), Dependency("rabbitmq")),
             metrics=MetricsEndpoint(PROCESSOR_METRICS_PORT),
-            memory_mb=2048,
+            memory_mb=PROCESSOR_MEMORY_MB,
             hardening=Hardening(
                 tmpfs=(("/tmp", "size=256m"),),
                 image_user="10001",

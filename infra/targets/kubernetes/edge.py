@@ -43,6 +43,7 @@ import pulumi_kubernetes as k8s
 from ...services.edge.proxy import HSTS, SECURITY_HEADERS
 from ...catalog.model import ServiceSpec
 from ...secrets import BASIC_AUTH_USER
+from ...settings import size_bytes
 from .addons import GATEWAY_CLASS, ClusterAddons
 from .common import KubeContext
 
@@ -65,7 +66,6 @@ SOLVER_PORT = 8089
 #: rate limits since Envoy Gateway v1.4.0: release-notes/v1.4.0.yaml).
 CLIENT_RANGES = ("0.0.0.0/0", "::/0")
 
-_SIZE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 @dataclass
@@ -85,14 +85,6 @@ def tls_secret(service: str) -> str:
 
 def htpasswd_secret(service: str) -> str:
     return f"{service}-htpasswd"
-
-
-def body_bytes(size: str) -> int:
-    """nginx's `client_max_body_size` value in bytes (k/m/g are binary, as nginx reads them)."""
-    m = re.fullmatch(r"(\d+)([kmg]?)", size.strip().lower())
-    if not m:
-        raise ValueError(f"unreadable body size '{size}'")
-    return int(m[1]) * _SIZE_UNITS[m[2]]
 
 
 def htpasswd_line(password: str) -> str:
@@ -115,7 +107,7 @@ def lua_script(spec: ServiceSpec, tls: bool) -> str:
     defaults = ([("Strict-Transport-Security", HSTS)] if tls else []) + list(SECURITY_HEADERS.items())
     table = ", ".join(f'{{"{name.lower()}", "{value}"}}' for name, value in defaults)
     return (
-        f"local max_body = {body_bytes(spec.public.max_body)}\n"
+        f"local max_body = {size_bytes(spec.public.max_body)}\n"
         f"local defaults = {{{table}}}\n"
         "function envoy_on_request(handle)\n"
         '  local length = tonumber(handle:headers():get("content-length"))\n'
