@@ -63,11 +63,12 @@ class Converted:
 # --- reading the stored form back -----------------------------------------------------------
 
 
-def frame_from_table(table: pa.Table) -> pd.DataFrame:
-    """The frame `tabular.read_csv` gives for the CSV this table was converted from."""
+def frame_from_table(table: pa.Table, gaps_in: set[str] | frozenset = frozenset()) -> pd.DataFrame:
+    """The frame `tabular.read_csv` gives for the CSV this table was converted from. A part of a
+    file (a row group) takes the dtypes of the whole when `gaps_in` names the file's columns with gaps."""
     out = {}
     for name, column in zip(table.column_names, table.columns):
-        t, gaps = column.type, column.null_count > 0
+        t, gaps = column.type, column.null_count > 0 or name in gaps_in
         if pa.types.is_integer(t):
             out[name] = column.to_numpy().astype("float64") if gaps else column.to_numpy().astype("int64")
         elif pa.types.is_floating(t) or pa.types.is_null(t):
@@ -88,6 +89,18 @@ def dtype_name(arrow_type: pa.DataType, gaps: bool) -> str:
     if pa.types.is_string(arrow_type):
         return str(pd.Series(["a"], dtype="str").dtype)
     return "float64"
+
+
+def columns_with_gaps(parquet: pq.ParquetFile) -> set[str]:
+    """Columns with a null in any row group, from the footer's statistics (a column without them counts)."""
+    meta, names = parquet.metadata, parquet.schema_arrow.names
+    gaps = set()
+    for group in range(meta.num_row_groups):
+        for i, name in enumerate(names):
+            stats = meta.row_group(group).column(i).statistics
+            if stats is None or not stats.has_null_count or stats.null_count:
+                gaps.add(name)
+    return gaps
 
 
 def read_frame(store: ObjectStore, key: str, field: str = "dataset_id") -> pd.DataFrame:

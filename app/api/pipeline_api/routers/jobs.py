@@ -13,7 +13,7 @@ from opentelemetry import trace
 from prometheus_client import Counter
 from sqlalchemy import delete, insert, select
 
-from pipeline_common.columnar import frame_from_table
+from pipeline_common.columnar import columns_with_gaps, frame_from_table
 from pipeline_common.db import Job, new_id
 from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK
 from pipeline_common.tabular import checked_rows
@@ -213,6 +213,7 @@ def download_result(
 def result_csv(svc: Services, key: str):
     """A Parquet result as CSV, one row group in memory at a time (the CSV the results were before)."""
     parquet = pq.ParquetFile(svc.store.reader(key))
+    gaps = columns_with_gaps(parquet)
     for group in range(parquet.num_row_groups):
-        frame = frame_from_table(parquet.read_row_group(group))
+        frame = frame_from_table(parquet.read_row_group(group), gaps)
         yield frame.to_csv(index=False, header=group == 0).encode()

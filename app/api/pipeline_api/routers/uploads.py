@@ -51,23 +51,31 @@ class UploadOut(BaseModel):
     expires_at: datetime
 
 
-def raw_key(upload_id: str) -> str:
-    return f"uploads/{upload_id}.raw"
+def raw_key(upload_id: str, size: int) -> str:
+    """The raw object's key carries the declared size, so `complete` knows how many parts to expect
+    without a table of its own (S3 lists an upload's key, not its metadata)."""
+    return f"uploads/{upload_id}-{size}.raw"
+
+
+def part_bytes_for(size: int) -> int:
+    return max(PART_BYTES, math.ceil(size / MAX_PARTS))
 
 
 def presigner(svc: Services):
     return s3_client(svc.settings.s3_public_url or svc.settings.s3_endpoint_url)
 
 
-def s3_upload_id(svc: Services, upload_id: str) -> str:
-    """The S3 multipart upload behind `upload_id` (404 when there is none: unknown, completed or aborted)."""
+def pending(svc: Services, upload_id: str) -> tuple[str, str, int]:
+    """(key, S3 upload id, declared size) of the multipart upload behind `upload_id`; 404 when
+    there is none (unknown, completed or aborted)."""
     found = []
     if plausible_id(upload_id):
-        listed = svc.store.client.list_multipart_uploads(Bucket=svc.store.bucket, Prefix=raw_key(upload_id))
-        found = [u["UploadId"] for u in listed.get("Uploads", []) if u["Key"] == raw_key(upload_id)]
+        listed = svc.store.client.list_multipart_uploads(Bucket=svc.store.bucket, Prefix=f"uploads/{upload_id}-")
+        found = [(u["Key"], u["UploadId"]) for u in listed.get("Uploads", [])]
     if not found:
         raise ApiError(404, "upload_id", f"upload '{upload_id}' does not exist (or was completed or aborted)")
-    return found[0]
+    key, s3_id = found[0]
+    return key, s3_id, int(key.removeprefix(f"uploads/{upload_id}-").removesuffix(".raw"))
 
 
 @router.post("", status_code=201, response_model=UploadOut, responses=TOO_LARGE)
@@ -75,9 +83,9 @@ def create_upload(body: UploadIn, svc: Services = Depends(get_services)) -> Uplo
     limit = svc.settings.max_upload_bytes
     if body.size > limit:
         raise ApiError(413, "size", f"larger than the limit of {limit} bytes")
-    part_bytes = max(PART_BYTES, math.ceil(body.size / MAX_PARTS))
+    part_bytes = part_bytes_for(body.size)
     upload_id = new_id()
-    key = raw_key(upload_id)
+    key = raw_key(upload_id, body.size)
     name = dataset_name(body.name, body.filename)
     created = svc.store.client.create_multipart_upload(Bucket=svc.store.bucket, Key=key, Metadata={"name": quote(name)})
     signer = presigner(svc)
@@ -102,13 +110,14 @@ def uploaded_parts(svc: Services, key: str, s3_id: str) -> list[dict]:
 
 
 def finish(svc: Services, upload_id: str) -> DatasetOut:
-    key = raw_key(upload_id)
-    s3_id = s3_upload_id(svc, upload_id)
+    key, s3_id, size = pending(svc, upload_id)
     parts = uploaded_parts(svc, key, s3_id)
-    numbers = [p["PartNumber"] for p in parts]
-    if numbers != list(range(1, len(numbers) + 1)) or not numbers:
-        missing = next(n for n in range(1, len(numbers) + 2) if n not in numbers)
-        raise ApiError(409, "upload_id", f"part {missing} of upload '{upload_id}' was not uploaded")
+    numbers = {p["PartNumber"] for p in parts}
+    expected = math.ceil(size / part_bytes_for(size))
+    missing = [n for n in range(1, expected + 1) if n not in numbers]
+    if missing:
+        raise ApiError(409, "upload_id", f"part {missing[0]} of {expected} of upload '{upload_id}' was not uploaded")
+    parts = [p for p in parts if p["PartNumber"] <= expected]
     svc.store.client.complete_multipart_upload(Bucket=svc.store.bucket, Key=key, UploadId=s3_id, MultipartUpload={"Parts": parts})
     head = svc.store.client.head_object(Bucket=svc.store.bucket, Key=key)
     limit = svc.settings.max_upload_bytes
@@ -137,6 +146,6 @@ async def complete_upload(upload_id: str, svc: Services = Depends(get_services))
 @router.delete("/{upload_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
 def abort_upload(upload_id: str, svc: Services = Depends(get_services)) -> Response:
     """Discard the parts uploaded so far."""
-    s3_id = s3_upload_id(svc, upload_id)
-    svc.store.client.abort_multipart_upload(Bucket=svc.store.bucket, Key=raw_key(upload_id), UploadId=s3_id)
+    key, s3_id, _ = pending(svc, upload_id)
+    svc.store.client.abort_multipart_upload(Bucket=svc.store.bucket, Key=key, UploadId=s3_id)
     return Response(status_code=204)
