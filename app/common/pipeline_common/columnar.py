@@ -432,7 +432,7 @@ class _ColumnStats:
     high: float = -math.inf
     total: float = 0.0
     whole: bool = True
-    sample: list = field(default_factory=list)
+    sample: list = field(default_factory=list)  # numpy arrays (Python floats would take 4x the memory)
     sampled: int = 0  # present values seen by the sampler
     step: int = 1
 
@@ -500,11 +500,15 @@ class ProfileBuilder:
     def _sample(s: _ColumnStats, values: np.ndarray) -> None:
         """Keep every `step`-th present value; halve the sample (and double the step) when full."""
         first = (-s.sampled) % s.step
-        s.sample.extend(values[first :: s.step].tolist())
+        s.sample.append(values[first :: s.step].copy())
         s.sampled += len(values)
-        while len(s.sample) >= 2 * SAMPLE_VALUES:
-            s.sample = s.sample[::2]
-            s.step *= 2
+        kept = sum(len(a) for a in s.sample)
+        if kept >= 2 * SAMPLE_VALUES:
+            joined = np.concatenate(s.sample)
+            while len(joined) >= 2 * SAMPLE_VALUES:
+                joined = joined[::2]
+                s.step *= 2
+            s.sample = [joined.copy()]
 
     def columns(self) -> list[dict]:
         return [{"name": f.name, "dtype": dtype_name(f.type, s.missing > 0)} for f, s in zip(self.schema, self.stats)]
@@ -539,7 +543,7 @@ class ProfileBuilder:
         }
         present = s.rows - s.missing
         if kind in ("numeric", "integer") and present:
-            sample = np.asarray(s.sample, dtype="float64")
+            sample = np.concatenate(s.sample)
             out.update(
                 min=_number(s.low),
                 max=_number(s.high),
