@@ -2,6 +2,9 @@
 they arrive, stored once as Parquet, or uploaded by the client straight to the store."""
 
 import io
+import select
+import socket
+from urllib.parse import urlsplit
 
 import boto3
 import httpx
@@ -75,6 +78,38 @@ def test_a_streamed_upload_past_the_limit_gets_413_and_leaves_nothing_stored(sta
     assert keys(s3, "") == objects_before
     assert pending_uploads(s3) == []
     assert dataset_rows(stack) == rows_before
+
+
+def test_an_upload_past_the_limit_is_answered_413_before_the_client_has_sent_the_rest(stack, api_20m):
+    """The API refuses as soon as the limit is passed, without waiting for the end of the body (a
+    body read whole first would leave this client waiting for an answer that never comes)."""
+    boundary = "b0undary23"
+    url = urlsplit(api_20m)
+    head = (
+        f"POST /api/v1/datasets HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Bearer {stack.api_token}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ).encode()
+    body = chunked_form(boundary, 10 * LIMIT)  # never sent to its end: the answer comes first
+    answer = b""
+    with socket.create_connection((url.hostname, url.port), timeout=60) as sock:
+        sock.sendall(head)
+        sent = 0
+        while b"\r\n\r\n" not in answer:
+            readable, writable, _ = select.select([sock], [sock], [], 60)
+            assert readable or writable, f"no answer after {sent} bytes of the body"
+            if readable:
+                data = sock.recv(65536)
+                assert data, f"the API closed the connection without an answer after {sent} bytes"
+                answer += data
+            elif sent < 5 * LIMIT:
+                chunk = next(body)
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+            else:
+                readable, _, _ = select.select([sock], [], [], 60)  # only the answer is left to wait for
+                assert readable, f"no answer after {sent} bytes of the body, 5 times the limit"
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert sent < 5 * LIMIT
 
 
 def test_an_uploaded_csv_is_stored_once_as_parquet_with_its_profile_and_size(client, s3, stack):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import io
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +28,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from pandas._libs.parsers import STR_NA_VALUES
 
-from .profile import HISTOGRAM_BINS, MAX_CLASSES, TOP_VALUES, profile
+from .profile import HISTOGRAM_BINS, TOP_VALUES, counts_problem, profile
 from .storage import ObjectStore
 from .tabular import MISSING, DataError
 
@@ -112,13 +113,38 @@ def read_frame(store: ObjectStore, key: str, field: str = "dataset_id") -> pd.Da
     return frame_from_table(pq.ParquetFile(store.reader(key)).read())
 
 
-def preview_frame(store: ObjectStore, key: str, rows: int) -> pd.DataFrame:
-    """The first `rows` rows; of a Parquet data set only its first row group is read."""
+#: Footers (FileMetaData) of the data sets previewed lately, by (bucket, key, size): a stored
+#: object is never rewritten (its key holds its id), so a footer read once stays true. One
+#: footer is a few hundred KB for a 2 GB data set; FOOTERS of them are kept.
+FOOTERS = 16
+_footers: dict[tuple[str, str, int], pq.FileMetaData] = {}
+_footers_lock = threading.Lock()  # previews run in the API's thread pool
+
+
+def _footer(store: ObjectStore, key: str, size: int) -> pq.FileMetaData | None:
+    with _footers_lock:
+        return _footers.get((store.bucket, key, size))
+
+
+def _keep_footer(store: ObjectStore, key: str, size: int, meta: pq.FileMetaData) -> None:
+    with _footers_lock:
+        _footers[(store.bucket, key, size)] = meta
+        while len(_footers) > FOOTERS:
+            del _footers[next(iter(_footers))]
+
+
+def preview_frame(store: ObjectStore, key: str, rows: int, size: int | None = None) -> pd.DataFrame:
+    """The first `rows` rows; of a Parquet data set only its first row group is read, its column
+    chunks in one ranged GET (pre_buffer coalesces them), the footer from memory after the first
+    preview (`size`, the object's size, saves the HEAD request and keys the footer cache)."""
     if key.endswith(".csv"):
         from .tabular import read_csv
 
         return read_csv(store.get(key)).head(rows)
-    parquet = pq.ParquetFile(store.reader(key))
+    meta = _footer(store, key, size) if size is not None else None
+    parquet = pq.ParquetFile(store.reader(key, size), metadata=meta, pre_buffer=True)
+    if size is not None and meta is None:
+        _keep_footer(store, key, size, parquet.metadata)
     if parquet.num_row_groups == 0:
         return frame_from_table(parquet.schema_arrow.empty_table())
     batch = next(parquet.iter_batches(batch_size=rows, row_groups=[0]), None)
@@ -164,7 +190,8 @@ class _Widen(Exception):
 
 
 class _Utf8Checked(io.RawIOBase):
-    """The raw object's bytes, checked as UTF-8 on the way (read_csv's error names the position)."""
+    """The raw object's bytes, checked as UTF-8 on the way (read_csv's error names the position).
+    pyarrow reads a Python file with `read` only (no `readinto`)."""
 
     def __init__(self, body, field: str):
         super().__init__()
@@ -185,11 +212,6 @@ class _Utf8Checked(io.RawIOBase):
             raise DataError(self.field, f"not UTF-8 text (invalid byte at position {at})") from None
         self.position += len(data)
         return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def _header_names(raw: list[str], field: str) -> list[str]:
@@ -539,7 +561,9 @@ class ProfileBuilder:
             "kind": kind,
             "missing": s.missing,
             "distinct": distinct,
-            "target_problem": _target_problem(labels, kind, s.overflow),
+            "target_problem": counts_problem(
+                dict(sorted(labels.items(), key=lambda kv: -kv[1])), kind, f"more than {DISTINCT_CAP:,}" if s.overflow else None
+            ),
         }
         present = s.rows - s.missing
         if kind in ("numeric", "integer") and present:
@@ -580,25 +604,3 @@ def _histogram(sample: np.ndarray, low: float, high: float, kind: str, present: 
     if len(scaled):
         scaled[int(np.argmax(counts))] += present - int(scaled.sum())
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in scaled]}
-
-
-def _target_problem(counts: dict[str, int], kind: str, overflow: bool) -> str | None:
-    """`profile.target_problem` from value counts (the same sentences)."""
-    if not counts:
-        return "it has no values"
-    many = f"more than {DISTINCT_CAP:,}" if overflow else f"{len(counts):,}"
-    if len(counts) < 2:
-        return f"it has a single value ('{next(iter(counts))}'); a classifier needs at least two classes"
-    if kind == "numeric":
-        return f"it holds continuous numbers ({many} distinct values); pick a column of classes, such as a label or a category"
-    if len(counts) > MAX_CLASSES and kind == "integer":
-        return (
-            f"it holds numbers with {many} distinct values, a measurement rather than classes; "
-            f"a target may have at most {MAX_CLASSES} classes"
-        )
-    if len(counts) > MAX_CLASSES:
-        return f"it has {many} distinct values; a target may have at most {MAX_CLASSES} classes"
-    rare = [v for v, c in sorted(counts.items(), key=lambda kv: kv[1]) if c < 2]
-    if rare:
-        return f"class '{rare[0]}' has only one row; every class needs at least two rows so it can be both learnt and tested"
-    return None

@@ -41,8 +41,9 @@ class ObjectStore:
         """The object's body as a stream (botocore's StreamingBody: read(n), iter_chunks())."""
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
 
-    def reader(self, key: str) -> "RangeReader":
-        return RangeReader(self.client, self.bucket, key)
+    def reader(self, key: str, size: int | None = None) -> "RangeReader":
+        """`size`, when the caller knows it (a data set's row does), saves a HEAD request."""
+        return RangeReader(self.client, self.bucket, key, size)
 
     def writer(self, key: str, content_type: str = "application/octet-stream") -> "MultipartWriter":
         return MultipartWriter(self.client, self.bucket, key, content_type)
@@ -189,10 +190,10 @@ class RangeReader(io.RawIOBase):
     column chunks and takes it as it is.
     """
 
-    def __init__(self, client, bucket: str, key: str):
+    def __init__(self, client, bucket: str, key: str, size: int | None = None):
         super().__init__()
         self.client, self.bucket, self.key = client, bucket, key
-        self.length = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        self.length = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"]) if size is None else size
         self.position = 0
 
     def readable(self) -> bool:

@@ -119,5 +119,5 @@ def delete_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> Re
 def preview_dataset(dataset_id: str, rows: int = Query(20, ge=1, le=200), svc: Services = Depends(get_services)) -> PreviewOut:
     """The first rows; of a Parquet data set only its first row group is read."""
     d = find_dataset(svc, dataset_id)
-    df = preview_frame(svc.store, d.object_key, rows)
+    df = preview_frame(svc.store, d.object_key, rows, d.size_bytes)
     return PreviewOut(columns=list(df.columns), rows=df.astype(object).where(df.notna(), None).to_dict("records"))
