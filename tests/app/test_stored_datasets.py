@@ -60,6 +60,28 @@ def test_a_preview_reads_the_footer_and_the_first_row_group_only(monkeypatch):
     assert None not in ranges and read < first_group + 64 * 1024 < len(data) / 2
 
 
+def test_a_data_sets_second_preview_is_one_ranged_get_of_its_first_row_group(monkeypatch):
+    """The footer is read once and kept; the size comes from the data set's row (no HEAD); the
+    first row group's column chunks come in one coalesced read."""
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    columns = {f"c{i}": pa.array(range(2 * ROW_GROUP_ROWS), pa.int64()) for i in range(12)}
+    with mock_aws():
+        storage.s3_client.cache_clear()
+        store = ObjectStore(None, BUCKET)
+        store.client.create_bucket(Bucket=BUCKET)
+        data = parquet_bytes(pa.table(columns))
+        key = f"datasets/{uuid.uuid4().hex}.parquet"
+        store.put(key, data)
+        preview_frame(store, key, 20, len(data))
+        requests = []
+        store.client.meta.events.register("provide-client-params.s3.*", lambda model, **_: requests.append(model.name))
+        frame = preview_frame(store, key, 20, len(data))
+    storage.s3_client.cache_clear()
+    assert frame["c11"].tolist() == list(range(20))
+    assert requests == ["GetObject"]
+
+
 def test_a_profile_is_served_from_the_data_sets_row(client, stack, s3):
     ds = client.post("/api/v1/datasets", files={"file": ("p.csv", make_csv(), "text/csv")}).json()
     s3.delete_object(Bucket=BUCKET, Key=f"datasets/{ds['id']}.parquet")  # the file is not read again
