@@ -67,7 +67,7 @@ def chunked_form(boundary: str, size: int):
     yield f"\r\n--{boundary}--\r\n".encode()
 
 
-def test_a_streamed_upload_past_the_limit_gets_413_and_leaves_nothing_stored(stack, s3, api_20m):
+def test_a_streamed_upload_past_the_limit_gets_413_naming_the_limit_and_leaves_nothing_stored(stack, s3, api_20m):
     limit, url = LIMIT, api_20m
     rows_before, objects_before = dataset_rows(stack), keys(s3, "")
     boundary = "b0undary23"
@@ -193,7 +193,7 @@ def test_a_presigned_upload_larger_than_the_limit_is_refused_before_any_url_is_g
     assert r.status_code == 413 and r.json()["field"] == "size"
 
 
-def test_a_preview_rows_come_from_the_first_row_group(client):
+def test_a_preview_of_a_data_set_of_several_row_groups_shows_its_first_rows(client):
     ds = upload(client, b"n,label\n" + b"".join(b"%d,x\n" % i for i in range(ROW_GROUP_ROWS + 10)), "two-groups")
     preview = client.get(f"/api/v1/datasets/{ds['id']}/preview?rows=3").json()
     assert [r["n"] for r in preview["rows"]] == [0, 1, 2]
