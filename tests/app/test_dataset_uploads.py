@@ -114,7 +114,7 @@ def test_an_upload_past_the_limit_is_answered_413_before_the_client_has_sent_the
 
 def test_an_uploaded_csv_is_stored_once_as_parquet_with_its_profile_and_size(client, s3, stack):
     ds = upload(client, make_csv(), "stored-as-parquet")
-    assert keys(s3, f"datasets/{ds['id']}") == [f"datasets/{ds['id']}.parquet"]
+    assert keys(s3, f"datasets/{ds['id']}") == [f"datasets/{ds['id']}.head.parquet", f"datasets/{ds['id']}.parquet"]
     assert keys(s3, f"uploads/{ds['id']}") == []  # the raw upload is deleted after conversion
     with psycopg.connect(f"{stack.pg}/pipeline") as conn:
         profile, size = conn.execute("select profile, size_bytes from datasets where id = %s", (ds["id"],)).fetchone()

@@ -1,5 +1,5 @@
-"""What is stored is read back in time and memory proportional to what is asked: a preview reads one
-row group, a profile is read from the data set's row, a result comes as CSV or Parquet; data sets
+"""What is stored is read back in time and memory proportional to what is asked: a preview reads the
+data set's small head object (one GET), a profile is read from the data set's row, a result comes as CSV or Parquet; data sets
 and results stored before Parquet (CSV objects) keep working."""
 
 import io
@@ -15,10 +15,11 @@ import pytest
 from moto import mock_aws
 
 from pipeline_common import storage
-from pipeline_common.columnar import ROW_GROUP_ROWS, preview_frame
+from pipeline_common.columnar import PREVIEW_MAX_ROWS, ROW_GROUP_ROWS, convert, frame_from_table, head_key, preview_frame
 from pipeline_common.storage import ObjectStore
 
 from .conftest import make_csv
+from .flow import upload
 from .services import S3_ENV
 
 BUCKET = "pipeline-data"
@@ -40,7 +41,8 @@ def parquet_bytes(table: pa.Table, row_group_size: int = ROW_GROUP_ROWS) -> byte
     return buf.getvalue()
 
 
-def test_a_preview_reads_the_footer_and_the_first_row_group_only(monkeypatch):
+def test_a_preview_of_a_data_set_without_a_head_object_reads_the_footer_and_the_first_row_group_only(monkeypatch):
+    """Parquet data sets converted before head objects existed keep the ranged-read path."""
     for name, value in S3_ENV.items():
         monkeypatch.setenv(name, value)
     table = pa.table({"n": pa.array(range(4 * ROW_GROUP_ROWS), pa.int64()), "label": ["x" * 20] * (4 * ROW_GROUP_ROWS)})
@@ -51,35 +53,86 @@ def test_a_preview_reads_the_footer_and_the_first_row_group_only(monkeypatch):
         data = parquet_bytes(table)
         store.put("datasets/d.parquet", data)
         first_group = pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).total_byte_size
-        ranges = []
-        store.client.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params.get("Range")))
+        asked = []
+        store.client.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: asked.append((params["Key"], params.get("Range"))))
         frame = preview_frame(store, "datasets/d.parquet", 20)
     storage.s3_client.cache_clear()
     assert frame["n"].tolist() == list(range(20))
+    assert asked[0] == ("datasets/d.head.parquet", None)  # not found: the ranged path follows
+    ranges = [r for _, r in asked[1:]]
     read = sum(int(end) - int(start) + 1 for start, end in (r.removeprefix("bytes=").split("-") for r in ranges))
     assert None not in ranges and read < first_group + 64 * 1024 < len(data) / 2
 
 
-def test_a_data_sets_second_preview_is_one_ranged_get_of_its_first_row_group(monkeypatch):
-    """The footer is read once and kept; the size comes from the data set's row (no HEAD); the
-    first row group's column chunks come in one coalesced read."""
+def test_a_data_sets_preview_is_one_get_of_its_head_object(monkeypatch):
+    """Conversion writes the first PREVIEW_MAX_ROWS rows beside the data set; a preview reads only
+    that object, whole (no ranged reads of the data set, no HEAD)."""
     for name, value in S3_ENV.items():
         monkeypatch.setenv(name, value)
-    columns = {f"c{i}": pa.array(range(2 * ROW_GROUP_ROWS), pa.int64()) for i in range(12)}
+    rows = 2 * ROW_GROUP_ROWS
+    csv = "".join([",".join(f"c{i}" for i in range(12)) + "\n"] + [",".join([str(n)] * 12) + "\n" for n in range(rows)])
     with mock_aws():
         storage.s3_client.cache_clear()
         store = ObjectStore(None, BUCKET)
         store.client.create_bucket(Bucket=BUCKET)
-        data = parquet_bytes(pa.table(columns))
+        store.put("uploads/d.raw", csv.encode())
         key = f"datasets/{uuid.uuid4().hex}.parquet"
-        store.put(key, data)
-        preview_frame(store, key, 20, len(data))
+        done = convert(store, "uploads/d.raw", key)
         requests = []
-        store.client.meta.events.register("provide-client-params.s3.*", lambda model, **_: requests.append(model.name))
-        frame = preview_frame(store, key, 20, len(data))
+        store.client.meta.events.register(
+            "provide-client-params.s3.*", lambda model, params, **_: requests.append((model.name, params.get("Key"), params.get("Range"))))
+        frame = preview_frame(store, key, 20, done.size_bytes)
     storage.s3_client.cache_clear()
     assert frame["c11"].tolist() == list(range(20))
-    assert requests == ["GetObject"]
+    assert requests == [("GetObject", head_key(key), None)]
+
+
+def test_a_conversion_whose_head_object_cannot_be_stored_leaves_nothing_stored(monkeypatch):
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        storage.s3_client.cache_clear()
+        store = ObjectStore(None, BUCKET)
+        store.client.create_bucket(Bucket=BUCKET)
+        store.put("uploads/d.raw", make_csv())
+
+        def refuse(params, **_):
+            if params["Key"].endswith(".head.parquet"):
+                raise OSError("the store refused the head object")
+
+        store.client.meta.events.register("provide-client-params.s3.PutObject", refuse)
+        with pytest.raises(OSError, match="head object"):
+            convert(store, "uploads/d.raw", "datasets/d.parquet")
+        left = store.client.list_objects_v2(Bucket=BUCKET, Prefix="datasets/").get("KeyCount")
+    storage.s3_client.cache_clear()
+    assert left == 0
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def test_a_preview_shows_the_stored_files_first_rows(client, s3):
+    ds = upload(client, make_csv(rows=3 * PREVIEW_MAX_ROWS), "head-rows")
+    stored = pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=f"datasets/{ds['id']}.parquet")["Body"].read()))
+    for rows in (5, PREVIEW_MAX_ROWS):
+        preview = client.get(f"/api/v1/datasets/{ds['id']}/preview?rows={rows}").json()
+        assert preview["rows"] == records(frame_from_table(stored.slice(0, rows))), rows
+
+
+def test_a_preview_of_more_rows_than_the_head_object_holds_is_refused_naming_rows(client):
+    ds = upload(client, make_csv(), "too-many-rows")
+    r = client.get(f"/api/v1/datasets/{ds['id']}/preview?rows={PREVIEW_MAX_ROWS + 1}")
+    assert r.status_code == 422 and r.json()["field"] == "rows"
+
+
+def test_deleting_a_data_set_deletes_all_its_objects(client, s3):
+    ds = upload(client, make_csv(), "deleted")
+    prefix = f"datasets/{ds['id']}"
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])]
+    assert sorted(listed) == [f"{prefix}.head.parquet", f"{prefix}.parquet"]
+    assert client.delete(f"/api/v1/datasets/{ds['id']}").status_code == 204
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("KeyCount") == 0
 
 
 def test_a_profile_is_served_from_the_data_sets_row(client, stack, s3):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import io
 import math
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +33,9 @@ from .tabular import MISSING, DataError
 
 #: Rows per Parquet row group: a preview reads one group, a worker streams group by group.
 ROW_GROUP_ROWS = 65_536
+#: The most rows a preview shows (the preview endpoint's limit): conversion stores this many first
+#: rows beside the data set (`head_key`), so that a preview is one small GET.
+PREVIEW_MAX_ROWS = 200
 #: Bytes of CSV text pyarrow parses at a time (one block; type guesses come from the first one).
 #: pyarrow's streaming reader holds the blocks it reads ahead, each a Python `bytes` read from the
 #: object: tracemalloc found 25 of them (25 MB) alive at once with 1 MiB blocks, and a 500 MB
@@ -108,6 +110,11 @@ def columns_with_gaps(parquet: pq.ParquetFile) -> set[str]:
     return gaps
 
 
+def head_key(key: str) -> str:
+    """Where the first PREVIEW_MAX_ROWS rows of the data set stored at `key` are kept."""
+    return key.removesuffix(".parquet") + ".head.parquet"
+
+
 def read_frame(store: ObjectStore, key: str, field: str = "dataset_id") -> pd.DataFrame:
     """A stored data set as a whole frame: Parquet (`datasets/*.parquet`) or an old CSV object."""
     from .tabular import read_csv
@@ -117,60 +124,30 @@ def read_frame(store: ObjectStore, key: str, field: str = "dataset_id") -> pd.Da
     return frame_from_table(pq.ParquetFile(store.reader(key)).read())
 
 
-#: Footers of the data sets previewed lately, as their bytes, by (bucket, key, size): a stored
-#: object is never rewritten (its key holds its id), so a footer read once stays true. Bytes, not
-#: parsed FileMetaData: a 2 GB data set's footer is about 0.5 MB, parsed about 3 MB (16 parsed
-#: footers took 49 MB RSS), and parsing it again takes a few milliseconds. Kept up to this many bytes.
-FOOTER_CACHE_BYTES = 8 * 1024 * 1024
-#: What the first GET of a footer asks for (the object's end); a longer footer takes a second GET.
-FOOTER_READ_BYTES = 64 * 1024
-_footers: dict[tuple[str, str, int], bytes] = {}
-_footers_lock = threading.Lock()  # previews run in the API's thread pool
-
-
-def _footer(store: ObjectStore, key: str, size: int) -> bytes:
-    """The object's Parquet footer (metadata, its length and the magic bytes), from memory or S3."""
-    cache_key = (store.bucket, key, size)
-    with _footers_lock:
-        cached = _footers.get(cache_key)
-    if cached is not None:
-        return cached
-    reader = store.reader(key, size)
-    reader.seek(max(0, size - FOOTER_READ_BYTES))
-    tail = reader.read()
-    length = int.from_bytes(tail[-8:-4], "little") + 8 if tail[-4:] == PARQUET_MAGIC else len(tail)
-    if length > len(tail):
-        reader.seek(max(0, size - length))
-        tail = reader.read(length - len(tail)) + tail
-    footer = tail[-length:]
-    with _footers_lock:
-        _footers[cache_key] = footer
-        while len(_footers) > 1 and sum(map(len, _footers.values())) > FOOTER_CACHE_BYTES:
-            del _footers[next(iter(_footers))]
-    return footer
-
-
 def preview_frame(store: ObjectStore, key: str, rows: int, size: int | None = None) -> pd.DataFrame:
-    """The first `rows` rows; of a Parquet data set only its first row group is read, its column
-    chunks in one ranged GET (pre_buffer coalesces them), the footer from memory after the first
-    preview (`size`, the object's size, saves the HEAD request and keys the footer cache)."""
+    """The first `rows` (at most PREVIEW_MAX_ROWS) rows: one GET of the data set's head object.
+
+    A Parquet data set converted before head objects existed is read with ranged GETs instead (its
+    footer, then its first row group's column chunks in one coalesced read; `size`, the object's
+    size, saves a HEAD request); an old CSV data set is read whole.
+    """
     if key.endswith(".csv"):
         from .tabular import read_csv
 
         return read_csv(store.get(key)).head(rows)
-    meta = pq.read_metadata(io.BytesIO(_footer(store, key, size))) if size is not None else None
-    parquet = pq.ParquetFile(store.reader(key, size), metadata=meta, pre_buffer=True)
-    if parquet.num_row_groups == 0:
-        return frame_from_table(parquet.schema_arrow.empty_table())
-    batch = next(parquet.iter_batches(batch_size=rows, row_groups=[0]), None)
-    table = pa.Table.from_batches([batch]) if batch is not None else parquet.schema_arrow.empty_table()
-    return frame_from_table(table)
+    try:
+        head = pq.read_table(pa.BufferReader(store.get(head_key(key))))
+    except store.client.exceptions.NoSuchKey:
+        parquet = pq.ParquetFile(store.reader(key, size), pre_buffer=True)
+        batch = next(parquet.iter_batches(batch_size=rows, row_groups=[0]), None) if parquet.num_row_groups else None
+        head = pa.Table.from_batches([batch]) if batch is not None else parquet.schema_arrow.empty_table()
+    return frame_from_table(head.slice(0, rows))
 
 
 # --- converting an upload ---------------------------------------------------------------------
 
 
-def _head(store: ObjectStore, key: str, size: int) -> bytes:
+def _first_bytes(store: ObjectStore, key: str, size: int) -> bytes:
     """The object's first `size` bytes (an empty object has none: S3 refuses its ranges)."""
     if store.size(key) == 0:
         return b""
@@ -178,7 +155,7 @@ def _head(store: ObjectStore, key: str, size: int) -> bytes:
 
 
 def is_parquet(store: ObjectStore, key: str) -> bool:
-    return _head(store, key, len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    return _first_bytes(store, key, len(PARQUET_MAGIC)) == PARQUET_MAGIC
 
 
 def convert(store: ObjectStore, raw_key: str, key: str, field: str = "file") -> Converted:
@@ -257,7 +234,7 @@ def _check_names(names: list[str], field: str) -> None:
 
 def _csv_header(store: ObjectStore, raw_key: str, field: str) -> list[str]:
     """The header's names as pyarrow reads them, from the object's first block (cut at a line end)."""
-    head = _head(store, raw_key, BLOCK_BYTES)
+    head = _first_bytes(store, raw_key, BLOCK_BYTES)
     if not head.strip():
         raise DataError(field, "the file is empty")
     if len(head) == BLOCK_BYTES and b"\n" in head:
@@ -420,10 +397,13 @@ def _parquet_batches(store: ObjectStore, raw_key: str, field: str):
 
 
 def _write(store: ObjectStore, key: str, batches) -> Converted:
-    """Write `batches` as Parquet at `key` in row groups of ROW_GROUP_ROWS, profiling them."""
+    """Write `batches` as Parquet at `key` in row groups of ROW_GROUP_ROWS, profiling them, and
+    their first PREVIEW_MAX_ROWS rows at `head_key(key)` (written last: a failure stores neither)."""
     builder = None
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
+    head: list[pa.RecordBatch] = []
+    head_rows = 0
     with store.writer(key, "application/vnd.apache.parquet") as out:
         writer = None
         try:
@@ -432,6 +412,9 @@ def _write(store: ObjectStore, key: str, batches) -> Converted:
                     writer = pq.ParquetWriter(out, batch.schema, compression="zstd")
                     builder = ProfileBuilder(batch.schema)
                 builder.add(batch)
+                if head_rows < PREVIEW_MAX_ROWS:
+                    head.append(batch.slice(0, PREVIEW_MAX_ROWS - head_rows))
+                    head_rows += head[-1].num_rows
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows >= ROW_GROUP_ROWS:
@@ -451,8 +434,26 @@ def _write(store: ObjectStore, key: str, batches) -> Converted:
                     pass
             raise
     size = out.tell()
+    if writer is not None:
+        _write_head(store, key, pa.Table.from_batches(head))
     result = builder.result()
     return Converted(rows=result["rows"], columns=builder.columns(), profile=result, size_bytes=size)
+
+
+def _write_head(store: ObjectStore, key: str, table: pa.Table) -> None:
+    """Store the first rows beside the data set; the data set goes too when that fails."""
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    try:
+        store.put(head_key(key), buf.getvalue(), "application/vnd.apache.parquet")
+    except BaseException:
+        store.delete(key)
+        raise
+
+
+def stored_keys(key: str) -> list[str]:
+    """Every object a data set stored at `key` may have (what deleting it removes)."""
+    return [key] if key.endswith(".csv") else [head_key(key), key]
 
 
 # --- profiling in one pass --------------------------------------------------------------------

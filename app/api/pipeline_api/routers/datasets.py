@@ -9,7 +9,7 @@ from opentelemetry import trace
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from pipeline_common.columnar import convert, preview_frame
+from pipeline_common.columnar import PREVIEW_MAX_ROWS, convert, preview_frame, stored_keys
 from pipeline_common.db import Dataset, new_id
 from pipeline_common.tabular import json_safe
 
@@ -56,7 +56,7 @@ def dataset_name(name: str | None, filename: str | None) -> str:
 def register(svc: Services, dataset_id: str, raw_key: str, name: str) -> DatasetOut:
     """Convert the raw upload at `raw_key` to the stored Parquet form and add the data set's row.
 
-    The raw object is deleted whatever happens; a failure leaves neither a Parquet object nor a row.
+    The raw object is deleted whatever happens; a failure leaves neither a stored object nor a row.
     """
     key = f"datasets/{dataset_id}.parquet"
     try:
@@ -69,7 +69,8 @@ def register(svc: Services, dataset_id: str, raw_key: str, name: str) -> Dataset
         with svc.sessions.begin() as s:
             s.add(row)
     except Exception:
-        svc.store.delete(key)  # nothing half-stored
+        for stored in stored_keys(key):  # nothing half-stored
+            svc.store.delete(stored)
         raise
     return DatasetOut(id=dataset_id, name=name, rows=done.rows, columns=done.columns, created_at=row.created_at)
 
@@ -104,9 +105,10 @@ def get_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> Datas
 
 @router.delete("/{dataset_id}", status_code=204, response_class=Response, responses=NOT_FOUND)
 def delete_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> Response:
-    """Delete the stored file, then the row (a failure in between leaves the row to delete again)."""
+    """Delete the stored objects, then the row (a failure in between leaves the row to delete again)."""
     ds = find_dataset(svc, dataset_id)
-    svc.store.delete(ds.object_key)
+    for key in stored_keys(ds.object_key):
+        svc.store.delete(key)
     with svc.sessions.begin() as s:
         row = s.get(Dataset, ds.id)
         if row is None:
@@ -116,8 +118,8 @@ def delete_dataset(dataset_id: str, svc: Services = Depends(get_services)) -> Re
 
 
 @router.get("/{dataset_id}/preview", response_model=PreviewOut, responses=NOT_FOUND)
-def preview_dataset(dataset_id: str, rows: int = Query(20, ge=1, le=200), svc: Services = Depends(get_services)) -> PreviewOut:
-    """The first rows; of a Parquet data set only its first row group is read."""
+def preview_dataset(dataset_id: str, rows: int = Query(20, ge=1, le=PREVIEW_MAX_ROWS), svc: Services = Depends(get_services)) -> PreviewOut:
+    """The first rows, from the small object of a data set's first rows that its upload stored."""
     d = find_dataset(svc, dataset_id)
     df = preview_frame(svc.store, d.object_key, rows, d.size_bytes)
     return PreviewOut(columns=list(df.columns), rows=df.astype(object).where(df.notna(), None).to_dict("records"))
