@@ -57,6 +57,9 @@ class PublicRoute:
     port: int
     basic_auth: bool = False  # HTTP basic auth at the proxy (for apps without their own login)
     max_body: str = "1m"
+    #: The request body goes to the app as it arrives (nginx `proxy_request_buffering off`), not first
+    #: to the proxy's disk: for an app that reads large bodies as streams and answers mid-body.
+    stream_body: bool = False
     links: tuple[tuple[str, str], ...] = ()  # extra stack-output URLs: (name, path)
     rate_limit: RateLimit = RateLimit()
 

@@ -11,6 +11,7 @@ after its own `add_header Strict-Transport-Security $sts_header always;` (HSTS, 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import math
 import os
@@ -19,6 +20,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -94,6 +96,15 @@ def test_request_size_limits_stay(runs):
     assert limits == {"rabbitmq": "1m", "minio": "5g", "mlflow": "2g", "grafana": "1m", "api": "2g", "ui": "200m"}
 
 
+def test_only_the_apis_host_streams_request_bodies_to_the_app(runs):
+    """The API reads uploads as they arrive; every other host keeps nginx's default (the whole body
+    first, on the proxy's disk)."""
+    for run in runs.values():
+        streaming = {svc for svc, host in public_hosts(run).items() if "proxy_request_buffering" in vhosts(run)[host]}
+        assert streaming == {"api"}, run.stack
+        assert "\nproxy_request_buffering off;\n" in vhosts(run)[public_hosts(run)["api"]]
+
+
 def test_the_api_and_its_proxy_take_the_same_upload_limit_from_one_setting():
     from .harness import run_stack, stack_file_config
     from .test_stacks import env_of
@@ -152,13 +163,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def nginx_tree(root: Path, runs_files: list[dict[str, str]], port: int, backend_port: int) -> Path:
-    """nginx.conf like the nginx-proxy image's, conf.d/default.conf like docker-gen's, plus the stacks' files."""
+def nginx_tree(root: Path, runs_files: list[dict[str, str]], port: int, backend_port: int, backends: dict[str, int] | None = None) -> Path:
+    """nginx.conf like the nginx-proxy image's, conf.d/default.conf like docker-gen's, plus the stacks'
+    files; `backends` sends a host to a port of its own instead of nginx's canned backend."""
     hosts = []
     for files in runs_files:
         write_tree(root, files)
         hosts += [Path(p).name for p in files if p.startswith("/etc/nginx/vhost.d/")]
-    servers = "".join(template_server(root, h, f"127.0.0.1:{port}", f"127.0.0.1:{backend_port}") for h in hosts)
+    backends = backends or {}
+    servers = "".join(template_server(root, h, f"127.0.0.1:{port}", f"127.0.0.1:{backends.get(h, backend_port)}") for h in hosts)
     backend = f"""
 server {{
     listen 127.0.0.1:{backend_port};
@@ -211,7 +224,13 @@ def test_two_stacks_on_one_shared_proxy_pass_nginx_t_together(runs, tmp_path):
 def nginx(runs, tmp_path_factory):
     root = tmp_path_factory.mktemp("edge")
     port = free_port()
-    conf = nginx_tree(root, [proxy_files(runs["staging"])], port, free_port())
+    with running_nginx(nginx_tree(root, [proxy_files(runs["staging"])], port, free_port()), port):
+        yield port
+
+
+@contextlib.contextmanager
+def running_nginx(conf: Path, port: int):
+    root = conf.parents[2]
     proc = subprocess.Popen(
         [NGINX, "-p", str(root), "-c", str(conf), "-e", str(root / "error.log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
@@ -224,9 +243,11 @@ def nginx(runs, tmp_path_factory):
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, (root / "error.log").read_text()
             time.sleep(0.05)  # start-up only: waiting for the port, not timing the test
-    yield port
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
+    try:
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
 
 
 def get(port: int, host: str, path: str = "/") -> http.client.HTTPResponse:
@@ -269,6 +290,75 @@ def test_rejected_and_proxied_responses_carry_one_of_each_security_header(nginx,
     framed = get(nginx, host, "/framed")  # the app sets its own X-Frame-Options (Grafana does)
     assert framed.headers.get_all("X-Frame-Options") == ["DENY"]
     assert framed.headers.get_all("X-Content-Type-Options") == ["nosniff"]
+
+
+@pytest.fixture(scope="module")
+def streaming_api(tmp_path_factory):
+    """A real nginx with a stack's files whose upload limit is 1m, the API's host sent to a socket
+    of the test's own (the app's side of the proxied connection)."""
+    from .harness import stack_file_config
+
+    run = run_stack("staging", {**stack_file_config("staging"), "data": {"maxUpload": "1m"}})
+    host = public_hosts(run)["api"]
+    app = socket.create_server(("127.0.0.1", 0))
+    app.settimeout(20)
+    port = free_port()
+    conf = nginx_tree(tmp_path_factory.mktemp("streaming"), [proxy_files(run)], port, free_port(), {host: app.getsockname()[1]})
+    with app, running_nginx(conf, port):
+        yield port, host, app
+
+
+def request_head(host: str, **headers: str) -> bytes:
+    lines = [f"POST /api/v1/datasets HTTP/1.1", f"Host: {host}", *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def received_body(conn: socket.socket, at_least: int) -> bytes:
+    """What the app's side has read of the body once `at_least` bytes of it arrived."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < at_least:
+        chunk = conn.recv(65536)
+        assert chunk, data[:300]
+        data += chunk
+    return data.split(b"\r\n\r\n", 1)[1]
+
+
+@needs_nginx
+def test_the_apis_host_passes_a_body_on_before_the_client_has_sent_all_of_it(streaming_api):
+    port, host, app = streaming_api
+    part = b"x" * 65536
+    with socket.create_connection(("127.0.0.1", port), 10) as client:
+        client.sendall(request_head(host, Content_Length=str(900 * 1024)) + part)  # and nothing more yet
+        conn, _ = app.accept()  # with nginx's default buffering, nobody connects before the whole body is in
+        with conn:
+            conn.settimeout(20)
+            assert received_body(conn, len(part)) == part
+
+
+@needs_nginx
+def test_the_apis_host_still_refuses_a_streamed_chunked_body_past_its_limit(streaming_api):
+    """nginx counts a chunked body as it reads it, with buffering off too: past 1m, a 413."""
+    port, host, app = streaming_api
+    chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+    with socket.create_connection(("127.0.0.1", port), 10) as client:
+        client.sendall(request_head(host, Transfer_Encoding="chunked") + chunk)
+        conn, _ = app.accept()
+        with conn:
+            conn.settimeout(20)
+            received_body(conn, 1)  # the app has the body's start: it is streamed
+            threading.Thread(target=lambda: all(iter(lambda: conn.recv(65536), b"")), daemon=True).start()
+            answer = b""
+            for _ in range(16):  # 1 MiB more than the limit, at most
+                try:
+                    client.sendall(chunk)
+                except OSError:  # nginx closed the request after answering
+                    break
+            client.settimeout(20)
+            while b"\r\n" not in answer:
+                got = client.recv(4096)
+                assert got, answer
+                answer += got
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
 
 
 def test_hardening_doc_states_the_catalogs_rate_limits():

@@ -18,7 +18,7 @@ from . import allowed_methods, errors
 from .dependencies import Services, authorized
 from .reconciler import Reconciler
 from .request_metrics import RequestMetrics
-from .routers import dataset_profiles, datasets, feedback, jobs, models, operations, predictions
+from .routers import dataset_profiles, datasets, feedback, jobs, models, operations, predictions, uploads
 
 
 def create_app(settings: AppSettings | None = None) -> FastAPI:
@@ -48,7 +48,7 @@ def create_app(settings: AppSettings | None = None) -> FastAPI:
     app.add_middleware(RequestMetrics)
     errors.install(app, settings.retry_after_seconds)
     allowed_methods.install(app)
-    for router in (operations.router, datasets.router, dataset_profiles.router, jobs.router, models.router, feedback.router):
+    for router in (operations.router, datasets.router, dataset_profiles.router, uploads.router, jobs.router, models.router, feedback.router):
         app.include_router(router)
     app.include_router(predictions.router(settings), dependencies=[Depends(authorized)])
     return app

@@ -13,11 +13,15 @@ class AppSettings(BaseModel):
     database_url: str
     amqp_url: str
     s3_endpoint_url: str | None = None
+    # The S3 endpoint as clients outside the host reach it: presigned upload URLs are signed for it
+    # (the host is part of the signature). Unset: they point at S3_ENDPOINT_URL.
+    s3_public_url: str | None = None
     s3_bucket: str = "pipeline-data"
     mlflow_tracking_uri: str
     api_token: str | None = None
     queue_prefix: str = "mlops"
-    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1)
+    # The largest upload (the stack setting data.maxUpload gives it, with nginx's client_max_body_size).
+    max_upload_bytes: int = Field(2 * 1024 * 1024 * 1024, ge=1)
     default_model_name: str = "tabular-classifier"
     max_job_attempts: int = Field(3, ge=1)
     inline_prediction_limit: int = Field(1000, ge=1)
@@ -40,6 +44,7 @@ _ENV = {
     "database_url": "DATABASE_URL",
     "amqp_url": "AMQP_URL",
     "s3_endpoint_url": "S3_ENDPOINT_URL",
+    "s3_public_url": "S3_PUBLIC_URL",
     "s3_bucket": "S3_BUCKET",
     "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
     "api_token": "API_TOKEN",

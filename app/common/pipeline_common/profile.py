@@ -56,30 +56,30 @@ def _histogram(present: pd.Series, kind: str) -> dict:
 
 def target_problem(series: pd.Series, kind: str | None = None) -> str | None:
     """Why this column cannot be a classifier's target (one sentence), or None if it can."""
-    kind = kind or column_kind(series)
-    counts = series.dropna().astype(str).value_counts()
-    if counts.empty:
+    return counts_problem(series.dropna().astype(str).value_counts(), kind or column_kind(series))
+
+
+def counts_problem(counts, kind: str, distinct: str | None = None) -> str | None:
+    """`target_problem` from a column's value counts (a mapping of value label to rows, most
+    frequent first: a `value_counts` Series or a dict); `distinct` words their number when
+    `len(counts)` is not all of them (a streamed profile counts up to a cap)."""
+    many = distinct or f"{len(counts):,}"
+    if len(counts) == 0:
         return "it has no values"
     if len(counts) < 2:
-        return f"it has a single value ('{counts.index[0]}'); a classifier needs at least two classes"
+        return f"it has a single value ('{next(iter(counts.keys()))}'); a classifier needs at least two classes"
     if kind == "numeric":
-        return (
-            f"it holds continuous numbers ({len(counts):,} distinct values); "
-            "pick a column of classes, such as a label or a category"
-        )
+        return f"it holds continuous numbers ({many} distinct values); pick a column of classes, such as a label or a category"
     if len(counts) > MAX_CLASSES and kind == "integer":
         return (
-            f"it holds numbers with {len(counts):,} distinct values, a measurement rather than classes; "
+            f"it holds numbers with {many} distinct values, a measurement rather than classes; "
             f"a target may have at most {MAX_CLASSES} classes"
         )
     if len(counts) > MAX_CLASSES:
-        return f"it has {len(counts):,} distinct values; a target may have at most {MAX_CLASSES} classes"
-    rare = counts[counts < 2]
-    if len(rare):
-        return (
-            f"class '{rare.index[0]}' has only one row; every class needs at least two rows "
-            "so it can be both learnt and tested"
-        )
+        return f"it has {many} distinct values; a target may have at most {MAX_CLASSES} classes"
+    rare = next((value for value, rows in counts.items() if rows < 2), None)
+    if rare is not None:
+        return f"class '{rare}' has only one row; every class needs at least two rows so it can be both learnt and tested"
     return None
 
 

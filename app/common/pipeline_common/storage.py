@@ -41,8 +41,9 @@ class ObjectStore:
         """The object's body as a stream (botocore's StreamingBody: read(n), iter_chunks())."""
         return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
 
-    def reader(self, key: str) -> "RangeReader":
-        return RangeReader(self.client, self.bucket, key)
+    def reader(self, key: str, size: int | None = None) -> "RangeReader":
+        """`size`, when the caller knows it (a data set's row does), saves a HEAD request."""
+        return RangeReader(self.client, self.bucket, key, size)
 
     def writer(self, key: str, content_type: str = "application/octet-stream") -> "MultipartWriter":
         return MultipartWriter(self.client, self.bucket, key, content_type)
@@ -62,12 +63,17 @@ class MultipartWriter(io.RawIOBase):
 
     `close()` completes the upload (an empty file becomes an empty object); `abort()` (or leaving
     a `with` block on an exception) discards every part, so a failed write stores nothing.
+    Written bytes are copied into one part-sized buffer, sent and then reused: no copy of a
+    16 MiB part is made on the way, and no freed 16 MiB block is left to the allocator's heap
+    (a measured 30 MiB of the API's peak during a 500 MB upload).
     """
 
     def __init__(self, client, bucket: str, key: str, content_type: str = "application/octet-stream"):
         super().__init__()
         self.client, self.bucket, self.key, self.content_type = client, bucket, key, content_type
-        self.buffer = bytearray()
+        self.part_bytes = PART_BYTES
+        self.buffer = bytearray()  # grows to part_bytes with the first part, then is reused
+        self.filled = 0
         self.parts: list[dict] = []
         self.upload_id: str | None = None
         self.written = 0
@@ -78,45 +84,58 @@ class MultipartWriter(io.RawIOBase):
     def write(self, data) -> int:
         if self.closed:
             raise ValueError("write to a closed object writer")
-        self.buffer += data
-        self.written += len(data)
-        while len(self.buffer) >= PART_BYTES:
-            self._send(bytes(self.buffer[:PART_BYTES]))
-            del self.buffer[:PART_BYTES]
-        return len(data)
+        view = memoryview(data).cast("B")
+        size = len(view)
+        while view:
+            take = min(len(view), self.part_bytes - self.filled)
+            if self.filled == len(self.buffer):  # the first part: the buffer grows to a part's size
+                self.buffer += view[:take]
+            else:
+                self.buffer[self.filled : self.filled + take] = view[:take]
+            self.filled += take
+            view = view[take:]
+            if self.filled == self.part_bytes:
+                self._send()
+        self.written += size
+        return size
 
     def tell(self) -> int:
         return self.written
 
-    def _send(self, chunk: bytes) -> None:
+    def _send(self) -> None:
         if self.upload_id is None:
             created = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, ContentType=self.content_type)
             self.upload_id = created["UploadId"]
         number = len(self.parts) + 1
-        sent = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=chunk)
+        with memoryview(self.buffer)[: self.filled] as part:
+            sent = self.client.upload_part(
+                Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=_ViewReader(part)
+            )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+        self.filled = 0
 
     def close(self) -> None:
         if self.closed:
             return
         try:
             if self.upload_id is None:  # small enough for one request
-                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=bytes(self.buffer), ContentType=self.content_type)
+                body = bytes(self.buffer[: self.filled])
+                self.client.put_object(Bucket=self.bucket, Key=self.key, Body=body, ContentType=self.content_type)
             else:
-                if self.buffer:
-                    self._send(bytes(self.buffer))
+                if self.filled:
+                    self._send()
                 self.client.complete_multipart_upload(
                     Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, MultipartUpload={"Parts": self.parts}
                 )
         except BaseException:
             self.abort()
             raise
-        self.buffer = bytearray()
+        self.buffer, self.filled = bytearray(), 0
         super().close()
 
     def abort(self) -> None:
         """Discard what was written; nothing is stored under `key`."""
-        self.buffer = bytearray()
+        self.buffer, self.filled = bytearray(), 0
         if self.upload_id is not None:
             upload_id, self.upload_id = self.upload_id, None
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
@@ -130,6 +149,40 @@ class MultipartWriter(io.RawIOBase):
             self.close()
 
 
+class _ViewReader(io.RawIOBase):
+    """A part's bytes as the seekable file botocore takes as a body (it reads it for the checksum
+    and the signature, rewinds it, then sends it) without copying them: a `bytes` body would be a
+    copy, and botocore wraps a `bytearray` in a copying `io.BytesIO` (botocore 1.44.18,
+    botocore/httpchecksum.py `_apply_request_trailer_checksum`)."""
+
+    def __init__(self, view: memoryview):
+        super().__init__()
+        self.view, self.position = view, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self.position, io.SEEK_END: len(self.view)}[whence]
+        self.position = max(0, base + offset)
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def readinto(self, buffer) -> int:
+        chunk = self.view[self.position : self.position + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self.position += len(chunk)
+        return len(chunk)
+
+
 class RangeReader(io.RawIOBase):
     """A read-only, seekable file over one object: every read is a ranged GET of what it asks for.
 
@@ -137,10 +190,10 @@ class RangeReader(io.RawIOBase):
     column chunks and takes it as it is.
     """
 
-    def __init__(self, client, bucket: str, key: str):
+    def __init__(self, client, bucket: str, key: str, size: int | None = None):
         super().__init__()
         self.client, self.bucket, self.key = client, bucket, key
-        self.length = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"])
+        self.length = int(client.head_object(Bucket=bucket, Key=key)["ContentLength"]) if size is None else size
         self.position = 0
 
     def readable(self) -> bool:

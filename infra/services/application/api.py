@@ -39,10 +39,12 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
             port=API_PORT,
             hostname="api",
             # Bearer token; scripts submit and poll jobs (the UI reaches the API inside, not through the proxy).
-            # One setting, `data.maxUpload`, is both nginx's body limit and the API's own.
+            # One setting, `data.maxUpload`, is both nginx's body limit and the API's own. Uploads reach
+            # the API as they arrive (it streams them to S3 and answers 413 past the limit mid-body).
             public=PublicRoute(
                 port=API_PORT,
                 max_body=ctx.settings.data.maxUpload,
+                stream_body=True,
                 links=(("api_docs", "docs"),),
                 rate_limit=RateLimit(per_second=20, burst=50),
             ),

@@ -105,6 +105,16 @@ def proxy_files(ctx: CatalogContext, public: dict[str, ServiceSpec]) -> list[Con
         host = ctx.host(name)
         limit = spec.public.rate_limit
         vhost = f"client_max_body_size {spec.public.max_body};\n"
+        if spec.public.stream_body:
+            # nginx's default (`proxy_request_buffering on`) writes the whole body to the proxy's temp
+            # disk before the app sees a byte. Off, "the request body is sent to the proxied server
+            # immediately as it is received"; a chunked body too, since nginx.tmpl at 1.11.6 sets
+            # `proxy_http_version 1.1` (nginx.org/en/docs/http/ngx_http_proxy_module.html
+            # #proxy_request_buffering). `client_max_body_size` still holds: nginx release-1.31.4
+            # checks Content-Length before reading the body (src/http/ngx_http_core_module.c,
+            # ngx_http_core_find_config_phase) and a chunked body's size chunk by chunk as it reads
+            # it, in either mode (src/http/ngx_http_request_body.c, ngx_http_request_body_chunked_filter).
+            vhost += "proxy_request_buffering off;\n"
         # Before basic auth (nginx's preaccess phase): guesses without or with wrong passwords count too.
         vhost += f"limit_req zone={nginx_name(stack, name)} burst={limit.burst} nodelay;\n"
         vhost += "limit_req_status 429;\n"

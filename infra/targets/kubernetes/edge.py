@@ -103,6 +103,12 @@ def lua_script(spec: ServiceSpec, tls: bool) -> str:
     backendtrafficpolicy_types.go RequestBuffer), which the UI's WebSocket needs. This check reads
     Content-Length and answers 413 as nginx does; a chunked body without a length is not counted.
     Headers are added only when the app sent none, as the Docker edge's `map`s do.
+
+    Request bodies stream through Envoy as they arrive (what the Docker edge's API vhost gets from
+    `proxy_request_buffering off`): this script reads headers only, never `body()` (which makes
+    Envoy buffer the whole body: Envoy docs, HTTP filters, Lua, "body()"), and Envoy "can and will
+    proxy arbitrarily large bodies on routes where all L7 filters are streaming" (Envoy docs, FAQ,
+    "How do I configure flow control?").
     """
     defaults = ([("Strict-Transport-Security", HSTS)] if tls else []) + list(SECURITY_HEADERS.items())
     table = ", ".join(f'{{"{name.lower()}", "{value}"}}' for name, value in defaults)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
+from sqlalchemy import select, update
 
+from pipeline_common.db import Dataset
 from pipeline_common.profile import profile
-from pipeline_common.tabular import read_csv
+from pipeline_common.tabular import json_safe, read_csv
 
 from ..dependencies import API, Services, authorized, get_services
 from ..errors import COMMON, NOT_FOUND
 from .datasets import find_dataset
-
-#: Profiles kept in memory: a data set never changes after upload, so a profile never goes stale.
-CACHED_PROFILES = 32
-_cache: OrderedDict[str, dict] = OrderedDict()
-_lock = threading.Lock()
 
 router = APIRouter(prefix=f"{API}/datasets", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
 
@@ -59,15 +54,19 @@ class DatasetProfile(BaseModel):
     columns: list[ColumnProfile]
 
 
+def stored_profile(svc: Services, ds: Dataset) -> dict:
+    """The profile computed at upload; a data set uploaded before profiles were stored (a CSV
+    object) is profiled on first request and its profile stored."""
+    with svc.sessions() as s:
+        found = s.scalar(select(Dataset.profile).where(Dataset.id == ds.id))
+    if found is None:
+        found = json_safe(profile(read_csv(svc.store.get(ds.object_key))))
+        with svc.sessions.begin() as s:
+            s.execute(update(Dataset).where(Dataset.id == ds.id).values(profile=found))
+    return found
+
+
 @router.get("/{dataset_id}/profile", response_model=DatasetProfile, responses=NOT_FOUND)
 def dataset_profile(dataset_id: str, svc: Services = Depends(get_services)) -> DatasetProfile:
     ds = find_dataset(svc, dataset_id)
-    with _lock:
-        found = _cache.get(ds.id)
-    if found is None:
-        found = profile(read_csv(svc.store.get(ds.object_key)))
-        with _lock:
-            _cache[ds.id] = found
-            while len(_cache) > CACHED_PROFILES:
-                _cache.popitem(last=False)
-    return DatasetProfile(dataset_id=ds.id, name=ds.name, created_at=ds.created_at, **found)
+    return DatasetProfile(dataset_id=ds.id, name=ds.name, created_at=ds.created_at, **stored_profile(svc, ds))

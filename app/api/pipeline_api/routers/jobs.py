@@ -6,12 +6,14 @@ import logging
 import os
 from typing import Literal
 
+import pyarrow.parquet as pq
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from opentelemetry import trace
 from prometheus_client import Counter
 from sqlalchemy import delete, insert, select
 
+from pipeline_common.columnar import columns_with_gaps, frame_from_table
 from pipeline_common.db import Job, new_id
 from pipeline_common.queue import PREDICT_TASK, TRAIN_TASK
 from pipeline_common.tabular import checked_rows
@@ -168,26 +170,50 @@ def missing_result(job: Job) -> str | None:
     return f"job '{job.id}' has no result file"
 
 
+RESULT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+
+
 @router.get(
     "/jobs/{job_id}/result",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "The data set's rows with `prediction` and `probability` appended, as CSV"},
+        200: {
+            "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+            "description": "The data set's rows with `prediction` and `probability` appended, as CSV (the default) or Parquet",
+        },
         404: doc("No job has this id"),
         409: doc(
             "The job has no result file: only a prediction job of a data set has one, once it has succeeded "
-            "(its `result.download_url`); the reason says which case this is"
+            "(its `result.download_url`); the reason says which case this is. Or: a result stored as CSV "
+            "(before results were stored as Parquet) asked for as Parquet"
         ),
     },
 )
-def download_result(job_id: str, svc: Services = Depends(get_services)) -> StreamingResponse:
+def download_result(
+    job_id: str,
+    format: Literal["csv", "parquet"] = Query("csv", description="`csv` (converted row group by row group) or `parquet` (the stored file)"),
+    svc: Services = Depends(get_services),
+) -> StreamingResponse:
     job = find_job(svc, job_id)
     reason = missing_result(job)
     if reason is not None:
         raise ApiError(409, "job_id", reason)
-    body = svc.store.client.get_object(Bucket=svc.store.bucket, Key=job.result["object_key"])["Body"]
+    key = job.result["object_key"]
+    stored = "parquet" if key.endswith(".parquet") else "csv"
+    if stored == "csv" and format == "parquet":
+        raise ApiError(409, "format", f"job '{job.id}' stored its result as CSV, before results were stored as Parquet: ask for format=csv")
+    body = svc.store.stream(key).iter_chunks() if stored == format else result_csv(svc, key)
     return StreamingResponse(
-        body.iter_chunks(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="predictions-{job_id}.csv"'},
+        body,
+        media_type=RESULT_FORMATS[format],
+        headers={"Content-Disposition": f'attachment; filename="predictions-{job_id}.{format}"'},
     )
+
+
+def result_csv(svc: Services, key: str):
+    """A Parquet result as CSV, one row group in memory at a time (the CSV the results were before)."""
+    parquet = pq.ParquetFile(svc.store.reader(key))
+    gaps = columns_with_gaps(parquet)
+    for group in range(parquet.num_row_groups):
+        frame = frame_from_table(parquet.read_row_group(group), gaps)
+        yield frame.to_csv(index=False, header=group == 0).encode()
