@@ -132,11 +132,13 @@ def stratified_rows(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
     present = np.flatnonzero(counts)
     share = counts[present] * (size / len(valid))
     take = np.maximum(np.floor(share).astype(np.int64), np.minimum(counts[present], 2))
-    # the rows floor() left out go to the classes with the largest remainders
     spare = size - int(take.sum())
-    if spare > 0:
+    if spare > 0:  # the rows floor() left out go to the classes with the largest remainders
         for i in np.argsort(-(share - np.floor(share)), kind="stable")[:spare]:
             take[i] = min(counts[present][i], take[i] + 1)
+    elif spare < 0:  # the rare classes' two rows come out of the largest classes
+        for i in np.argsort(-take, kind="stable")[:-spare]:
+            take[i] -= 1
     rng = np.random.default_rng(seed)
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)])
