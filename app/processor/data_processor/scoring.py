@@ -8,9 +8,13 @@ group is scored. Memory holds one group and one upload part, whatever the data s
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 from opentelemetry import trace
+from threadpoolctl import threadpool_limits
 
 from pipeline_common.scoring import score
 from pipeline_common.tabular import coerce, records_frame
@@ -22,6 +26,8 @@ tracer = trace.get_tracer("data_processor")
 
 #: Appended to the data set's columns; an input column of the same name is replaced.
 OUTPUT = pa.schema([("prediction", pa.string()), ("probability", pa.float64())])
+#: Row groups being scored at once: one per core of a 2-core host, bounding memory to a few groups.
+IN_FLIGHT = 2
 
 
 def predict(worker, job) -> dict:
@@ -49,18 +55,32 @@ def predict(worker, job) -> dict:
 
 def score_to(sink, source: datasets.Source, model, schema) -> int:
     """Write the scored data set to `sink` (an object writer) as Parquet, row group by row group; the
-    number of rows. An error stores nothing (the upload is aborted)."""
+    number of rows. An error stores nothing (the upload is aborted).
+
+    Two row groups are scored at a time, each on one OpenMP thread: scikit-learn's tree ensembles run
+    a parallel loop per tree, and with two threads each loop waits for both, which on a host whose
+    cores are busy cost ten times the CPU (8.7k against 100k rows per CPU second, Adult columns).
+    Row groups are read and written in order, in this thread; the store's reader is not shared.
+    """
     inputs = [c.name for c in schema]
     kept = [f for f in source.schema if f.name not in OUTPUT.names]
     out_schema = pa.schema([*kept, *OUTPUT])
+
+    def scored(table: pa.Table, first_row: int) -> pa.Table:
+        with tracer.start_as_current_span("predict.score"), threadpool_limits(1, user_api="openmp"):
+            scores = score(model, coerce(datasets.frame(table.select(inputs)), schema, first_row=first_row))
+        columns = datasets.plain(table.select([f.name for f in kept]), source.schema).columns
+        columns += [pa.array(scores.labels(), pa.string()), pa.array(scores.probability(), pa.float64())]
+        return pa.Table.from_arrays(columns, schema=out_schema)
+
     rows = 0
-    with sink, pq.ParquetWriter(sink, out_schema) as writer:
+    with sink, pq.ParquetWriter(sink, out_schema) as writer, ThreadPoolExecutor(IN_FLIGHT, "score") as pool:
+        pending: deque = deque()
         for table in source.groups(source.columns):
-            with tracer.start_as_current_span("predict.score"):
-                X = coerce(datasets.frame(table.select(inputs)), schema, first_row=rows + 1)
-                scores = score(model, X)
-            columns = datasets.plain(table.select([f.name for f in kept]), source.schema).columns
-            columns += [pa.array(scores.labels(), pa.string()), pa.array(scores.probability(), pa.float64())]
-            writer.write_table(pa.Table.from_arrays(columns, schema=out_schema))
+            pending.append(pool.submit(scored, table, rows + 1))
             rows += table.num_rows
+            if len(pending) == IN_FLIGHT:
+                writer.write_table(pending.popleft().result())
+        while pending:
+            writer.write_table(pending.popleft().result())
     return rows
