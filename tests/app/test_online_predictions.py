@@ -231,39 +231,3 @@ def test_wait_returns_an_unfinished_job_after_the_timeout(stack, client):
 def test_wait_over_sixty_seconds_gets_422(client):
     r = client.get("/api/v1/jobs/whatever", params={"wait": 61})
     assert r.status_code == 422
-
-
-# -- batch result file ----------------------------------------------------------------------
-def batch_result(data: bytes) -> tuple[bytes, bytes]:
-    """(the appended file, pandas' re-serialised file) for the same made-up predictions."""
-    import numpy as np
-
-    from data_processor.scoring import append_columns
-    from pipeline_common.tabular import read_csv
-
-    df = read_csv(data)
-    labels = np.where(np.arange(len(df)) % 2 == 0, ">50K", "<=50K")
-    probability = np.round(np.linspace(0.5, 1, len(df)), 6)
-    frame = df.copy()
-    frame["prediction"], frame["probability"] = labels, probability
-    return append_columns(data, labels, probability, df), frame.to_csv(index=False).encode()
-
-
-def test_batch_result_appends_predictions_to_the_uploaded_lines():
-    data = make_csv(rows=50).replace(b"\n", b"\r\n")
-    appended, pandas = batch_result(data)
-    assert appended.splitlines()[1].startswith(data.splitlines()[1])
-    from pipeline_common.tabular import read_csv
-
-    assert read_csv(appended).equals(read_csv(pandas))
-
-
-# quoted separator; blank line; a column named like an output; a short row (pandas fills it);
-# a long first row (pandas makes it an index) and a short one whose commas add up to the header's
-@pytest.mark.parametrize(
-    "data",
-    [b'a,b\n1,"x,y"\n2,z\n', b"a,b\n1,x\n\n2,z\n", b"a,b,prediction\n1,x,3\n", b"a,b,c\n1,2,3\n4,5\n", b"a,b,c\n1,2,3,4\n5,6\n"],
-)
-def test_batch_result_falls_back_to_pandas_when_lines_are_not_rows(data):
-    appended, pandas = batch_result(data)
-    assert appended == pandas

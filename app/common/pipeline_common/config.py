@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -37,6 +38,11 @@ class AppSettings(BaseModel):
     job_reconcile_grace_seconds: float = Field(120.0, gt=0)
     # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
     retry_after_seconds: int = Field(5, ge=1)
+    # The processor's memory limit when cgroup v2 `memory.max` does not give one (the catalog sets
+    # the container's limit), and what a training job does with a data set that does not fit in it:
+    # train on a stratified sample ("sample") or fail at once ("refuse"). See docs/data-at-size.md.
+    memory_limit_mb: int = Field(2048, ge=64)
+    training_oversize: Literal["sample", "refuse"] = "sample"
 
 
 _ENV = {
@@ -58,6 +64,8 @@ _ENV = {
     "job_reconcile_seconds": "JOB_RECONCILE_SECONDS",
     "job_reconcile_grace_seconds": "JOB_RECONCILE_GRACE_SECONDS",
     "retry_after_seconds": "RETRY_AFTER_SECONDS",
+    "memory_limit_mb": "MEMORY_LIMIT_MB",
+    "training_oversize": "TRAINING_OVERSIZE",
 }
 
 #: MLflow client bounds (mlflow/environment_variables.py at v3.17.2): its defaults are a 120 s

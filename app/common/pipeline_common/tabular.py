@@ -190,20 +190,21 @@ def _array(values: list, col: Column) -> np.ndarray | pd.Series:
     return pd.Series(out, dtype=object, copy=False)
 
 
-def _numeric(series: pd.Series, name: str) -> pd.Series:
+def _numeric(series: pd.Series, name: str, first_row: int = 1) -> pd.Series:
     """`series` as numbers; a value that is not one is a DataError naming the column and row."""
     parsed = pd.to_numeric(series, errors="coerce")
     bad = parsed.isna() & series.notna()
     if bad.any():
         pos = int(bad.to_numpy().argmax())
-        raise DataError(name, f"row {pos + 1}: expected a number, got {series.iloc[pos]!r}")
+        raise DataError(name, f"row {pos + first_row}: expected a number, got {series.iloc[pos]!r}")
     return parsed
 
 
-def coerce(df: pd.DataFrame, schema: list[Column]) -> pd.DataFrame:
+def coerce(df: pd.DataFrame, schema: list[Column], first_row: int = 1) -> pd.DataFrame:
     """Cast columns to the schema's types (missing values stay missing).
 
-    Errors name the column and the 1-based data row, e.g. "age: row 2: expected a number, got 'abc'".
+    Errors name the column and the 1-based data row, e.g. "age: row 2: expected a number, got 'abc'";
+    `first_row` is the number of the frame's first row (a chunk of a larger data set).
     """
     types = {col.name: col.type for col in schema}
     for name in types:
@@ -213,9 +214,9 @@ def coerce(df: pd.DataFrame, schema: list[Column]) -> pd.DataFrame:
     for name in df.columns:
         series, kind = df[name], types.get(name)
         if kind in ("double", "float"):
-            series = _numeric(series, name).astype("float64")
+            series = _numeric(series, name, first_row).astype("float64")
         elif kind in ("long", "integer"):
-            series = _numeric(series, name)
+            series = _numeric(series, name, first_row)
             # Integer columns with gaps cannot be int64; the model's imputer handles NaN as float.
             series = series.astype("int64") if not series.isna().any() else series.astype("float64")
         elif kind == "string":  # object with None for gaps, as the model was trained on (one pass)

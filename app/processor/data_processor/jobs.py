@@ -28,11 +28,11 @@ from sqlalchemy import and_, func, or_, select, true, update
 from pipeline_common.config import AppSettings
 from pipeline_common.db import FINAL_STATUSES, Dataset, Feedback, Job, engine_for, session_factory, utcnow
 from pipeline_common.storage import ObjectStore
-from pipeline_common.tabular import DataError, json_safe, read_csv
+from pipeline_common.tabular import DataError, json_safe
 from pipeline_common.telemetry import context_from
 from pipeline_common.unavailable import dependency_of
 
-from . import modeling, registry, scoring
+from . import datasets, memory, modeling, registry, scoring
 from .errors import LeaseHeld, PermanentError
 from .faults import fault_point
 from .registry import ModelCache, champion_version
@@ -154,7 +154,8 @@ class Worker:
             return "skipped"
         fault_point("claimed", job.id)
         if job.attempts > self.settings.max_job_attempts:
-            self.fail(job, f"gave up after {self.settings.max_job_attempts} attempts (the worker was lost each time)")
+            where = f", the last time while {job.step}" if job.step else ""
+            self.fail(job, f"gave up after {self.settings.max_job_attempts} attempts: the worker was lost each time{where}")
             return "failed"
         done = threading.Event()
         threading.Thread(target=self._keep_lease, args=(job.id, done), daemon=True, name="lease").start()
@@ -209,18 +210,51 @@ class Worker:
             return job.attempts if job else 0
 
     # -- work ----------------------------------------------------------------------
-    def dataset_bytes(self, dataset_id: str) -> bytes:
-        """The data set's file as uploaded (batch results are built from its lines)."""
+    def enter(self, job: Job, step: str) -> None:
+        """Record the step the job is in: a job whose workers keep dying says where (see `run`)."""
+        with self.engine.begin() as c:
+            c.execute(update(Job).where(Job.id == job.id, Job.lease_owner == self.owner).values(step=step))
+
+    def source(self, dataset_id: str) -> datasets.Source:
         with tracer.start_as_current_span("postgres.select_dataset"), self.sessions() as s:
             ds = s.get(Dataset, dataset_id)
         if ds is None:
             raise PermanentError(f"dataset_id: dataset {dataset_id} does not exist")
-        with tracer.start_as_current_span("s3.get_object") as span:
+        with tracer.start_as_current_span("s3.open_dataset") as span:
             span.set_attribute("s3.key", ds.object_key)
-            return self.store.get(ds.object_key)
+            return datasets.open_source(self.store, ds.object_key)
 
-    def load_dataset(self, dataset_id: str) -> pd.DataFrame:
-        return read_csv(self.dataset_bytes(dataset_id), field="dataset_id")
+    def training_frame(self, dataset_id: str, target: str) -> tuple[pd.DataFrame, dict]:
+        """The rows to train on, all of them or a stratified sample that fits the memory limit
+        (TRAINING_OVERSIZE=sample), with {sample_rows, total_rows} when sampled."""
+        source = self.source(dataset_id)
+        if target not in source.columns:
+            raise DataError("target", f"column '{target}' is not in the data set")
+        survey = memory.survey(source, target)
+        limit = memory.limit_bytes(self.settings.memory_limit_mb)
+        plan = memory.plan(source.num_rows, survey.columns, limit, memory.rss_bytes())
+        log.info(
+            "training plan: %d of %d rows, about %d bytes a row, %d MiB of a %d MiB limit free",
+            plan.rows, plan.total_rows, plan.bytes_per_row, plan.budget // memory.MiB, limit // memory.MiB,
+        )
+        rows, sampling = None, {}
+        if plan.sampled:
+            need = source.num_rows * survey.columns.bytes_per_row(source.num_rows)
+            size = (
+                f"the data set has {source.num_rows:,} rows ({source.stored_bytes / memory.MiB:,.0f} MiB stored) and training "
+                f"on all of them needs about {need / memory.MiB:,.0f} MiB; this worker's memory limit is {limit // memory.MiB:,} MiB"
+            )
+            if self.settings.training_oversize == "refuse":
+                raise PermanentError(f"dataset_id: {size} (TRAINING_OVERSIZE=refuse: no sampling)")
+            if plan.rows < memory.MIN_SAMPLE_ROWS:
+                raise PermanentError(f"dataset_id: {size}, and a sample that fits would have {plan.rows} rows, fewer than {memory.MIN_SAMPLE_ROWS}")
+            labels, _ = pd.factorize(survey.target.to_pandas())
+            rows = memory.stratified_rows(labels, plan.rows, modeling.RANDOM_STATE)
+            sampling = {"sample_rows": len(rows), "total_rows": source.num_rows}
+            log.warning("training on a stratified sample of %d of %d rows (memory limit %d MiB)", len(rows), source.num_rows, limit // memory.MiB)
+        del survey
+        with tracer.start_as_current_span("s3.read_dataset"):
+            return datasets.read_rows(source, source.columns, rows), sampling
 
     def feedback_frame(self, model_name: str, target: str, columns: list[str]) -> pd.DataFrame:
         with tracer.start_as_current_span("postgres.select_feedback"), self.sessions() as s:
@@ -233,33 +267,42 @@ class Worker:
 
         p = job.params
         name = p.get("model_name") or self.settings.default_model_name
-        df = self.load_dataset(p["dataset_id"])
+        self.enter(job, "loading")
+        df, sampling = self.training_frame(p["dataset_id"], p["target"])
         if p.get("include_feedback"):
             extra = self.feedback_frame(name, p["target"], list(df.columns))
             df = pd.concat([df, extra.astype(df.dtypes.to_dict(), errors="ignore")], ignore_index=True)
+        rows = len(df)
         X, y = modeling.prepare(df, p["target"])
+        del df  # the frame's cells are copied into X: only one copy is kept through the fit
         split = modeling.split(X, y, p["target"])
+        del X, y
         client = MlflowClient()
         run = registry.job_run(client, name, job.id)
         with tracer.start_as_current_span("mlflow.log_and_register"):
             if registry.MODEL_URI_TAG not in run.data.tags:  # not logged by an earlier attempt
+                self.enter(job, "fitting")
                 fault_point("fitting", job.id)
                 with tracer.start_as_current_span("train.fit"):
                     model, best = modeling.fit(split, optimize=bool(p.get("optimize")))
                 metrics = modeling.evaluate(model, split.X_test, split.y_test)
                 with tracer.start_as_current_span("train.diagnostics"):
                     diagnostics = modeling.diagnostics(model, split.X_test, split.y_test)
-                params = {"target": p["target"], "dataset_id": p["dataset_id"], "rows": len(df), **best}
+                params = {"target": p["target"], "dataset_id": p["dataset_id"], "rows": rows, **sampling, **best}
+                self.enter(job, "logging")
                 registry.log_model(run, model, split.X_train, params, metrics, diagnostics)
                 run = client.get_run(run.info.run_id)
                 fault_point("logged", job.id)
             # Read back from the run on every attempt: a retry that did not fit reports the same.
             metrics = registry.logged_metrics(run)
             diagnostics = registry.logged_diagnostics(client, run)
+            sampling = {k: int(run.data.params[k]) for k in ("sample_rows", "total_rows") if k in run.data.params}
+            self.enter(job, "registering")
             version = registry.ensure_version(client, name, run, job.id)
             fault_point("registered", job.id)
             registry.tag_run(client, run.info.run_id, version)
             fault_point("tagged", job.id)
+        self.enter(job, "promoting")
         promoted, champion_metrics = self.promote_if_better(client, name, version, run.info.run_id, metrics, split)
         fault_point("promoted", job.id)
         registry.end_run(client, run.info.run_id)
@@ -271,6 +314,7 @@ class Worker:
             "diagnostics": diagnostics,
             "champion": promoted,
             "previous_champion_metrics": champion_metrics,
+            **sampling,
         }
 
     def promote_if_better(self, client, name: str, version: str, run_id: str, metrics: dict, split) -> tuple[bool, dict | None]:

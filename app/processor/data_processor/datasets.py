@@ -1,0 +1,113 @@
+"""A stored data set as the processor reads it: in row groups, only the columns a job needs.
+
+A data set is stored as Parquet (`datasets/<id>.parquet`, row groups of at most 65,536 rows, columns
+int64, double, bool or string; docs/data-at-size.md): `pq.ParquetFile` over the store's ranged reader
+fetches the footer, then only the row groups and columns asked for. Strings are read
+dictionary-encoded, so a column of repeated labels costs a small code per row instead of a Python
+string per cell. A data set uploaded before Parquet is a CSV file: it is parsed whole once (the
+upload limit was 100 MiB then) and turned into the same Arrow table, so every job sees one kind of
+source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from pipeline_common.storage import ObjectStore
+from pipeline_common.tabular import read_csv
+
+#: Rows per slice of a CSV data set (the row group size of the stored Parquet files).
+CSV_SLICE_ROWS = 65_536
+
+
+@dataclass
+class Source:
+    """Row groups of one stored data set, as Arrow tables; string columns come dictionary-encoded."""
+
+    schema: pa.Schema  # the stored types (strings as `string`)
+    num_rows: int
+    group_rows: list[int]
+    stored_bytes: int
+    _parquet: pq.ParquetFile | None = None
+    _table: pa.Table | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.schema.names)
+
+    def strings(self, columns: list[str] | None = None) -> list[str]:
+        return [f.name for f in self.schema if pa.types.is_string(f.type) and (columns is None or f.name in columns)]
+
+    def row_group(self, i: int, columns: list[str]) -> pa.Table:
+        if self._parquet is not None:
+            return self._parquet.read_row_group(i, columns=columns)
+        start = sum(self.group_rows[:i])
+        return self._table.select(columns).slice(start, self.group_rows[i])
+
+    def groups(self, columns: list[str]):
+        for i in range(len(self.group_rows)):
+            yield self.row_group(i, columns)
+
+
+def open_source(store: ObjectStore, key: str, field: str = "dataset_id") -> Source:
+    if key.endswith(".parquet"):
+        reader = store.reader(key)
+        schema = pq.read_schema(reader)
+        strings = [f.name for f in schema if pa.types.is_string(f.type)]
+        # pre_buffer: the column chunks of a row group come in a few coalesced ranged GETs, not one each
+        pf = pq.ParquetFile(reader, read_dictionary=strings, pre_buffer=True)
+        meta = pf.metadata
+        groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        return Source(schema, meta.num_rows, groups, reader.size(), _parquet=pf)
+    data = store.get(key)
+    stored = len(data)
+    df = read_csv(data, field=field)
+    del data
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    del df
+    schema = table.schema.remove_metadata()
+    table = pa.table({n: pc.dictionary_encode(c) if pa.types.is_string(c.type) else c for n, c in zip(table.column_names, table.columns)})
+    sizes = [min(CSV_SLICE_ROWS, table.num_rows - s) for s in range(0, table.num_rows, CSV_SLICE_ROWS)]
+    return Source(schema, table.num_rows, sizes, stored, _table=table)
+
+
+def frame(table: pa.Table) -> pd.DataFrame:
+    """The frame `tabular.read_csv` gives for the same rows: whole numbers with gaps as float64, text as
+    Python objects (NaN where missing; the strings of one dictionary shared, not copied per cell)."""
+    out = {}
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_dictionary(column.type):
+            out[name] = column.to_pandas().astype(object)
+        elif pa.types.is_string(column.type):
+            values = column.to_numpy(zero_copy_only=False)
+            out[name] = pd.Series(values, dtype=object).where(pd.notna(values), np.nan)
+        else:
+            out[name] = column.to_pandas()
+    return pd.DataFrame(out, copy=False)
+
+
+def plain(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with its columns in their stored types again (dictionary strings back to `string`)."""
+    return table.cast(pa.schema([schema.field(n) for n in table.column_names]))
+
+
+def read_rows(source: Source, columns: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """`columns` of the rows at the sorted positions `rows` (all rows when None), one row group at a time."""
+    parts, start = [], 0
+    for i, size in enumerate(source.group_rows):
+        if rows is None:
+            parts.append(source.row_group(i, columns))
+        else:
+            lo, hi = np.searchsorted(rows, [start, start + size])
+            if hi > lo:
+                parts.append(source.row_group(i, columns).take(pa.array(rows[lo:hi] - start)))
+        start += size
+    if not parts:
+        return frame(source.row_group(0, columns).slice(0, 0))
+    return frame(pa.concat_tables(parts))  # to_pandas unifies the row groups' dictionaries
