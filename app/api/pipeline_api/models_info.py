@@ -11,6 +11,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from pipeline_common import contract as contracts
 from pipeline_common.tabular import INPUTS_TAG, Column, columns_from_signature, columns_from_tag
 
 _schemas: dict[tuple[str, str], list[Column]] = {}
@@ -70,6 +71,21 @@ def input_columns(name: str, version: str) -> list[Column]:
             uri = f"models:/{name}/{version}"
             _schemas[key] = columns_from_signature(mlflow.models.get_model_info(uri).signature, uri)
         return _schemas[key]
+
+
+def contract(name: str) -> tuple[contracts.Contract | None, dict[str, str] | None]:
+    """(contract, input column kinds) of registered model `name`; (None, None) for a new model."""
+    return contracts.read(MlflowClient(), name, lambda version: input_columns(name, version))
+
+
+def model_exists(name: str) -> bool:
+    try:
+        MlflowClient().get_registered_model(name)
+        return True
+    except MlflowException as exc:
+        if exc.error_code not in NOT_FOUND_CODES:
+            raise
+        return False
 
 
 def registry_reachable() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -33,6 +34,10 @@ class AppSettings(BaseModel):
     job_reconcile_grace_seconds: float = Field(120.0, gt=0)
     # Seconds a client is told to wait (Retry-After) when a dependency is unavailable.
     retry_after_seconds: int = Field(5, ge=1)
+    # The promotion rule (data_processor/promotion.py): a new version becomes the champion when its
+    # held-out PROMOTION_METRIC exceeds the champion's (scored on the same rows) by more than this.
+    promotion_metric: Literal["roc_auc", "accuracy", "f1"] = "roc_auc"
+    promotion_min_gain: float = Field(0.0, ge=0, le=1)
 
 
 _ENV = {
@@ -53,6 +58,8 @@ _ENV = {
     "job_reconcile_seconds": "JOB_RECONCILE_SECONDS",
     "job_reconcile_grace_seconds": "JOB_RECONCILE_GRACE_SECONDS",
     "retry_after_seconds": "RETRY_AFTER_SECONDS",
+    "promotion_metric": "PROMOTION_METRIC",
+    "promotion_min_gain": "PROMOTION_MIN_GAIN",
 }
 
 #: MLflow client bounds (mlflow/environment_variables.py at v3.17.2): its defaults are a 120 s

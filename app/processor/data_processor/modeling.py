@@ -149,17 +149,6 @@ def evaluate(model, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
     return {"accuracy": float(accuracy_score(y, pred)), "f1": float(f1), "roc_auc": float(auc)}
 
 
-def better(new: dict[str, float], old: dict[str, float] | None, metric: str = "roc_auc") -> bool:
-    """True when `new` beats `old` on `metric`; an undefined (NaN/None) old score always loses."""
-    def score(metrics):
-        value = (metrics or {}).get(metric)
-        return np.nan if value is None else float(value)
-
-    if old is None or np.isnan(score(old)):
-        return True
-    return score(new) > score(old)
-
-
 def diagnostics(model, X: pd.DataFrame, y: pd.Series) -> dict:
     """What to draw of a model on its held-out rows, as JSON-safe data (no NaN; None where undefined).
 
