@@ -9,8 +9,8 @@ from pipeline_common.config import AppSettings
 
 from .. import models_info
 from ..dependencies import API, authorized
-from ..errors import COMMON, ApiError, doc
-from ..schemas import ModelOut
+from ..errors import COMMON, NOT_FOUND, ApiError, doc
+from ..schemas import ChampionIn, ChampionOut, ModelOut
 
 #: OpenAPI `responses=` of a training job's refusal by the model's contract.
 CONTRACT = {
@@ -47,3 +47,13 @@ def check_training_contract(name: str, dataset, target: str) -> None:
 @router.get("/models", response_model=list[ModelOut])
 def list_models() -> list[dict]:
     return models_info.list_models()
+
+
+@router.post("/models/{name}/champion", response_model=ChampionOut, responses=NOT_FOUND)
+def set_champion(name: str, body: ChampionIn) -> dict:
+    """Promote or roll back by hand: `version` becomes the champion, whatever its metrics; who
+    (`by`, else "api token"), when and why are kept in the version's tags."""
+    try:
+        return models_info.set_champion(name, body.version, body.reason.strip(), body.by or "api token")
+    except models_info.UnknownModel as exc:
+        raise ApiError(404, exc.field, str(exc)) from None
