@@ -103,9 +103,27 @@ def log_model(run, model, X_train: pd.DataFrame, params: dict, metrics: dict, di
             signature=signature_for(model, X_train),
             input_example=X_train.head(3),
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
+            pip_requirements=model_requirements(),
         )
         mlflow.set_tags({MODEL_URI_TAG: info.model_uri, MODEL_ID_TAG: info.model_id or ""})
     return info.model_uri
+
+
+#: What a logged model needs to load and predict wherever MLflow runs: MLflow's pyfunc loader
+#: (mlflow-skinny, the distribution the processor's image installs), scikit-learn with numpy and
+#: scipy, skops (MLflow saves the pipeline in its format) and pandas (pyfunc's input frames).
+#: scikit-learn's own dependencies (joblib, threadpoolctl) come with it. Stated, MLflow does not
+#: infer them: no subprocess that loads the model to see what it imports (seconds per training),
+#: and nothing of the trainer's unrelated packages.
+MODEL_PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "skops")
+
+
+def model_requirements() -> list[str]:
+    """MODEL_PACKAGES pinned at the versions that trained the model: the processor's image installs
+    app/processor/requirements.txt, so these are its pins (a test compares them)."""
+    from importlib.metadata import version
+
+    return [f"mlflow-skinny=={mlflow.__version__}", *(f"{name}=={version(name)}" for name in MODEL_PACKAGES)]
 
 
 def logged_metrics(run) -> dict[str, float]:
@@ -173,7 +191,10 @@ def ensure_version(client: MlflowClient, name: str, run, job_id: str, contract: 
         check_contract(client, name, contract)
     tags = run.data.tags
     model_id = tags.get(MODEL_ID_TAG) or None
-    inputs = {INPUTS_TAG: columns_tag(schema_of(tags[MODEL_URI_TAG]))}  # the API reads them with the alias
+    # The API reads the input columns with the alias when they fit in a tag; a wider model's are
+    # read from its signature (the MLmodel file beside it, no size limit; cached per version).
+    columns = columns_tag(schema_of(tags[MODEL_URI_TAG]))
+    inputs = {INPUTS_TAG: columns} if len(columns) <= contracts.MAX_REGISTRY_TAG_VALUE else {}
     mv = client.create_model_version(
         name, tags[MODEL_URI_TAG], run_id=run.info.run_id, tags={JOB_TAG: job_id, **inputs}, model_id=model_id
     )
@@ -230,11 +251,25 @@ def roll_back(client: MlflowClient, name: str, job_id: str) -> list[str]:
                 client.delete_registered_model_alias(name, CHAMPION)
         client.delete_model_version(name, mv.version)
         removed.append(str(mv.version))
+    _delete_if_left_empty(client, name, job_id)
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         for run in client.search_runs([experiment.experiment_id], f"tags.{JOB_TAG} = '{job_id}'"):
             end_run(client, run.info.run_id, "FAILED")
     return removed
+
+
+def _delete_if_left_empty(client: MlflowClient, name: str, job_id: str) -> None:
+    """Delete the registered model this job created if it has no version: a failed first training
+    leaves no empty model behind (nor its contract). Another job's model is never deleted."""
+    try:
+        rm = client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            return
+        raise
+    if (rm.tags or {}).get(CREATED_BY_TAG) == job_id and not client.search_model_versions(f"name = '{name}'"):
+        client.delete_registered_model(name)
 
 
 class ModelCache:
