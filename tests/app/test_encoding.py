@@ -139,3 +139,12 @@ def test_frames_asked_for_globally_come_from_scikit_learn(pipeline):
     X = frame(20, 13)
     with sklearn.config_context(transform_output="pandas"):
         pd.testing.assert_frame_equal(encoding.transform(pipeline[:-1], X), pipeline[:-1].transform(X))
+
+
+def test_an_all_numeric_frame_is_replayed_as_scikit_learn_encodes_it():
+    """No categorical column: the pipeline's one-hot encoder has no columns and is never fitted."""
+    df = pd.DataFrame({"a": np.arange(60.0), "b": np.arange(60.0) % 7, "y": ["p", "q"] * 30})
+    X, y = modeling.prepare(df, "y")
+    pre = modeling.build_pipeline(X).fit(X, y).named_steps["preprocess"]
+    assert encoding.compile_transform(pre) is not None
+    assert np.array_equal(encoding.transform(pre, X), pre.transform(X))

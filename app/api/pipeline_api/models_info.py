@@ -11,6 +11,7 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from pipeline_common import contract as contracts
 from pipeline_common.tabular import INPUTS_TAG, Column, columns_from_signature, columns_from_tag
 
 _schemas: dict[tuple[str, str], list[Column]] = {}
@@ -70,6 +71,64 @@ def input_columns(name: str, version: str) -> list[Column]:
             uri = f"models:/{name}/{version}"
             _schemas[key] = columns_from_signature(mlflow.models.get_model_info(uri).signature, uri)
         return _schemas[key]
+
+
+def contract(name: str) -> tuple[contracts.Contract | None, dict[str, str] | None]:
+    """(contract, input column kinds) of registered model `name`; (None, None) for a new model."""
+    return contracts.read(MlflowClient(), name, lambda version: input_columns(name, version))
+
+
+def model_exists(name: str) -> bool:
+    try:
+        MlflowClient().get_registered_model(name)
+        return True
+    except MlflowException as exc:
+        if exc.error_code not in NOT_FOUND_CODES:
+            raise
+        return False
+
+
+#: Version tags of a hand-made champion change (the latest one that made this version the champion).
+CHAMPION_BY_TAG, CHAMPION_AT_TAG, CHAMPION_REASON_TAG, CHAMPION_PREVIOUS_TAG = (
+    "champion_set_by",
+    "champion_set_at",
+    "champion_set_reason",
+    "champion_previous",
+)
+
+
+class UnknownModel(LookupError):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+
+
+def set_champion(name: str, version: str, reason: str, by: str) -> dict:
+    """Make `version` the champion by hand; who, when, why and what it replaced are written to the
+    version's tags before the alias moves. UnknownModel for a model or version that does not exist."""
+    client = MlflowClient()
+    try:
+        rm = client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code not in NOT_FOUND_CODES:
+            raise
+        raise UnknownModel("name", f"model '{name}' does not exist") from None
+    try:
+        client.get_model_version(name, version)
+    except MlflowException as exc:
+        if exc.error_code not in NOT_FOUND_CODES:
+            raise
+        raise UnknownModel("version", f"model '{name}' has no version {version}") from None
+    previous = (rm.aliases or {}).get("champion")
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    record = {CHAMPION_BY_TAG: by, CHAMPION_AT_TAG: at.isoformat(), CHAMPION_REASON_TAG: reason, CHAMPION_PREVIOUS_TAG: str(previous or "")}
+    for key, value in record.items():
+        client.set_model_version_tag(name, version, key, value)
+    client.set_registered_model_alias(name, "champion", version)
+    with _lock:
+        _champions.pop(name, None)  # this process sees the change at once; others within their cache time
+    previous = str(previous) if previous is not None else None
+    return {"model_name": name, "version": version, "previous_version": previous, "by": by, "at": at, "reason": reason}
 
 
 def registry_reachable() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
@@ -112,3 +112,29 @@ class ModelOut(BaseModel):
     aliases: dict[str, str]
     versions: list[ModelVersionOut]
     inputs: list[ModelInputOut]
+
+
+class ChampionIn(BaseModel):
+    """A hand-made promotion or roll-back: which version, why, and (optionally) who."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=20, pattern=r"^[0-9]+$", description="The version to make the champion")
+    reason: str = Field(min_length=1, max_length=1000, pattern=TEXT, description="Why: kept in the version's tags")
+    by: str | None = Field(None, min_length=1, max_length=200, pattern=TEXT, description='Who (default "api token")')
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_has_words(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("say why the champion changes")
+        return value
+
+
+class ChampionOut(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+    model_name: str
+    version: str
+    previous_version: str | None = Field(description="The champion before this change (None: there was none)")
+    by: str
+    at: datetime
+    reason: str

@@ -43,6 +43,10 @@ class AppSettings(BaseModel):
     # train on a stratified sample ("sample") or fail at once ("refuse"). See docs/data-at-size.md.
     memory_limit_mb: int = Field(2048, ge=64)
     training_oversize: Literal["sample", "refuse"] = "sample"
+    # The promotion rule (data_processor/promotion.py): a new version becomes the champion when its
+    # held-out PROMOTION_METRIC exceeds the champion's (scored on the same rows) by more than this.
+    promotion_metric: Literal["roc_auc", "accuracy", "f1"] = "roc_auc"
+    promotion_min_gain: float = Field(0.0, ge=0, le=1)
 
 
 _ENV = {
@@ -66,6 +70,8 @@ _ENV = {
     "retry_after_seconds": "RETRY_AFTER_SECONDS",
     "memory_limit_mb": "MEMORY_LIMIT_MB",
     "training_oversize": "TRAINING_OVERSIZE",
+    "promotion_metric": "PROMOTION_METRIC",
+    "promotion_min_gain": "PROMOTION_MIN_GAIN",
 }
 
 #: MLflow client bounds (mlflow/environment_variables.py at v3.17.2): its defaults are a 120 s

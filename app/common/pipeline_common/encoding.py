@@ -170,8 +170,8 @@ def compile_transform(step) -> Replay | None:
         return None
     blocks, width = [], 0
     for name, t, columns in step.transformers_:
-        if isinstance(t, str) and t == "drop":
-            continue
+        if isinstance(t, str) and t == "drop" or len(columns) == 0:
+            continue  # dropped, or no columns of its kind (all-numeric data: an encoder never fitted)
         if isinstance(t, str) or not all(isinstance(c, str) for c in columns):
             return None  # passthrough, or columns chosen by position
         part = _blocks(t, list(columns), width)

@@ -32,7 +32,7 @@ from pipeline_common.tabular import DataError, json_safe
 from pipeline_common.telemetry import context_from
 from pipeline_common.unavailable import dependency_of
 
-from . import datasets, memory, modeling, registry, scoring
+from . import datasets, memory, modeling, promotion, registry, scoring
 from .errors import LeaseHeld, PermanentError
 from .faults import fault_point
 from .registry import ModelCache, champion_version
@@ -275,9 +275,10 @@ class Worker:
         rows = len(df)
         X, y = modeling.prepare(df, p["target"])
         del df  # the frame's cells are copied into X: only one copy is kept through the fit
+        client = MlflowClient()
+        contract = registry.training_contract(client, name, p["target"], X, y)  # DataError: another model's data
         split = modeling.split(X, y, p["target"])
         del X, y
-        client = MlflowClient()
         run = registry.job_run(client, name, job.id)
         with tracer.start_as_current_span("mlflow.log_and_register"):
             if registry.MODEL_URI_TAG not in run.data.tags:  # not logged by an earlier attempt
@@ -298,12 +299,12 @@ class Worker:
             diagnostics = registry.logged_diagnostics(client, run)
             sampling = {k: int(run.data.params[k]) for k in ("sample_rows", "total_rows") if k in run.data.params}
             self.enter(job, "registering")
-            version = registry.ensure_version(client, name, run, job.id)
+            version = registry.ensure_version(client, name, run, job.id, contract)
             fault_point("registered", job.id)
             registry.tag_run(client, run.info.run_id, version)
             fault_point("tagged", job.id)
         self.enter(job, "promoting")
-        promoted, champion_metrics = self.promote_if_better(client, name, version, run.info.run_id, metrics, split)
+        promoted, champion_metrics, said = self.promote_if_better(client, name, version, run.info.run_id, metrics, split)
         fault_point("promoted", job.id)
         registry.end_run(client, run.info.run_id)
         return {
@@ -314,39 +315,49 @@ class Worker:
             "diagnostics": diagnostics,
             "champion": promoted,
             "previous_champion_metrics": champion_metrics,
+            "promotion": said,
             **sampling,
         }
 
-    def promote_if_better(self, client, name: str, version: str, run_id: str, metrics: dict, split) -> tuple[bool, dict | None]:
-        """Move `champion` only if the new version beats it on this job's held-out split.
+    def promote_if_better(self, client, name: str, version: str, run_id: str, metrics: dict, split) -> tuple[bool, dict | None, dict]:
+        """Move `champion` only if the new version beats it on this job's held-out split by the stated
+        rule (promotion.Rule); returns (promoted, the champion's metrics, {rule, verdict}).
 
-        The decision is recorded on the run before the alias moves; a retry replays it.
+        Both are scored on the same rows, and the contract gives them the same inputs; a champion
+        that still cannot score them is kept (nothing was compared). The decision is recorded on
+        the run before the alias moves; a retry replays it.
         """
         import json
 
+        rule = promotion.Rule.of(self.settings)
         tags = client.get_run(run_id).data.tags
         if registry.PROMOTION_TAG in tags:
             promote = tags[registry.PROMOTION_TAG] == "champion"
             if promote:
                 client.set_registered_model_alias(name, registry.CHAMPION, version)
-            return promote, json.loads(tags.get(registry.PREVIOUS_METRICS_TAG) or "null")
+            said = {"rule": tags.get(registry.RULE_TAG, rule.text()), "verdict": tags.get(registry.VERDICT_TAG, "")}
+            return promote, json.loads(tags.get(registry.PREVIOUS_METRICS_TAG) or "null"), said
         current = champion_version(client, name)
         if current is not None and str(current.version) == version:
-            return True, metrics
+            return True, metrics, {"rule": rule.text(), "verdict": "promoted: this version is the champion already"}
         old_metrics = None
-        if current is not None:
+        if current is None:
+            decision = rule.first()
+        else:
             try:
                 _, old_model, _ = self.models.resolve(name, str(current.version))
                 old_metrics = modeling.evaluate(old_model, split.X_test, split.y_test)
-            except Exception as exc:  # the old champion cannot score these features: replace it
+                decision = rule.decide(metrics, old_metrics, str(current.version))
+            except Exception as exc:
                 if dependency_of(exc) is not None:
                     raise
-                log.warning("champion v%s cannot score this data (%s)", current.version, exc)
-        promote = modeling.better(metrics, old_metrics)
-        registry.record_promotion(client, run_id, promote, str(current.version) if current else None, old_metrics)
-        if promote:
+                log.warning("champion v%s cannot score this data (%s); it stays", current.version, exc)
+                decision = rule.unscorable(str(current.version), f"{type(exc).__name__}: {exc}")
+        previous = str(current.version) if current else None
+        registry.record_promotion(client, run_id, decision.promote, previous, old_metrics, rule.text(), decision.verdict)
+        if decision.promote:
             client.set_registered_model_alias(name, registry.CHAMPION, version)
-        return promote, old_metrics
+        return decision.promote, old_metrics, {"rule": rule.text(), "verdict": decision.verdict}
 
     def predict(self, job: Job) -> dict:
         return scoring.predict(self, job)

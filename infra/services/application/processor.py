@@ -26,6 +26,9 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 # The worker plans training and scoring within it (cgroup v2 memory.max when it can read it).
                 "MEMORY_LIMIT_MB": str(PROCESSOR_MEMORY_MB),
                 "TRAINING_OVERSIZE": ctx.settings.data.oversizeTraining,
+                # The promotion rule, stated (data_processor/promotion.py): every training result shows it with its verdict.
+                "PROMOTION_METRIC": "roc_auc",
+                "PROMOTION_MIN_GAIN": "0.0",
             },
             secret_env=worker_secrets,
             healthcheck=Healthcheck(("CMD", "python", "-m", "data_processor.healthcheck")),

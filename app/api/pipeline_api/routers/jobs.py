@@ -26,7 +26,7 @@ from ..job_wait import MAX_WAIT_SECONDS
 from ..links import links
 from ..schemas import JobCreated, JobOut, PredictionJobIn, TrainingJobIn
 from .datasets import find_dataset, plausible_id
-from .models import champion_schema
+from .models import CONTRACT, champion_schema, check_training_contract
 
 log = logging.getLogger("pipeline_api")
 tracer = trace.get_tracer("pipeline_api")
@@ -64,7 +64,7 @@ def submit(svc: Services, kind: str, params: dict) -> JobCreated:
     return JobCreated(id=job_id, kind=kind, status="queued")
 
 
-@router.post("/training-jobs", status_code=202, response_model=JobCreated, responses={202: SUBMITTED})
+@router.post("/training-jobs", status_code=202, response_model=JobCreated, responses={202: SUBMITTED, **CONTRACT})
 def create_training_job(body: TrainingJobIn, svc: Services = Depends(get_services)) -> JobCreated:
     ds = find_dataset(svc, body.dataset_id, status=422)
     columns = [c["name"] for c in ds.columns]
@@ -72,6 +72,7 @@ def create_training_job(body: TrainingJobIn, svc: Services = Depends(get_service
         raise ApiError(422, "target", f"column '{body.target}' is not in dataset '{ds.id}' ({', '.join(columns)})")
     params = body.model_dump()
     params["model_name"] = body.model_name or svc.settings.default_model_name
+    check_training_contract(params["model_name"], ds, body.target)  # 409: another target or other inputs
     return submit(svc, "training", params)
 
 
