@@ -11,6 +11,7 @@ source.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ from pipeline_common.tabular import read_csv
 
 #: Rows per slice of a CSV data set (the row group size of the stored Parquet files).
 CSV_SLICE_ROWS = 65_536
+#: Bytes fetched per ranged GET of a Parquet data set.
+READ_AHEAD = 32 * 1024 * 1024
 
 
 @dataclass
@@ -57,14 +60,16 @@ class Source:
 
 def open_source(store: ObjectStore, key: str, field: str = "dataset_id") -> Source:
     if key.endswith(".parquet"):
-        reader = store.reader(key)
+        raw = store.reader(key)
+        # Jobs read row groups in order: one ranged GET fetches READ_AHEAD bytes (several groups), and
+        # pre_buffer asks for a group's column chunks in one read rather than one per column.
+        reader = io.BufferedReader(raw, buffer_size=READ_AHEAD)
         schema = pq.read_schema(reader)
         strings = [f.name for f in schema if pa.types.is_string(f.type)]
-        # pre_buffer: the column chunks of a row group come in a few coalesced ranged GETs, not one each
         pf = pq.ParquetFile(reader, read_dictionary=strings, pre_buffer=True)
         meta = pf.metadata
         groups = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
-        return Source(schema, meta.num_rows, groups, reader.size(), _parquet=pf)
+        return Source(schema, meta.num_rows, groups, raw.size(), _parquet=pf)
     data = store.get(key)
     stored = len(data)
     df = read_csv(data, field=field)

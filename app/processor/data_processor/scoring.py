@@ -26,8 +26,10 @@ tracer = trace.get_tracer("data_processor")
 
 #: Appended to the data set's columns; an input column of the same name is replaced.
 OUTPUT = pa.schema([("prediction", pa.string()), ("probability", pa.float64())])
-#: Row groups being scored at once: one per core of a 2-core host, bounding memory to a few groups.
-IN_FLIGHT = 2
+#: Row groups scored at once (one per core of a 2-core host), and read ahead of the one being written:
+#: the next group is fetched while two are scored. Memory holds IN_FLIGHT groups.
+SCORERS = 2
+IN_FLIGHT = 3
 
 
 def predict(worker, job) -> dict:
@@ -74,7 +76,7 @@ def score_to(sink, source: datasets.Source, model, schema) -> int:
         return pa.Table.from_arrays(columns, schema=out_schema)
 
     rows = 0
-    with sink, pq.ParquetWriter(sink, out_schema) as writer, ThreadPoolExecutor(IN_FLIGHT, "score") as pool:
+    with sink, pq.ParquetWriter(sink, out_schema) as writer, ThreadPoolExecutor(SCORERS, "score") as pool:
         pending: deque = deque()
         for table in source.groups(source.columns):
             pending.append(pool.submit(scored, table, rows + 1))
