@@ -73,6 +73,9 @@ def test_docker_links_are_the_catalogs_dependencies_and_wait_where_the_upstream_
         for spec in catalog.services.values()
         for dep in spec.depends_on
     }
+    for spec in catalog.services.values():  # a migration waits for its fresh backup, and the service for both
+        if spec.migration and spec.migration.backup:
+            expected[(spec.migration.backup.service, spec.name)] = stack_eval.Link(spec.migration.backup.service, spec.name, True, False)
     assert stack_eval.startup_links(runs[stack]) == expected
 
 

@@ -114,6 +114,31 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
+class FreshBackup:
+    """A backup taken right before a migration, by a command run in `service`'s container (`docker exec`)."""
+
+    service: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A one-shot step that migrates the service's data with its new image before the new version starts.
+
+    Both targets run `command` in a container of the service's own image (same user, memory limit and
+    hardening), given only the service's variables named in `env`, and start the service only after it
+    succeeded: a failed migration stops the rollout and the running version stays as it was. It runs
+    again whenever the image changes, so it must be idempotent. `reaches` are the dependencies it talks
+    to (Kubernetes opens exactly those edges); `backup` is taken first where that service is rendered.
+    """
+
+    command: tuple[str, ...]
+    env: tuple[str, ...]
+    reaches: tuple[str, ...]
+    backup: FreshBackup | None = None
+
+
+@dataclass(frozen=True)
 class Hardening:
     """Least privilege for one container. Every container runs with `no-new-privileges`, every
     capability dropped, never privileged, with a memory limit; by default its root filesystem is
@@ -185,6 +210,7 @@ class ServiceSpec:
     labels: dict[str, str] = field(default_factory=dict)
     metrics: MetricsEndpoint | None = None
     bootstrap: Bootstrap | None = None
+    migration: Migration | None = None
     #: Kubernetes' pod `fsGroup`, given on Docker too: before the service starts, the root of each named volume it
     #: mounts writable is given to this group and made group-writable (`volume_group_script`, what the kubelet
     #: does). Docker creates a new volume root:root 0755 unless the image has the mount path, and no non-root
@@ -242,7 +268,24 @@ class Catalog:
             if spec.public and "edge" not in spec.networks:
                 raise ValueError(f"{spec.name}: public services must join the edge network")
             self._validate_hardening(spec)
+            self._validate_migration(spec)
         self.startup_order()  # raises on cycles
+
+    def _validate_migration(self, spec: ServiceSpec) -> None:
+        """A migration reads only the service's own variables and reaches only what the service waits for."""
+        m = spec.migration
+        if m is None:
+            return
+        unknown = set(m.env) - set(spec.env) - set(spec.secret_env)
+        if unknown:
+            raise ValueError(f"{spec.name}: the migration names variables the service does not have: {sorted(unknown)}")
+        if "backend" not in spec.networks:
+            raise ValueError(f"{spec.name}: a migration runs on the backend network, which the service does not join")
+        waits_for = {d.service for d in spec.depends_on if d.healthy}
+        if not set(m.reaches) <= waits_for:
+            raise ValueError(f"{spec.name}: the migration reaches {sorted(set(m.reaches) - waits_for)}, which the service does not wait for")
+        if m.backup and m.backup.service not in self.services:
+            raise ValueError(f"{spec.name}: the migration's backup names unknown service '{m.backup.service}'")
 
     @staticmethod
     def _validate_hardening(spec: ServiceSpec) -> None:
@@ -282,6 +325,9 @@ class Catalog:
             state[name] = 1
             for dep in self.services[name].depends_on:
                 visit(dep.service, path + (name,))
+            migration = self.services[name].migration
+            if migration and migration.backup:  # its backup is taken before the service starts
+                visit(migration.backup.service, path + (name,))
             state[name] = 2
             order.append(name)
 

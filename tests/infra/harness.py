@@ -37,6 +37,7 @@ class Registered:
     delete_before_replace: bool
     parent: str
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
 
 
 def local_image_id(image_name: str) -> str:
@@ -91,6 +92,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     delete_before_replace=bool(request.deleteBeforeReplace),
                     parent=request.parent,
                     ignore_changes=list(request.ignoreChanges),
+                    replace_on_changes=list(request.replaceOnChanges),
                 )
             )
         return response

@@ -24,7 +24,7 @@ def test_every_catalog_bootstrap_becomes_a_job():
 
 
 def test_jobs_exist_for_each_bootstrap(run):
-    assert set(jobs(run)) == {"postgres-bootstrap", "minio-bootstrap"}
+    assert {n for n in jobs(run) if n.endswith("-bootstrap")} == {"postgres-bootstrap", "minio-bootstrap"}
 
 
 def test_the_job_runs_the_catalogs_script_with_loopback_replaced_by_the_service_name(run):

@@ -13,6 +13,7 @@ from ...catalog.model import (
     BuiltImage,
     ConfigFile,
     Dependency,
+    FreshBackup,
     Hardening,
     Healthcheck,
     Mount,
@@ -39,6 +40,14 @@ POSTGRES_UID = "999:999"
 POSTGRES_GID = 999
 #: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
 POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+
+
+#: A differential backup taken in postgres-backup's container before a data migration (`Migration.backup`): the state
+#: just before it is restorable without replaying WAL. Without a prior full backup pgBackRest takes a full one ("no
+#: prior backup exists, diff backup has been changed to full", pgbackrest src/command/backup/backup.c backupBuildPrior
+#: at release/2.59.0); postgres-backup is healthy only once the stanza exists (POSTGRES_BACKUP_HEALTHCHECK). A scheduled
+#: backup running at that moment holds pgBackRest's lock, and then this one fails and stops the rollout: run `up` again.
+BEFORE_MIGRATION = FreshBackup("postgres-backup", ("pgbackrest", "--stanza=main", "--type=diff", "backup"))
 
 
 def backup_healthcheck(test: tuple[str, ...]) -> Healthcheck:

@@ -149,6 +149,7 @@ class Service(pulumi.ComponentResource):
         networks: PlatformNetworks,
         volumes: PlatformVolumes,
         depends_on: Sequence[pulumi.Resource] = (),
+        backup: "Service | None" = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         name = settings.docker_name(spec.name)
@@ -159,6 +160,10 @@ class Service(pulumi.ComponentResource):
         env = _env_list({**spec.env, **spec.secret_env, **routing_env(settings, spec)})
         if spec.fs_group is not None:
             depends_on = [*depends_on, self._fs_group(name, settings, volumes, image)]
+        self.migration: command.local.Command | None = None
+        if spec.migration:
+            self.migration = self._migration(name, settings, networks, image, depends_on, backup)
+            depends_on = [*depends_on, self.migration]
         self.containers: list[docker.Container] = []
         self.pids_limits: list[command.local.Command] = []
         for i in range(1, spec.replicas + 1):
@@ -324,6 +329,57 @@ class Service(pulumi.ComponentResource):
             environment=docker_cli_environment(settings),
             triggers=[image, *names, self.spec.fs_group],
             opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _migration(
+        self,
+        name: str,
+        settings: PlatformSettings,
+        networks: PlatformNetworks,
+        image: Any,
+        depends_on: Sequence[pulumi.Resource],
+        backup: "Service | None",
+    ) -> command.local.Command:
+        """The spec's `Migration`, before the containers (they depend on it): a one-off container of the new image,
+        hardened as the service is, on the backend network, after a fresh backup in the backup service's container.
+        Both run again only when the image changes (`triggers`); a failure fails `up` before any container of the
+        service is replaced, so the running one keeps serving."""
+        m = self.spec.migration
+        after = list(depends_on)
+        if m.backup and backup is not None:
+            after.append(
+                command.local.Command(
+                    f"{name}-backup-before-migration",
+                    create=backup.containers[0].name.apply(lambda n: shlex.join(["docker", "exec", n, *m.backup.command])),
+                    environment=docker_cli_environment(settings),
+                    triggers=[image],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*backup.ready, *depends_on]),
+                )
+            )
+        values = {**self.spec.env, **self.spec.secret_env}
+        h = self.spec.hardening
+        user = self.spec.user or h.image_user
+
+        def docker_run(args: list) -> str:
+            network, image_id = args
+            flags = [
+                "--rm", "--name", f"{name}-migration", "--network", network,
+                "--memory", f"{self.spec.memory_mb}m", "--memory-swap", f"{self.spec.memory_mb}m",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
+                *(["--read-only"] if h.read_only else []),
+                *(arg for path, opts in h.tmpfs for arg in ("--tmpfs", f"{path}:{opts}")),
+                *(["--user", user] if user else []),
+                *(arg for key in m.env for arg in ("-e", key)),  # values from the command's environment
+            ]  # fmt: skip
+            return shlex.join(["docker", "run", *flags, image_id, *m.command])
+
+        return command.local.Command(
+            f"{name}-migration",
+            create=pulumi.Output.all(networks.names["backend"], image).apply(docker_run),
+            environment={**{k: values[k] for k in m.env}, **docker_cli_environment(settings)},
+            triggers=[image, *m.command],
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
         )
 
     def _pids_limit(self, cname: str, container: docker.Container, settings: PlatformSettings) -> command.local.Command:

@@ -148,10 +148,11 @@ def service_ports(catalog: Catalog, names: list[str]) -> dict[str, set[int]]:
 def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], set[int]]:
     """Every (client, server) -> ports the network policies allow inside the namespace.
 
-    Four sources, all from the catalog: dependencies (on the server's main port),
+    Five sources, all from the catalog: dependencies (on the server's main port),
     addresses in a client's configuration (`server:port`), a service's bootstrap Job
-    to the service, and Prometheus to every metrics endpoint. Clients are pod names
-    (`app.kubernetes.io/name`): a service, or `<service>-bootstrap`.
+    to the service, a service's migration Job to what the migration reaches, and Prometheus
+    to every metrics endpoint. Clients are pod names (`app.kubernetes.io/name`): a service,
+    `<service>-bootstrap` or `<service>-migration`.
     """
     edges = referenced_ports(catalog, names)
     for client in names:
@@ -163,6 +164,9 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
         spec = catalog.services[server]
         if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
             edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
+        for target in spec.migration.reaches if spec.migration else ():  # infra.targets.kubernetes.migration
+            if target in names and catalog.services[target].port:
+                edges.setdefault((f"{server}-migration", target), set()).add(catalog.services[target].port)
     if "prometheus" in names:
         for server in names:
             spec = catalog.services[server]
