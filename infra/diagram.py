@@ -80,7 +80,7 @@ def _k8s_label(catalog: Catalog, name: str) -> str:
     label = f"{name}: {plan.workload_kind(catalog, name)}"
     if spec.replicas > 1 and name not in plan.AUTOSCALED:
         label += f" x{spec.replicas}"
-    jobs = "".join(f" + {kind} Job" for kind, step in (("migration", spec.migration), ("bootstrap", spec.bootstrap)) if step)
+    jobs = "".join(f" + {kind} Job" for kind, step in (("migration", spec.migration), ("bootstrap", plan.bootstrap_job_of(spec))) if step)
     return f'"{label}{jobs}"'
 
 

@@ -111,6 +111,8 @@ class Bootstrap:
 
     script: str
     env: dict[str, Any] = field(default_factory=dict)  # name -> secret Output
+    #: Why the Kubernetes target cannot run it as a Job against the service over the network (empty: it can).
+    docker_only: str = ""
 
 
 @dataclass(frozen=True)

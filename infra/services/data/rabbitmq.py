@@ -10,6 +10,7 @@ import json
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import (
     UPLOADS_NEED_WRITABLE_ROOT,
+    Bootstrap,
     ConfigFile,
     Hardening,
     Healthcheck,
@@ -77,6 +78,20 @@ prometheus.tcp.port = 15692
 """
 
 
+#: After every start of a new container (an upgrade replaces it), every stable feature flag is enabled: a node of
+#: the next release series refuses to boot on data whose required flags are off, so each upgrade must find the
+#: previous one's flags on (RabbitMQ's "Upgrading RabbitMQ" guide). `enable_feature_flag all` enables the stable ones,
+#: never experimental ones without `--opt-in` (rabbitmq-server v4.2.9:
+#: deps/rabbitmq_cli/lib/rabbitmq/cli/ctl/commands/enable_feature_flag_command.ex `run(["all"], ...)` ->
+#: deps/rabbit/src/rabbit_feature_flags.erl `enable_all/0`, "Enables all stable feature flags"); it is idempotent.
+#: `rabbitmqctl` inside the container reaches the node with the image's Erlang cookie, as the healthcheck's
+#: `rabbitmq-diagnostics` does.
+FEATURE_FLAGS_BOOTSTRAP = """\
+set -eu
+rabbitmqctl --quiet enable_feature_flag all
+"""
+
+
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     sec = ctx.secrets.get
     return [
@@ -100,6 +115,11 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 ),
             ),
             healthcheck=Healthcheck(("CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity")),
+            bootstrap=Bootstrap(
+                FEATURE_FLAGS_BOOTSTRAP,
+                docker_only="rabbitmqctl reaches the node over Erlang distribution with its cookie, which no other pod "
+                "holds; on Kubernetes enable the flags before an upgrade (docs/upgrading.md)",
+            ),
             depends_on=wiring.edge,
             metrics=MetricsEndpoint(15692),
             memory_mb=1024,

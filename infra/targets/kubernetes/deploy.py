@@ -92,7 +92,7 @@ def deploy(catalog: Catalog, settings: PlatformSettings, secrets: PlatformSecret
             policy=network.pod_policy(ctx, name, edges, spec.public.port if spec.public else None),
             image_ref=image_ref(settings, spec.image),
         )
-        if spec.bootstrap:
+        if plan.bootstrap_job_of(spec):
             job_policy = network.pod_policy(ctx, job_name(name), edges)
             after = [svc.workload, svc.service] + ([svc.policy, job_policy] if svc.policy else [job_policy])
             svc.bootstrap = bootstrap_job(ctx, spec, after)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...catalog.model import Catalog, HostMount, Mount, ServiceSpec
+from ...catalog.model import Bootstrap, Catalog, HostMount, Mount, ServiceSpec
 
 #: Services that only make sense on one Docker host, with the reason and what replaces them on
 #: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
@@ -162,7 +162,7 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
                 edges.setdefault((client, dep.service), set()).add(server.port)
     for server in names:
         spec = catalog.services[server]
-        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
+        if bootstrap_job_of(spec) and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
             edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
         for target in spec.migration.reaches if spec.migration else ():  # infra.targets.kubernetes.migration
             if target in names and catalog.services[target].port:
@@ -173,6 +173,11 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
             if spec.metrics and server != "prometheus":
                 edges.setdefault(("prometheus", server), set()).add(spec.metrics.port)
     return edges
+
+
+def bootstrap_job_of(spec: ServiceSpec) -> Bootstrap | None:
+    """The service's bootstrap as the Kubernetes target runs it: a Job, unless the catalog says it cannot be one."""
+    return spec.bootstrap if spec.bootstrap and not spec.bootstrap.docker_only else None
 
 
 def dependencies(catalog: Catalog, name: str) -> list[str]:
