@@ -183,6 +183,19 @@ UPLOADS_NEED_WRITABLE_ROOT = "config files are uploaded before start, which Dock
 
 
 @dataclass(frozen=True)
+class RollingUpdate:
+    """An update starts the new container beside the old one, waits until it is healthy and only then stops and
+    removes the old one, which gets `ServiceSpec.stop_grace_seconds` to finish what it is doing (requests, a job).
+
+    Only for services that keep no data of their own: for a moment two containers run side by side, and nothing
+    may have two writers at once (a database on its volume would be corrupted, and the volume's lock refuses the
+    second server). `why` says why running two at once is safe for this service.
+    """
+
+    why: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     layer: Literal["edge", "data", "observability", "application"]
@@ -218,6 +231,12 @@ class ServiceSpec:
     #: does). Docker creates a new volume root:root 0755 unless the image has the mount path, and no non-root
     #: user can write that (VOLUME_FROM_ABSENT_PATH).
     fs_group: int | None = None
+    #: How an update replaces the service's containers on Docker (`RollingUpdate`); None: the old container is
+    #: stopped and removed first, then the new one created under the same fixed name (a short outage).
+    rolling_update: RollingUpdate | None = None
+    #: Seconds a removed container gets between SIGTERM (the image's stop signal) and SIGKILL. The Docker provider
+    #: stops a container with no grace at all unless told (`destroy_grace_seconds`); 10 is `docker stop`'s default.
+    stop_grace_seconds: int = 10
     description: str = ""
 
     @property
@@ -271,7 +290,23 @@ class Catalog:
                 raise ValueError(f"{spec.name}: public services must join the edge network")
             self._validate_hardening(spec)
             self._validate_migration(spec)
+            self._validate_rolling_update(spec)
         self.startup_order()  # raises on cycles
+
+    @staticmethod
+    def _validate_rolling_update(spec: ServiceSpec) -> None:
+        """Two containers side by side must not share a writable volume or a host port, and the switch waits for health."""
+        if spec.rolling_update is None:
+            return
+        if not spec.rolling_update.why.strip():
+            raise ValueError(f"{spec.name}: a rolling update must say why two containers may run at once")
+        writable = sorted(m.volume for m in spec.mounts if isinstance(m, Mount) and not m.read_only)
+        if writable:
+            raise ValueError(f"{spec.name}: a rolling update would run two writers on the volumes {writable}")
+        if spec.host_ports:
+            raise ValueError(f"{spec.name}: a rolling update cannot start a second container on host ports {list(spec.host_ports)}")
+        if spec.healthcheck is None:
+            raise ValueError(f"{spec.name}: a rolling update needs a healthcheck to know when the new container can take over")
 
     def _validate_migration(self, spec: ServiceSpec) -> None:
         """A migration reads only the service's own variables and reaches only what the service waits for."""

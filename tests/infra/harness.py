@@ -36,6 +36,8 @@ class Registered:
     retain_on_delete: bool
     delete_before_replace: bool
     parent: str
+    #: Whether the program set delete_before_replace at all (False: the provider's choice stands).
+    delete_before_replace_defined: bool = False
     ignore_changes: list[str] = field(default_factory=list)
     replace_on_changes: list[str] = field(default_factory=list)
 
@@ -61,6 +63,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif t == "docker:index/remoteImage:RemoteImage":
             out["imageId"] = "sha256:" + format(abs(hash(args.inputs["name"])), "x")
             out["repoDigest"] = args.inputs["name"]
+        elif t == "docker:index/container:Container" and not args.inputs.get("name"):
+            # The provider's autonaming: `<resource name>-<7 random hex>` (pulumi-docker provider/resources.go
+            # `prov.SetAutonaming(255, "-")`). The engine keeps a resource's auto-name from one run to the next and
+            # draws a new one only for a replacement, so here it is the same in every run.
+            out["name"] = f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"
         elif t == "docker:index/image:Image":
             out["imageName"] = args.inputs["imageName"]
             out["repoDigest"] = local_image_id(args.inputs["imageName"])  # local-only: the image ID
@@ -79,17 +86,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            inputs = unwrap(json_format.MessageToDict(request.object))
+            if request.type == "docker:index/container:Container" and "name" not in inputs:
+                # The inputs as the engine holds them after the provider's check (and a policy pack sees them):
+                # with the auto-name filled in. `raw` keeps what the program sent.
+                inputs["name"] = unwrap(json_format.MessageToDict(response.object))["name"]
             self.registered.append(
                 Registered(
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=unwrap(json_format.MessageToDict(request.object)),
+                    inputs=inputs,
                     raw=json_format.MessageToDict(request.object),
                     dependencies=list(request.dependencies),
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
                     parent=request.parent,
                     ignore_changes=list(request.ignoreChanges),
                     replace_on_changes=list(request.replaceOnChanges),

@@ -214,10 +214,6 @@ def test_postgres_healthcheck_uses_tcp_so_it_fails_during_init(run):
     assert "127.0.0.1" in run.container("postgres").inputs["healthcheck"]["tests"]
 
 
-def test_containers_are_replaced_delete_first(run):
-    assert all(c.delete_before_replace for c in run.containers.values())
-
-
 #: Volumes whose content is rebuilt on its own: not worth protecting.
 STATELESS_VOLUMES = {"proxy-html", "proxy-conf", "metrics-textfile", "postgres-run"}
 

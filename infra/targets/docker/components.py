@@ -248,7 +248,11 @@ class Service(pulumi.ComponentResource):
             labels["mlops.healthcheck"] = healthcheck_hash(hc)
         return docker.Container(
             cname,
-            name=cname,
+            # A rolling update needs a new name for each replacement: left out, the provider names the container
+            # `<resource name>-<7 random hex>` (pulumi-docker provider/resources.go `prov.SetAutonaming(255, "-")`),
+            # and the engine checks a replacement's inputs again without the old ones, so it gets a new name
+            # (pulumi/pulumi pkg/resource/deploy/step_generator.go: "we need to recompute the default values").
+            name=None if spec.rolling_update else cname,
             image=image,
             hostname=spec.hostname if spec.replicas == 1 else None,
             command=list(spec.command) if spec.command else None,
@@ -298,11 +302,19 @@ class Service(pulumi.ComponentResource):
             log_driver="json-file",
             log_opts={"max-size": "10m", "max-file": "3"},
             must_run=True,
+            # Without it the provider's delete stops the container with a zero timeout, a SIGKILL at once
+            # (terraform-provider-docker v4.5.0 internal/provider/resource_docker_container_funcs.go
+            # resourceDockerContainerDelete: ContainerStop's Timeout is destroy_grace_seconds, else 0).
+            destroy_grace_seconds=spec.stop_grace_seconds,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(depends_on),
-                # Names are fixed, so the old container must go before its replacement starts.
-                delete_before_replace=True,
+                # pulumi-docker marks every container delete-before-replace (provider/resources.go docker_container
+                # `DeleteBeforeReplace: true`); only an explicit false overrides it (step_generator.go: "The user
+                # can override the provider's decision"). A fixed name must be free before its successor starts.
+                # Rolling: create the new one, wait for its health (`wait` above), then delete the old one, which
+                # the engine does after every create and update of the deployment.
+                delete_before_replace=spec.rolling_update is None,
             ),
         )
 
@@ -385,11 +397,16 @@ class Service(pulumi.ComponentResource):
     def _pids_limit(self, cname: str, container: docker.Container, settings: PlatformSettings) -> command.local.Command:
         """Apply the catalog's PID limit to one container (see `pids_limit_script`), again whenever the
         container is replaced (its id changes) or the limit does (a new script). The script names the
-        container by its fixed Docker name, a plain string, so a preview's policy pack sees it whole
+        container by its Docker name, a plain string for a fixed name, so a preview's policy pack sees it whole
         (`pids-limited`); it holds no secret, and the environment only DOCKER_HOST."""
+        limit = self.spec.hardening.pids_limit
         return command.local.Command(
             f"{cname}-pids-limit",
-            create=pids_limit_script(cname, self.spec.hardening.pids_limit),
+            # A rolling service's container is named by the provider: its name is known once the provider has checked
+            # the inputs, in a preview too.
+            create=container.name.apply(lambda n: pids_limit_script(n, limit))
+            if self.spec.rolling_update
+            else pids_limit_script(cname, limit),
             environment=docker_cli_environment(settings),
             triggers=[container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
