@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 #: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy);
 #: dockerapi / dockeredge: internal, only a Docker socket proxy and its clients (infra/services/edge/socket_proxy.py).
@@ -141,6 +141,27 @@ class Migration:
 
 
 @dataclass(frozen=True)
+class UnsafeUpgrade:
+    """Why a change of a service's data version would lose or refuse its data, and what makes it safe."""
+
+    reason: str
+    #: What the user runs first (a command or the docs section that has them).
+    remedy: str
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """The version that decides the format of a service's data on its volume. The program exports it
+    (`dataVersions`) and the next preview compares against it (infra/upgrade_guards.py).
+
+    `unsafe(old, new, target)` says why moving the data from `old` to `new` is unsafe on that target, or
+    None when the new release reads the old data as it is."""
+
+    version: str
+    unsafe: Callable[[str, str, str], UnsafeUpgrade | None]
+
+
+@dataclass(frozen=True)
 class Hardening:
     """Least privilege for one container. Every container runs with `no-new-privileges`, every
     capability dropped, never privileged, with a memory limit; by default its root filesystem is
@@ -237,6 +258,8 @@ class ServiceSpec:
     #: Seconds a removed container gets between SIGTERM (the image's stop signal) and SIGKILL. The Docker provider
     #: stops a container with no grace at all unless told (`destroy_grace_seconds`); 10 is `docker stop`'s default.
     stop_grace_seconds: int = 10
+    #: The version its data's format depends on, guarded against unsafe changes at preview (`DataVersion`).
+    data_version: DataVersion | None = None
     description: str = ""
 
     @property

@@ -52,10 +52,18 @@ def secret_value(name: str) -> str:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, deployed_outputs: dict[str, Any] | None = None):
+        #: The outputs of the stack's previous deployment, as a StackReference to it reads them (None: never deployed).
+        self.deployed_outputs = deployed_outputs
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         out = dict(args.inputs)
         t = args.typ
-        if t == "random:index/randomPassword:RandomPassword":
+        if t == "pulumi:pulumi:StackReference":
+            # The engine reads the referenced stack's outputs; a stack that has none yet has an empty map.
+            out["outputs"] = dict(self.deployed_outputs or {})
+            out["secretOutputNames"] = []
+        elif t == "random:index/randomPassword:RandomPassword":
             # A replaced password (changed keepers: a rotation) gets a new value, as the provider's would.
             rotation = (args.inputs.get("keepers") or {}).get("rotation")
             out["result"] = secret_value(args.name if rotation is None else f"{args.name}-r{rotation}")
@@ -174,7 +182,12 @@ def stack_file_config(stack: str) -> dict[str, Any]:
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
 
 
-def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
+def run_stack(
+    stack: str,
+    config: dict[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    deployed_outputs: dict[str, Any] | None = None,
+) -> StackRun:
     from infra.program import deploy
 
     cfg = dict(stack_file_config(stack) if config is None else config)
@@ -188,7 +201,7 @@ def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tup
         for k, v in cfg.items()
     }
     pulumi.runtime.set_all_config(flat, [f"{PROJECT}:{k}" for k in secret_keys])
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(deployed_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 
