@@ -33,7 +33,8 @@ from tests.k8s.harness import run_k8s_stack  # noqa: E402
 DOCKER_CONTAINER = "docker:index/container:Container"
 K8S_WORKLOADS = {f"kubernetes:apps/v1:{kind}" for kind in ("Deployment", "StatefulSet", "DaemonSet")}
 #: A bootstrap runs to completion against its service: `docker exec` (a local command) or a Job.
-BOOTSTRAPS = {"command:local:Command", "kubernetes:batch/v1:Job"}
+K8S_JOB = "kubernetes:batch/v1:Job"
+BOOTSTRAPS = {"command:local:Command", K8S_JOB}
 SKIP_AWAIT = "pulumi.com/skipAwait"
 
 
@@ -68,6 +69,21 @@ def _service(res) -> str | None:
     return None
 
 
+def _is_step(res) -> bool:
+    """A deploy step before a service (its migration, the backup before it), not a bootstrap after one."""
+    name = res.name if res.type != K8S_JOB else res.inputs["metadata"]["name"]
+    return res.type in BOOTSTRAPS and name.endswith(("-migration", "-backup-before-migration"))
+
+
+def _through_steps(by_urn: dict, deps: list[str]) -> list[str]:
+    """`deps` with every deploy step replaced by what it waits for: a service waits for those through it."""
+    out: list[str] = []
+    for dep in deps:
+        res = by_urn.get(dep)
+        out += _through_steps(by_urn, res.dependencies) if res is not None and _is_step(res) else [dep]
+    return out
+
+
 def _awaited(res) -> bool:
     if res.type == DOCKER_CONTAINER:
         return bool(res.inputs.get("wait"))
@@ -79,11 +95,15 @@ def startup_links(run: StackRun) -> dict[tuple[str, str], Link]:
     by_urn = {r.urn: r for r in run.resources}
     runs_service = {r.urn: s for r in run.resources if (s := _service(r))}
     bootstrap_of = {
-        r.urn: runs_service[d] for r in run.resources if r.type in BOOTSTRAPS for d in r.dependencies if d in runs_service
+        r.urn: runs_service[d]
+        for r in run.resources
+        if r.type in BOOTSTRAPS and not _is_step(r)
+        for d in r.dependencies
+        if d in runs_service
     }
     links: dict[tuple[str, str], Link] = {}
     for urn, service in runs_service.items():
-        for dep in by_urn[urn].dependencies:
+        for dep in _through_steps(by_urn, by_urn[urn].dependencies):
             if dep in runs_service and runs_service[dep] != service:
                 upstream, waits, boot = runs_service[dep], _awaited(by_urn[dep]), False
             elif dep in bootstrap_of:

@@ -80,12 +80,13 @@ def _k8s_label(catalog: Catalog, name: str) -> str:
     label = f"{name}: {plan.workload_kind(catalog, name)}"
     if spec.replicas > 1 and name not in plan.AUTOSCALED:
         label += f" x{spec.replicas}"
-    return f'"{label}{" + bootstrap Job" if spec.bootstrap else ""}"'
+    jobs = "".join(f" + {kind} Job" for kind, step in (("migration", spec.migration), ("bootstrap", plan.bootstrap_job_of(spec))) if step)
+    return f'"{label}{jobs}"'
 
 
 def k8s_mermaid(stack: str, settings: PlatformSettings, catalog: Catalog) -> str:
     """The Kubernetes target: the Gateway, one HTTPRoute per public host, the rendered workloads with
-    the edges their `depends_on` waits for (readiness and bootstrap Job), and the autoscalers."""
+    the edges their `depends_on` waits for (readiness and bootstrap Job; a migration Job runs before its workload), and the autoscalers."""
     rendered = plan.rendered(catalog)
     nodes = {n: _k8s_label(catalog, n) for n in [*rendered, *sorted(plan.DAEMONSETS)]}
     routes = [n for n in catalog.public() if n in rendered]  # as infra/targets/kubernetes/edge.py::deploy_edge

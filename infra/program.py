@@ -14,6 +14,7 @@ from .catalog.context import CatalogContext
 from .configs import alerting
 from .secrets import PlatformSecrets
 from .settings import PROJECT, ConfigError, PlatformSettings, parse_settings
+from .upgrade_guards import guard_data_versions
 
 
 def _decode(value: Any) -> Any:
@@ -55,6 +56,7 @@ def deploy() -> dict[str, Any]:
     secrets = PlatformSecrets(settings.prefix, overrides, settings.rotation)
     export_tls(settings)  # both targets: `verify` reads it
     catalog = build_catalog(CatalogContext(settings, secrets))
+    guard_data_versions(catalog, settings)  # fails the preview on an unsafe data version change
     if settings.target == "kubernetes":
         from .targets.kubernetes.deploy import deploy as deploy_target
     else:

@@ -281,6 +281,22 @@ class Backup(BaseModel):
     intervalHours: int = Field(24, ge=1, le=24)
 
 
+class Upgrades(BaseModel):
+    """`upgrades.allow.<service>: <version>`: the user carried that service's data to this version by hand (the
+    guard's remedy), so a change the guard calls unsafe goes ahead, for that target version only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    allow: dict[Literal["postgres", "rabbitmq", "minio"], str] = Field(default_factory=dict)
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _versions_as_text(cls, v: Any) -> Any:
+        # `pulumi config set --path upgrades.allow.postgres 18` may store the number 18.
+        if isinstance(v, Mapping):
+            return {k: str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x for k, x in v.items()}
+        return v
+
+
 class PlatformSettings(BaseModel):
     """Validated settings of one stack. Field names are the stack config keys."""
 
@@ -310,6 +326,7 @@ class PlatformSettings(BaseModel):
     #: `rotation.<secret>: <n>`: bumping n replaces that generated secret (`python -m infra.rotate`).
     rotation: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     target: Target = "docker"
+    upgrades: Upgrades = Field(default_factory=Upgrades)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
 
     @field_validator("acmeEmail")

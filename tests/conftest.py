@@ -29,6 +29,7 @@ XDIST_GROUPS = {
     "tests/app/": "app-stack",
     "tests/verify/": "own-services",
     "tests/backup/": "own-services",
+    "tests/upgrades/": "own-services",
     "tests/catalog_runs/": "own-services",
 }
 

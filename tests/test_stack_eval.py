@@ -73,6 +73,9 @@ def test_docker_links_are_the_catalogs_dependencies_and_wait_where_the_upstream_
         for spec in catalog.services.values()
         for dep in spec.depends_on
     }
+    for spec in catalog.services.values():  # a migration waits for its fresh backup, and the service for both
+        if spec.migration and spec.migration.backup:
+            expected[(spec.migration.backup.service, spec.name)] = stack_eval.Link(spec.migration.backup.service, spec.name, True, False)
     assert stack_eval.startup_links(runs[stack]) == expected
 
 
@@ -80,7 +83,7 @@ def test_docker_links_are_the_catalogs_dependencies_and_wait_where_the_upstream_
 def test_kubernetes_links_are_the_rendered_dependencies_and_all_wait_for_readiness(stack, runs):
     _, catalog = offline_catalog(stack, stack_config(stack))
     expected = {
-        (dep, name): stack_eval.Link(dep, name, waits=True, bootstrap=catalog.services[dep].bootstrap is not None)
+        (dep, name): stack_eval.Link(dep, name, waits=True, bootstrap=plan.bootstrap_job_of(catalog.services[dep]) is not None)
         for name in plan.rendered(catalog)
         for dep in plan.dependencies(catalog, name)
     }

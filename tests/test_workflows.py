@@ -449,7 +449,9 @@ def test_e2e_jobs_deploy_verify_back_up_recheck_and_destroy_in_that_order(job, s
     pulumi = [(command_of(c)[0][1:], c) for c in calls if c[0] == "pulumi"]
     order = [cmd for cmd, _ in pulumi]
     assert order == [("login",), ("stack", "init"), ("config", "set"), ("config", "set"), ("up",),
-                     *([("stack", "output")] if job == "k8s-e2e" else []), ("preview",), ("destroy",)]  # fmt: skip
+                     *([("stack", "output")] if job == "k8s-e2e" else []),
+                     *([("config", "set"), ("up",)] if job == "e2e" else []),  # the API's update under load
+                     ("preview",), ("destroy",)]  # fmt: skip
     for cmd, call in pulumi:
         if cmd in {("up",), ("preview",), ("destroy",), ("config", "set"), ("stack", "output")}:
             assert call[call.index("--stack") + 1] == stack, call
@@ -483,7 +485,34 @@ def test_e2e_jobs_run_the_images_the_images_job_scanned(job, stack):
     load_step = next(s["run"] for s in steps if "docker load" in s.get("run", ""))
     assert 'docker tag "scan/$image:$GITHUB_SHA" "ghcr.io/$owner/$image:$GITHUB_SHA"' in load_step
     config = [c for run in e2e_runs(job) for c in tool_calls(run) if c[:3] == ["pulumi", "config", "set"]]
-    assert {(c[-2], c[-1]) for c in config} == {("imageOwner", "$IMAGE_OWNER"), ("imageTag", "$GITHUB_SHA")}
+    update = {("imageTag", "$tag")} if job == "e2e" else set()  # the same images retagged, the API's rebuilt
+    assert {(c[-2], c[-1]) for c in config} == {("imageOwner", "$IMAGE_OWNER"), ("imageTag", "$GITHUB_SHA")} | update
+
+
+def update_step() -> str:
+    return next(s["run"] for s in load(DELIVERY)["jobs"]["e2e"]["steps"] if ".ci/request-loop" in s.get("run", ""))
+
+
+def test_e2e_updates_the_api_while_the_request_loop_runs_and_fails_on_any_failed_request():
+    run = update_step()
+    lines = [line.strip() for line in run.splitlines()]
+    loop = next(i for i, line in enumerate(lines) if line.startswith("python3 .ci/request-loop"))
+    assert shlex.split(lines[loop])[1:5] == [".ci/request-loop", "http://api.ci.localhost/health", "--connect", "127.0.0.1:80"]
+    assert lines[loop].endswith("&") and lines[loop + 1] == "loop=$!"
+    ready = next(i for i, line in enumerate(lines) if line.startswith('until [ -e "$ready" ]'))
+    up = lines.index("pulumi up --stack ci --yes --policy-pack policy")
+    # The loop's exit status is the step's: `wait` returns it and the step's shell stops on a failure (bash -e).
+    assert loop < ready < up < lines.index('kill -TERM "$loop"') < lines.index('wait "$loop"')
+    steps = load(DELIVERY)["jobs"]["e2e"]["steps"]
+    runs = [s.get("run", "") for s in steps]
+    assert runs.index(run) < next(i for i, r in enumerate(runs) if r.startswith("pulumi preview"))
+
+
+def test_e2e_update_changes_only_the_apis_image():
+    run = update_step()
+    assert 'docker tag "ghcr.io/$IMAGE_OWNER/$image:$GITHUB_SHA" "ghcr.io/$IMAGE_OWNER/$image:$tag"' in run
+    assert '| docker build --tag "ghcr.io/$IMAGE_OWNER/mlops-api:$tag" -' in run
+    assert "the update did not replace the API's container" in run
 
 
 def test_the_kind_cluster_runs_the_kubernetes_version_the_schemas_are_pinned_to():

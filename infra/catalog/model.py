@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 #: edge: shared with the proxy; backend: internal, no route out; egress: outbound only (no proxy);
 #: dockerapi / dockeredge: internal, only a Docker socket proxy and its clients (infra/services/edge/socket_proxy.py).
@@ -114,6 +114,54 @@ class Bootstrap:
 
     script: str
     env: dict[str, Any] = field(default_factory=dict)  # name -> secret Output
+    #: Why the Kubernetes target cannot run it as a Job against the service over the network (empty: it can).
+    docker_only: str = ""
+
+
+@dataclass(frozen=True)
+class FreshBackup:
+    """A backup taken right before a migration, by a command run in `service`'s container (`docker exec`)."""
+
+    service: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A one-shot step that migrates the service's data with its new image before the new version starts.
+
+    Both targets run `command` in a container of the service's own image (same user, memory limit and
+    hardening), given only the service's variables named in `env`, and start the service only after it
+    succeeded: a failed migration stops the rollout and the running version stays as it was. It runs
+    again whenever the image changes, so it must be idempotent. `reaches` are the dependencies it talks
+    to (Kubernetes opens exactly those edges); `backup` is taken first where that service is rendered.
+    """
+
+    command: tuple[str, ...]
+    env: tuple[str, ...]
+    reaches: tuple[str, ...]
+    backup: FreshBackup | None = None
+
+
+@dataclass(frozen=True)
+class UnsafeUpgrade:
+    """Why a change of a service's data version would lose or refuse its data, and what makes it safe."""
+
+    reason: str
+    #: What the user runs first (a command or the docs section that has them).
+    remedy: str
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """The version that decides the format of a service's data on its volume. The program exports it
+    (`dataVersions`) and the next preview compares against it (infra/upgrade_guards.py).
+
+    `unsafe(old, new, target)` says why moving the data from `old` to `new` is unsafe on that target, or
+    None when the new release reads the old data as it is."""
+
+    version: str
+    unsafe: Callable[[str, str, str], UnsafeUpgrade | None]
 
 
 @dataclass(frozen=True)
@@ -159,6 +207,19 @@ UPLOADS_NEED_WRITABLE_ROOT = "config files are uploaded before start, which Dock
 
 
 @dataclass(frozen=True)
+class RollingUpdate:
+    """An update starts the new container beside the old one, waits until it is healthy and only then stops and
+    removes the old one, which gets `ServiceSpec.stop_grace_seconds` to finish what it is doing (requests, a job).
+
+    Only for services that keep no data of their own: for a moment two containers run side by side, and nothing
+    may have two writers at once (a database on its volume would be corrupted, and the volume's lock refuses the
+    second server). `why` says why running two at once is safe for this service.
+    """
+
+    why: str
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     layer: Literal["edge", "data", "observability", "application"]
@@ -188,11 +249,20 @@ class ServiceSpec:
     labels: dict[str, str] = field(default_factory=dict)
     metrics: MetricsEndpoint | None = None
     bootstrap: Bootstrap | None = None
+    migration: Migration | None = None
     #: Kubernetes' pod `fsGroup`, given on Docker too: before the service starts, the root of each named volume it
     #: mounts writable is given to this group and made group-writable (`volume_group_script`, what the kubelet
     #: does). Docker creates a new volume root:root 0755 unless the image has the mount path, and no non-root
     #: user can write that (VOLUME_FROM_ABSENT_PATH).
     fs_group: int | None = None
+    #: How an update replaces the service's containers on Docker (`RollingUpdate`); None: the old container is
+    #: stopped and removed first, then the new one created under the same fixed name (a short outage).
+    rolling_update: RollingUpdate | None = None
+    #: Seconds a removed container gets between SIGTERM (the image's stop signal) and SIGKILL. The Docker provider
+    #: stops a container with no grace at all unless told (`destroy_grace_seconds`); 10 is `docker stop`'s default.
+    stop_grace_seconds: int = 10
+    #: The version its data's format depends on, guarded against unsafe changes at preview (`DataVersion`).
+    data_version: DataVersion | None = None
     description: str = ""
 
     @property
@@ -245,7 +315,40 @@ class Catalog:
             if spec.public and "edge" not in spec.networks:
                 raise ValueError(f"{spec.name}: public services must join the edge network")
             self._validate_hardening(spec)
+            self._validate_migration(spec)
+            self._validate_rolling_update(spec)
         self.startup_order()  # raises on cycles
+
+    @staticmethod
+    def _validate_rolling_update(spec: ServiceSpec) -> None:
+        """Two containers side by side must not share a writable volume or a host port, and the switch waits for health."""
+        if spec.rolling_update is None:
+            return
+        if not spec.rolling_update.why.strip():
+            raise ValueError(f"{spec.name}: a rolling update must say why two containers may run at once")
+        writable = sorted(m.volume for m in spec.mounts if isinstance(m, Mount) and not m.read_only)
+        if writable:
+            raise ValueError(f"{spec.name}: a rolling update would run two writers on the volumes {writable}")
+        if spec.host_ports:
+            raise ValueError(f"{spec.name}: a rolling update cannot start a second container on host ports {list(spec.host_ports)}")
+        if spec.healthcheck is None:
+            raise ValueError(f"{spec.name}: a rolling update needs a healthcheck to know when the new container can take over")
+
+    def _validate_migration(self, spec: ServiceSpec) -> None:
+        """A migration reads only the service's own variables and reaches only what the service waits for."""
+        m = spec.migration
+        if m is None:
+            return
+        unknown = set(m.env) - set(spec.env) - set(spec.secret_env)
+        if unknown:
+            raise ValueError(f"{spec.name}: the migration names variables the service does not have: {sorted(unknown)}")
+        if "backend" not in spec.networks:
+            raise ValueError(f"{spec.name}: a migration runs on the backend network, which the service does not join")
+        waits_for = {d.service for d in spec.depends_on if d.healthy}
+        if not set(m.reaches) <= waits_for:
+            raise ValueError(f"{spec.name}: the migration reaches {sorted(set(m.reaches) - waits_for)}, which the service does not wait for")
+        if m.backup and m.backup.service not in self.services:
+            raise ValueError(f"{spec.name}: the migration's backup names unknown service '{m.backup.service}'")
 
     @staticmethod
     def _validate_hardening(spec: ServiceSpec) -> None:
@@ -285,6 +388,9 @@ class Catalog:
             state[name] = 1
             for dep in self.services[name].depends_on:
                 visit(dep.service, path + (name,))
+            migration = self.services[name].migration
+            if migration and migration.backup:  # its backup is taken before the service starts
+                visit(migration.backup.service, path + (name,))
             state[name] = 2
             order.append(name)
 

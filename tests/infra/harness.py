@@ -36,7 +36,10 @@ class Registered:
     retain_on_delete: bool
     delete_before_replace: bool
     parent: str
+    #: Whether the program set delete_before_replace at all (False: the provider's choice stands).
+    delete_before_replace_defined: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    replace_on_changes: list[str] = field(default_factory=list)
 
 
 def local_image_id(image_name: str) -> str:
@@ -49,10 +52,18 @@ def secret_value(name: str) -> str:
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, deployed_outputs: dict[str, Any] | None = None):
+        #: The outputs of the stack's previous deployment, as a StackReference to it reads them (None: never deployed).
+        self.deployed_outputs = deployed_outputs
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         out = dict(args.inputs)
         t = args.typ
-        if t == "random:index/randomPassword:RandomPassword":
+        if t == "pulumi:pulumi:StackReference":
+            # The engine reads the referenced stack's outputs; a stack that has none yet has an empty map.
+            out["outputs"] = dict(self.deployed_outputs or {})
+            out["secretOutputNames"] = []
+        elif t == "random:index/randomPassword:RandomPassword":
             # A replaced password (changed keepers: a rotation) gets a new value, as the provider's would.
             rotation = (args.inputs.get("keepers") or {}).get("rotation")
             out["result"] = secret_value(args.name if rotation is None else f"{args.name}-r{rotation}")
@@ -60,6 +71,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
         elif t == "docker:index/remoteImage:RemoteImage":
             out["imageId"] = "sha256:" + format(abs(hash(args.inputs["name"])), "x")
             out["repoDigest"] = args.inputs["name"]
+        elif t == "docker:index/container:Container" and not args.inputs.get("name"):
+            # The provider's autonaming: `<resource name>-<7 random hex>` (pulumi-docker provider/resources.go
+            # `prov.SetAutonaming(255, "-")`). The engine keeps a resource's auto-name from one run to the next and
+            # draws a new one only for a replacement, so here it is the same in every run.
+            out["name"] = f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"
         elif t == "docker:index/image:Image":
             out["imageName"] = args.inputs["imageName"]
             out["repoDigest"] = local_image_id(args.inputs["imageName"])  # local-only: the image ID
@@ -78,19 +94,26 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
+            inputs = unwrap(json_format.MessageToDict(request.object))
+            if request.type == "docker:index/container:Container" and "name" not in inputs:
+                # The inputs as the engine holds them after the provider's check (and a policy pack sees them):
+                # with the auto-name filled in. `raw` keeps what the program sent.
+                inputs["name"] = unwrap(json_format.MessageToDict(response.object))["name"]
             self.registered.append(
                 Registered(
                     type=request.type,
                     name=request.name,
                     urn=response.urn,
-                    inputs=unwrap(json_format.MessageToDict(request.object)),
+                    inputs=inputs,
                     raw=json_format.MessageToDict(request.object),
                     dependencies=list(request.dependencies),
                     protect=bool(request.protect),
                     retain_on_delete=bool(request.retainOnDelete),
                     delete_before_replace=bool(request.deleteBeforeReplace),
+                    delete_before_replace_defined=bool(request.deleteBeforeReplaceDefined),
                     parent=request.parent,
                     ignore_changes=list(request.ignoreChanges),
+                    replace_on_changes=list(request.replaceOnChanges),
                 )
             )
         return response
@@ -159,7 +182,12 @@ def stack_file_config(stack: str) -> dict[str, Any]:
     return dict((yaml.safe_load(path.read_text()) or {}).get("config") or {})
 
 
-def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tuple[str, ...] = ()) -> StackRun:
+def run_stack(
+    stack: str,
+    config: dict[str, Any] | None = None,
+    secret_keys: tuple[str, ...] = (),
+    deployed_outputs: dict[str, Any] | None = None,
+) -> StackRun:
     from infra.program import deploy
 
     cfg = dict(stack_file_config(stack) if config is None else config)
@@ -173,7 +201,7 @@ def run_stack(stack: str, config: dict[str, Any] | None = None, secret_keys: tup
         for k, v in cfg.items()
     }
     pulumi.runtime.set_all_config(flat, [f"{PROJECT}:{k}" for k in secret_keys])
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(deployed_outputs)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 

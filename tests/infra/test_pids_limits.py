@@ -102,16 +102,19 @@ def test_the_pids_limit_command_sets_the_catalog_limit_on_its_container(run):
     for cname, cmd in pids_commands(run).items():
         service = rules._labels(run.containers[cname].inputs)["mlops.service"]
         assert cname.startswith(prefix)
+        docker_name = run.containers[cname].inputs["name"]  # the resource's name, or the provider's auto-name
         limit = catalog.services[service].hardening.pids_limit
-        assert cmd.inputs["create"] == pids_limit_script(cname, limit)
-        assert cmd.inputs["create"].startswith(f"docker update --pids-limit {limit} {cname} ")
+        assert cmd.inputs["create"] == pids_limit_script(docker_name, limit)
+        assert cmd.inputs["create"].startswith(f"docker update --pids-limit {limit} {docker_name} ")
 
 
 def test_each_replica_gets_its_own_pids_limit_command(runs):
     run = runs["staging"]
     replicas = [c for c in run.containers if c.startswith(f"{PROJECT}-staging-processor-")]
     assert len(replicas) > 1
-    assert all(f"docker update --pids-limit 512 {c} " in pids_commands(run)[c].inputs["create"] for c in replicas)
+    names = {c: run.containers[c].inputs["name"] for c in replicas}
+    assert len(set(names.values())) == len(replicas)
+    assert all(f"docker update --pids-limit 512 {names[c]} " in pids_commands(run)[c].inputs["create"] for c in replicas)
 
 
 def test_the_pids_limit_command_reruns_when_its_container_is_replaced(run):
@@ -230,7 +233,9 @@ def test_pids_limited_reads_properties_as_the_policy_sdk_passes_them(runs):
     from pulumi_policy.proxy import unknown_checking_proxy
 
     run = runs["production"]
-    seen = [(r.type, unknown_checking_proxy(deserialize_properties(copy.deepcopy(r.raw)))) for r in run.resources]
+    # A policy sees the inputs after the provider's check: an auto-named container's name filled in.
+    checked = [{**copy.deepcopy(r.raw), **({"name": r.inputs["name"]} if r.type == rules.CONTAINER else {})} for r in run.resources]
+    seen = [(r.type, unknown_checking_proxy(deserialize_properties(props))) for r, props in zip(run.resources, checked)]
     assert rules.containers_pids_limited(seen) == []
     without = [(t, p) for t, p in seen if t != rules.COMMAND]
     assert len(rules.containers_pids_limited(without)) == len(run.containers)

@@ -28,7 +28,8 @@ STACK = "staging"
 CONVERGES = {
     "postgresPassword": {"postgres", "postgres-bootstrap"},  # the bootstrap ALTERs the superuser
     "postgresMonitorPassword": {"postgres-bootstrap", "postgres-exporter"},
-    "mlflowDbPassword": {"postgres-bootstrap", "mlflow"},
+    # The migration step holds it too: it runs again (a no-op at the newest schema) with the new password.
+    "mlflowDbPassword": {"postgres-bootstrap", "mlflow", "mlflow-migration"},
     "apiDbPassword": {"postgres-bootstrap", "api", "processor"},
     "rabbitmqAdminPassword": {"rabbitmq", "object-backup"},  # definitions re-imported at boot
     "rabbitmqAppPassword": {"rabbitmq", "api", "processor"},

@@ -26,8 +26,10 @@ def test_diagram_draws_each_workload_as_the_program_renders_it(run):
     for name, kind in rendered.items():
         assert f'["{name}: {kind}' in text, name
     jobs = {m["metadata"]["name"] for m in of_kind(run, "Job")}
-    assert jobs == {"postgres-bootstrap", "minio-bootstrap"}
-    assert {f"{n}-bootstrap" for n in rendered if f'["{n}: {rendered[n]} + bootstrap Job"]' in text} == jobs
+    assert jobs == {"postgres-bootstrap", "minio-bootstrap", "mlflow-migration"}
+    drawn = {f"{n}-bootstrap" for n in rendered if f'["{n}: {rendered[n]} + bootstrap Job"]' in text}
+    drawn |= {f"{n}-migration" for n in rendered if f'["{n}: {rendered[n]} + migration Job"]' in text}
+    assert drawn == jobs
 
 
 def test_diagram_routes_are_the_programs_httproutes(run):

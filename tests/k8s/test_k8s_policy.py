@@ -69,7 +69,7 @@ def test_every_rule_passes_on_the_rendered_k8s_staging_stack(run):
         for name, (_, rule) in {**rules.RULES, **rules.K8S_RULES}.items():
             assert rule(res.type, props, run.stack) == [], (name, res.name)
         checked += res.type in (*rules.POD_TEMPLATES, rules.POD, rules.CRON_JOB)
-    assert checked == len(workloads(run)) + 3  # and node-exporter's DaemonSet and two bootstrap Jobs
+    assert checked == len(workloads(run)) + 4  # and node-exporter's DaemonSet, two bootstrap Jobs and the migration Job
     assert rules.namespaces_deny_by_default(stack_resources(run)) == []
     assert rules.containers_pids_limited(stack_resources(run)) == []  # no Docker containers here
 

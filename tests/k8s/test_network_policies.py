@@ -30,11 +30,13 @@ EXPECTED = {
     # Alerts go to Alertmanager; Grafana shows them; Tempo's metrics generator writes to Mimir.
     ("prometheus", "alertmanager", 9093), ("grafana", "alertmanager", 9093), ("tempo", "mimir", 9009),
     ("postgres-bootstrap", "postgres", 5432), ("minio-bootstrap", "minio", 9000),
+    # MLflow's migration Job reaches its backend store only (not the object store MLflow itself uses).
+    ("mlflow-migration", "postgres", 5432),
     # Alloy ships pod logs to Loki; Prometheus scrapes Alloy.
     ("alloy", "loki", 3100), ("prometheus", "alloy", 12345),
 }  # fmt: skip
-#: Pods that are clients only: the bootstrap Jobs.
-JOBS = {"postgres-bootstrap", "minio-bootstrap"}
+#: Pods that are clients only: the bootstrap Jobs and the migration Job.
+JOBS = {"postgres-bootstrap", "minio-bootstrap", "mlflow-migration"}
 #: Public services: their public port is open to the gateway's namespace, nothing else from outside.
 PUBLIC = {"rabbitmq": 15672, "minio": 9001, "mlflow": 5000, "grafana": 3000, "api": 8000, "ui": 8501}
 #: (policy, namespace) -> ports: every other way in from outside the namespace. KEDA's operator

@@ -11,6 +11,7 @@ from ...catalog.model import (
     MetricsEndpoint,
     PublicRoute,
     RateLimit,
+    RollingUpdate,
     ServiceSpec,
     python_http_check,
 )
@@ -19,6 +20,10 @@ from ...settings import size_bytes
 from .pipeline_env import pipeline_env
 
 API_PORT = 8000
+#: An update's old API gets this long after SIGTERM: uvicorn 0.54.0 then stops accepting connections and waits for
+#: the open ones to finish their responses (uvicorn/server.py `Server.shutdown`, no `timeout_graceful_shutdown` set),
+#: which bounds an upload in flight; nginx sends new requests to the new container meanwhile.
+API_STOP_GRACE_SECONDS = 60
 
 
 def share_of_requests(status: str, legend: str) -> Query:
@@ -66,6 +71,11 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 tmpfs=(("/tmp", "size=256m"),),
                 image_user="10001",  # app/api/Dockerfile: USER 10001
             ),
+            rolling_update=RollingUpdate(
+                "its state is in PostgreSQL, RabbitMQ and MinIO; two APIs apply the schema migrations under an "
+                "advisory lock, one after the other, and nginx-proxy routes to both while they run"
+            ),
+            stop_grace_seconds=API_STOP_GRACE_SECONDS,
             description="Pipeline API (FastAPI): datasets, jobs, predictions, feedback",
         ),
     ]

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, ServiceSpec
+from ...catalog.model import BuiltImage, Dependency, Hardening, Healthcheck, MetricsEndpoint, RollingUpdate, ServiceSpec
 from ...configs.dashboards import RATE, Panel, Query, quantiles
 from .pipeline_env import pipeline_env
 
 PROCESSOR_METRICS_PORT = 9100
 PROCESSOR_MEMORY_MB = 2048
+#: An update's old worker drains its current job for up to this long. SIGTERM is Celery's warm shutdown (celery 5.7.0
+#: celery/apps/worker.py `install_worker_term_handler` -> `_shutdown_handler(how='Warm')`): it stops taking messages
+#: and the threads pool's stop waits for the running job (celery/concurrency/thread.py `TaskPool.on_stop`:
+#: `executor.shutdown(cancel_futures=True)` waits for running futures, cancels queued ones). The job's message is
+#: acknowledged only once its outcome is committed (acks_late, app/common/pipeline_common/queue.py), so a job still
+#: running when the grace ends is killed, its message redelivered when the connection drops and the job claimed
+#: again once its lease runs out: it runs again from the start, never half-applied.
+PROCESSOR_STOP_GRACE_SECONDS = 600
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -41,6 +49,10 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 pids_limit=512,
                 pids_reason="scikit-learn's OpenMP and OpenBLAS pools start a thread per CPU, beside boto3's transfer threads",
             ),
+            rolling_update=RollingUpdate(
+                "workers share the job queue; a job is claimed under a lease, so two workers never run the same job"
+            ),
+            stop_grace_seconds=PROCESSOR_STOP_GRACE_SECONDS,
             description="Data Processor: trains and scores models from the job queue",
         ),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
-from ...catalog.model import BuiltImage, Hardening, PublicRoute, RateLimit, ServiceSpec, python_http_check
+from ...catalog.model import BuiltImage, Hardening, PublicRoute, RateLimit, RollingUpdate, ServiceSpec, python_http_check
 from .api import API_PORT
 
 UI_PORT = 8501
@@ -30,6 +30,9 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 tmpfs=(("/tmp", "size=64m"), ("/home/app", "size=16m,uid=10001,gid=10001")),
                 image_user="10001",  # app/ui/Dockerfile: USER 10001
             ),
+            # A browser's session lives in the server it is connected to: its websocket reconnects to the new one.
+            rolling_update=RollingUpdate("it keeps nothing but browser sessions in memory; every request goes to the API"),
+            stop_grace_seconds=30,
             description="Streamlit UI",
         ),
     ]

@@ -3,9 +3,12 @@ key and policy (created by the bootstrap); no application uses the root credenti
 
 from __future__ import annotations
 
+import re
+
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import (
     Bootstrap,
+    DataVersion,
     Hardening,
     Healthcheck,
     MetricsEndpoint,
@@ -13,8 +16,10 @@ from ...catalog.model import (
     PublicRoute,
     RateLimit,
     ServiceSpec,
+    UnsafeUpgrade,
     VolumeSpec,
 )
+from ...catalog.versions import image_tag
 
 VOLUMES = (VolumeSpec("minio"),)
 
@@ -51,6 +56,32 @@ grant pipeline "$S3_PIPELINE_SECRET" pipeline-data
 grant mlflow "$S3_MLFLOW_SECRET" mlflow-artifacts
 grant backup "$S3_BACKUP_SECRET" pipeline-data mlflow-artifacts
 """
+
+
+def release_time(tag: str) -> str | None:
+    """The timestamp of a MinIO release tag (RELEASE.2025-09-07T16-13-09Z), which orders releases; None otherwise."""
+    match = re.fullmatch(r"RELEASE\.(\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}Z)", tag)
+    return match.group(1) if match else None
+
+
+def unsafe_upgrade(old: str, new: str, target: str) -> UnsafeUpgrade | None:
+    """A newer release is safe: a MinIO server migrates the backend format it finds on its drives to its own at
+    start-up (minio/minio cmd/format-erasure.go `formatErasureMigrate`: "Migrates all previous versions to latest
+    version of `format.json`", V1 to V2 to V3), and nothing migrates back, so an older release may not read what a
+    newer one wrote. A tag that is not a MinIO release
+    (another S3 store swapped in) cannot be judged."""
+    o, n = release_time(old), release_time(new)
+    if o is None or n is None:
+        return UnsafeUpgrade(
+            f"cannot tell whether '{new}' reads the data MinIO '{old}' wrote",
+            "copy the buckets to the new store (rclone sync, as the object backup does) and start it on an empty volume",
+        )
+    if n < o:
+        return UnsafeUpgrade(
+            f"MinIO {new} is older than {old}, which may have moved the data on its volume to a format {new} does not read",
+            "stay on the newer release, or restore the object store from the object backup onto an empty volume",
+        )
+    return None
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -98,6 +129,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 pids_limit=1024,
                 pids_reason="Go object store: a thread per CPU plus one per disk syscall in flight, which grow with concurrent S3 requests",
             ),
+            data_version=DataVersion(image_tag(ctx.image("minio")), unsafe_upgrade),
             description="MinIO: S3 store for datasets, batch results and MLflow artifacts",
         )
     ]

@@ -9,13 +9,27 @@ from ...catalog.model import (
     Dependency,
     Hardening,
     MetricsEndpoint,
+    Migration,
     PublicRoute,
     RateLimit,
     ServiceSpec,
     python_http_check,
 )
 from ...values import fmt
-from . import minio
+from . import minio, pgbackrest
+
+#: `mlflow db upgrade URL` creates the tables of an empty database and otherwise runs alembic's upgrade to the newest
+#: revision the installed MLflow knows (mlflow/db.py `upgrade`, mlflow/store/db/utils.py `_upgrade_db` at v3.17.2);
+#: at the newest one it changes nothing, so it is safe to run on every new image. Without it a new release's server
+#: refuses a database of an older one: `_verify_schema` raises "Detected out-of-date database schema (found version
+#: X, but expected Y). Take a backup of your database, then run 'mlflow db upgrade <database_uri>'" (same file). The
+#: URL is the server's own MLFLOW_BACKEND_STORE_URI, read from the environment so no command line holds the password.
+MIGRATION = Migration(
+    command=("sh", "-c", 'exec mlflow db upgrade "$MLFLOW_BACKEND_STORE_URI"'),
+    env=("MLFLOW_BACKEND_STORE_URI",),
+    reaches=("postgres",),
+    backup=pgbackrest.BEFORE_MIGRATION,
+)
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
@@ -50,6 +64,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 "AWS_SECRET_ACCESS_KEY": sec("s3MlflowSecretKey"),
             },
             healthcheck=python_http_check("http://127.0.0.1:5000/health"),
+            migration=MIGRATION,
             depends_on=(Dependency("postgres"), Dependency("minio"), *wiring.edge),
             metrics=MetricsEndpoint(5000),
             memory_mb=2048,

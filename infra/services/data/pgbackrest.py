@@ -13,20 +13,29 @@ from ...catalog.model import (
     BuiltImage,
     ConfigFile,
     Dependency,
+    FreshBackup,
     Hardening,
     Healthcheck,
     Mount,
     ServiceSpec,
     VolumeSpec,
 )
+from ...catalog.versions import base_image, image_tag, numeric_version
 from ...configs import backup as cfg
 from ...configs.dashboards import Panel, Query
 from ...settings import PlatformSettings
 from ..exporters import node_exporter
 
 PGBACKREST_CONF = "/etc/pgbackrest/pgbackrest.conf"
-#: PostgreSQL 18's images keep the cluster here, under the volume mounted at /var/lib/postgresql.
-PGDATA = "/var/lib/postgresql/18/docker"
+#: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
+POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+#: The PostgreSQL major our image is built on (its Dockerfile's `FROM postgres:<major>.<minor>-<suite>`): the data
+#: directory's format, which only pg_upgrade or a dump and restore carry to another major.
+POSTGRES_MAJOR = str(numeric_version(image_tag(base_image(POSTGRES_IMAGE.dockerfile)))[0])
+#: Where the official image keeps the cluster from 18 on: one directory per major under the volume mounted at
+#: /var/lib/postgresql (docker-library/postgres 18/trixie/Dockerfile: "in 18+, PGDATA has changed to match the
+#: pg_ctlcluster standard directory structure", `ENV PGDATA /var/lib/postgresql/18/docker`, `VOLUME /var/lib/postgresql`).
+PGDATA = f"/var/lib/postgresql/{POSTGRES_MAJOR}/docker"
 SOCKET_DIR = "/var/run/postgresql"
 LOCAL_TARGET = "/backups"
 #: `backup.target.caCertificate`, uploaded where pgBackRest (`repo1-storage-ca-file`) and rclone (`--ca-cert`,
@@ -37,8 +46,13 @@ POSTGRES_UID = "999:999"
 #: Its group: the volumes PostgreSQL and postgres-backup write but whose path the image lacks (the metrics
 #: volume; the dev stack's local target) are given to it (ServiceSpec.fs_group), as Kubernetes' fsGroup does.
 POSTGRES_GID = 999
-#: The official PostgreSQL image plus pgBackRest (app/postgres/Dockerfile).
-POSTGRES_IMAGE = BuiltImage("postgres", "app/postgres/Dockerfile")
+
+#: A differential backup taken in postgres-backup's container before a data migration (`Migration.backup`): the state
+#: just before it is restorable without replaying WAL. Without a prior full backup pgBackRest takes a full one ("no
+#: prior backup exists, diff backup has been changed to full", pgbackrest src/command/backup/backup.c backupBuildPrior
+#: at release/2.59.0); postgres-backup is healthy only once the stanza exists (POSTGRES_BACKUP_HEALTHCHECK). A scheduled
+#: backup running at that moment holds pgBackRest's lock, and then this one fails and stops the rollout: run `up` again.
+BEFORE_MIGRATION = FreshBackup("postgres-backup", ("pgbackrest", "--stanza=main", "--type=diff", "backup"))
 
 
 def backup_healthcheck(test: tuple[str, ...]) -> Healthcheck:

@@ -8,10 +8,12 @@ from ...catalog.model import (
     UPLOADS_NEED_WRITABLE_ROOT,
     Bootstrap,
     ConfigFile,
+    DataVersion,
     Hardening,
     Healthcheck,
     Mount,
     ServiceSpec,
+    UnsafeUpgrade,
     VolumeSpec,
 )
 from . import pgbackrest
@@ -58,6 +60,22 @@ SQL
 """
 
 
+def unsafe_upgrade(old: str, new: str, target: str) -> UnsafeUpgrade | None:
+    """Any change of major. The official image keeps each major's cluster in its own directory
+    (/var/lib/postgresql/<major>/docker, `pgbackrest.PGDATA`), so a new major starts a new, empty cluster beside the
+    old one and every client finds an empty database; an older major cannot read a newer cluster at all."""
+    if old == new:
+        return None
+    if int(new) < int(old):
+        reason = f"PostgreSQL {new} cannot read a cluster written by PostgreSQL {old} (no downgrade across majors)"
+        return UnsafeUpgrade(reason, f"restore a dump taken from PostgreSQL {old} into a new cluster (docs/upgrading.md, PostgreSQL)")
+    reason = (
+        f"PostgreSQL {new} keeps its cluster in /var/lib/postgresql/{new}/docker and would start there on an empty "
+        f"database beside the {old} cluster"
+    )
+    return UnsafeUpgrade(reason, f"carry the {old} cluster over to {new} first (docs/upgrading.md, PostgreSQL)")
+
+
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     sec = ctx.secrets.get
     pg_backup_files, pg_backup_env = pgbackrest.pgbackrest_files_and_env(ctx)
@@ -101,6 +119,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 pids_limit=512,
                 pids_reason="a process per connection (max_connections 100), background and parallel workers, archive_command runs",
             ),
+            data_version=DataVersion(pgbackrest.POSTGRES_MAJOR, unsafe_upgrade),
             description="PostgreSQL: MLflow backend store and pipeline job state",
         )
     ]

@@ -10,7 +10,9 @@ import json
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import (
     UPLOADS_NEED_WRITABLE_ROOT,
+    Bootstrap,
     ConfigFile,
+    DataVersion,
     Hardening,
     Healthcheck,
     MetricsEndpoint,
@@ -18,8 +20,10 @@ from ...catalog.model import (
     PublicRoute,
     RateLimit,
     ServiceSpec,
+    UnsafeUpgrade,
     VolumeSpec,
 )
+from ...catalog.versions import image_tag, numeric_version
 from ...configs.dashboards import Panel, Query
 from ...values import derive
 
@@ -77,6 +81,67 @@ prometheus.tcp.port = 15692
 """
 
 
+#: After every start of a new container (an upgrade replaces it), every stable feature flag is enabled: a node of
+#: the next release series refuses to boot on data whose required flags are off, so each upgrade must find the
+#: previous one's flags on (RabbitMQ's "Upgrading RabbitMQ" guide). `enable_feature_flag all` enables the stable ones,
+#: never experimental ones without `--opt-in` (rabbitmq-server v4.2.9:
+#: deps/rabbitmq_cli/lib/rabbitmq/cli/ctl/commands/enable_feature_flag_command.ex `run(["all"], ...)` ->
+#: deps/rabbit/src/rabbit_feature_flags.erl `enable_all/0`, "Enables all stable feature flags"); it is idempotent.
+#: `rabbitmqctl` inside the container reaches the node with the image's Erlang cookie, as the healthcheck's
+#: `rabbitmq-diagnostics` does.
+FEATURE_FLAGS_BOOTSTRAP = """\
+set -eu
+rabbitmqctl --quiet enable_feature_flag all
+"""
+
+
+#: What the guard tells a user before the next release series on Kubernetes, where no bootstrap enables the flags.
+ENABLE_FLAGS_IN_POD = "kubectl exec -n <namespace> rabbitmq-0 -- rabbitmqctl enable_feature_flag all"
+
+
+def data_version(image: str) -> str:
+    """The release of an image reference (`rabbitmq:4.2.9-management` -> 4.2.9), else its tag as it is."""
+    tag = image_tag(image)
+    release = numeric_version(tag)
+    return ".".join(map(str, release)) if release else tag
+
+
+def unsafe_upgrade(old: str, new: str, target: str) -> UnsafeUpgrade | None:
+    """A release series is only ever reached from the one before it with all its stable feature flags enabled
+    (RabbitMQ's "Feature Flags" guide, version 4.2: "RabbitMQ 4.2 requires feature flags introduced in the 3.13 series
+    to be enabled prior to the upgrade, RabbitMQ 4.3 will require all feature flags from 4.2 to be enabled"; a node
+    started without them refuses to boot: "required feature flag not enabled! It must be enabled before upgrading").
+    A patch release within a series is safe; the next minor series is safe where the bootstrap enabled the flags
+    after the previous start (Docker); a skipped series, a new major and a downgrade are not."""
+    o, n = numeric_version(old), numeric_version(new)
+    if o is None or n is None or len(o) < 2 or len(n) < 2:
+        return UnsafeUpgrade(
+            f"cannot tell the release series of RabbitMQ '{old}' or '{new}'",
+            "check RabbitMQ's upgrade guide for this path (https://www.rabbitmq.com/docs/upgrade)",
+        )
+    old_series, new_series = f"{o[0]}.{o[1]}", f"{n[0]}.{n[1]}"
+    if n < o:
+        return UnsafeUpgrade(
+            f"RabbitMQ {new} is older than {old}, whose data and enabled feature flags it may not know",
+            "restore the queue's volume from before the upgrade instead, or stay on the newer release",
+        )
+    if n[:2] == o[:2]:
+        return None
+    if n[0] == o[0] and n[1] == o[1] + 1:
+        if target == "docker":
+            return None  # the bootstrap enabled every stable flag after the old container's start
+        return UnsafeUpgrade(
+            f"RabbitMQ {new_series} needs every stable feature flag of {old_series} enabled, which no step does on Kubernetes",
+            f"`{ENABLE_FLAGS_IN_POD}` while {old} still runs",
+        )
+    return UnsafeUpgrade(
+        f"RabbitMQ {new_series} needs the feature flags of the series just before it, which {old} (series {old_series}) never had",
+        "upgrade one release series at a time: a `pulumi up` with the newest release of each series in between "
+        "(`pulumi config set --path images.rabbitmq rabbitmq:<release>-management`), per RabbitMQ's upgrade guide "
+        "(https://www.rabbitmq.com/docs/upgrade)",
+    )
+
+
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
     sec = ctx.secrets.get
     return [
@@ -100,6 +165,11 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 ),
             ),
             healthcheck=Healthcheck(("CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity")),
+            bootstrap=Bootstrap(
+                FEATURE_FLAGS_BOOTSTRAP,
+                docker_only="rabbitmqctl reaches the node over Erlang distribution with its cookie, which no other pod "
+                "holds; on Kubernetes enable the flags before an upgrade (docs/upgrading.md)",
+            ),
             depends_on=wiring.edge,
             metrics=MetricsEndpoint(15692),
             memory_mb=1024,
@@ -114,6 +184,7 @@ def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
                 pids_limit=512,
                 pids_reason="Erlang VM: a scheduler and a dirty CPU scheduler per CPU, 10 dirty I/O ones; each CLI healthcheck starts a second VM",
             ),
+            data_version=DataVersion(data_version(ctx.image("rabbitmq")), unsafe_upgrade),
             description="RabbitMQ: job queue (management UI public)",
         )
     ]

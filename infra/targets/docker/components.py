@@ -149,6 +149,7 @@ class Service(pulumi.ComponentResource):
         networks: PlatformNetworks,
         volumes: PlatformVolumes,
         depends_on: Sequence[pulumi.Resource] = (),
+        backup: "Service | None" = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         name = settings.docker_name(spec.name)
@@ -159,6 +160,10 @@ class Service(pulumi.ComponentResource):
         env = _env_list({**spec.env, **spec.secret_env, **routing_env(settings, spec)})
         if spec.fs_group is not None:
             depends_on = [*depends_on, self._fs_group(name, settings, volumes, image)]
+        self.migration: command.local.Command | None = None
+        if spec.migration:
+            self.migration = self._migration(name, settings, networks, image, depends_on, backup)
+            depends_on = [*depends_on, self.migration]
         self.containers: list[docker.Container] = []
         self.pids_limits: list[command.local.Command] = []
         for i in range(1, spec.replicas + 1):
@@ -243,7 +248,11 @@ class Service(pulumi.ComponentResource):
             labels["mlops.healthcheck"] = healthcheck_hash(hc)
         return docker.Container(
             cname,
-            name=cname,
+            # A rolling update needs a new name for each replacement: left out, the provider names the container
+            # `<resource name>-<7 random hex>` (pulumi-docker provider/resources.go `prov.SetAutonaming(255, "-")`),
+            # and the engine checks a replacement's inputs again without the old ones, so it gets a new name
+            # (pulumi/pulumi pkg/resource/deploy/step_generator.go: "we need to recompute the default values").
+            name=None if spec.rolling_update else cname,
             image=image,
             hostname=spec.hostname if spec.replicas == 1 else None,
             command=list(spec.command) if spec.command else None,
@@ -293,11 +302,19 @@ class Service(pulumi.ComponentResource):
             log_driver="json-file",
             log_opts={"max-size": "10m", "max-file": "3"},
             must_run=True,
+            # Without it the provider's delete stops the container with a zero timeout, a SIGKILL at once
+            # (terraform-provider-docker v4.5.0 internal/provider/resource_docker_container_funcs.go
+            # resourceDockerContainerDelete: ContainerStop's Timeout is destroy_grace_seconds, else 0).
+            destroy_grace_seconds=spec.stop_grace_seconds,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(depends_on),
-                # Names are fixed, so the old container must go before its replacement starts.
-                delete_before_replace=True,
+                # pulumi-docker marks every container delete-before-replace (provider/resources.go docker_container
+                # `DeleteBeforeReplace: true`); only an explicit false overrides it (step_generator.go: "The user
+                # can override the provider's decision"). A fixed name must be free before its successor starts.
+                # Rolling: create the new one, wait for its health (`wait` above), then delete the old one, which
+                # the engine does after every create and update of the deployment.
+                delete_before_replace=spec.rolling_update is None,
             ),
         )
 
@@ -326,14 +343,70 @@ class Service(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _migration(
+        self,
+        name: str,
+        settings: PlatformSettings,
+        networks: PlatformNetworks,
+        image: Any,
+        depends_on: Sequence[pulumi.Resource],
+        backup: "Service | None",
+    ) -> command.local.Command:
+        """The spec's `Migration`, before the containers (they depend on it): a one-off container of the new image,
+        hardened as the service is, on the backend network, after a fresh backup in the backup service's container.
+        Both run again only when the image changes (`triggers`); a failure fails `up` before any container of the
+        service is replaced, so the running one keeps serving."""
+        m = self.spec.migration
+        after = list(depends_on)
+        if m.backup and backup is not None:
+            after.append(
+                command.local.Command(
+                    f"{name}-backup-before-migration",
+                    create=backup.containers[0].name.apply(lambda n: shlex.join(["docker", "exec", n, *m.backup.command])),
+                    environment=docker_cli_environment(settings),
+                    triggers=[image],
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*backup.ready, *depends_on]),
+                )
+            )
+        values = {**self.spec.env, **self.spec.secret_env}
+        h = self.spec.hardening
+        user = self.spec.user or h.image_user
+
+        def docker_run(args: list) -> str:
+            network, image_id = args
+            flags = [
+                "--rm", "--name", f"{name}-migration", "--network", network,
+                "--memory", f"{self.spec.memory_mb}m", "--memory-swap", f"{self.spec.memory_mb}m",
+                "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true",
+                *(["--read-only"] if h.read_only else []),
+                *(arg for path, opts in h.tmpfs for arg in ("--tmpfs", f"{path}:{opts}")),
+                *(["--user", user] if user else []),
+                *(arg for key in m.env for arg in ("-e", key)),  # values from the command's environment
+            ]  # fmt: skip
+            return shlex.join(["docker", "run", *flags, image_id, *m.command])
+
+        return command.local.Command(
+            f"{name}-migration",
+            create=pulumi.Output.all(networks.names["backend"], image).apply(docker_run),
+            environment={**{k: values[k] for k in m.env}, **docker_cli_environment(settings)},
+            triggers=[image, *m.command],
+            logging=command.local.Logging.STDERR,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=after),
+        )
+
     def _pids_limit(self, cname: str, container: docker.Container, settings: PlatformSettings) -> command.local.Command:
         """Apply the catalog's PID limit to one container (see `pids_limit_script`), again whenever the
         container is replaced (its id changes) or the limit does (a new script). The script names the
-        container by its fixed Docker name, a plain string, so a preview's policy pack sees it whole
+        container by its Docker name, a plain string for a fixed name, so a preview's policy pack sees it whole
         (`pids-limited`); it holds no secret, and the environment only DOCKER_HOST."""
+        limit = self.spec.hardening.pids_limit
         return command.local.Command(
             f"{cname}-pids-limit",
-            create=pids_limit_script(cname, self.spec.hardening.pids_limit),
+            # A rolling service's container is named by the provider: its name is known once the provider has checked
+            # the inputs, in a preview too.
+            create=container.name.apply(lambda n: pids_limit_script(n, limit))
+            if self.spec.rolling_update
+            else pids_limit_script(cname, limit),
             environment=docker_cli_environment(settings),
             triggers=[container.id],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),

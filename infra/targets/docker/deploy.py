@@ -20,7 +20,8 @@ def deploy(catalog: Catalog, settings: PlatformSettings, secrets: PlatformSecret
     for name in catalog.startup_order():
         spec = catalog.services[name]
         waits_for = [r for dep in spec.depends_on for r in services[dep.service].ready]
-        services[name] = Service(spec, settings, networks, volumes, depends_on=waits_for)
+        backup = services.get(spec.migration.backup.service) if spec.migration and spec.migration.backup else None
+        services[name] = Service(spec, settings, networks, volumes, depends_on=waits_for, backup=backup)
     export_outputs(settings, catalog, secrets, networks, services)
     return services
 

@@ -21,6 +21,8 @@ from .bootstrap import bootstrap_job, job_name
 from .common import KubeContext, labels
 from .config import service_config
 from .edge import deploy_edge
+from .migration import migration_job
+from .migration import job_name as migration_job_name
 from .workloads import workload
 
 
@@ -77,6 +79,9 @@ def deploy(catalog: Catalog, settings: PlatformSettings, secrets: PlatformSecret
         waits_for = [r for dep in plan.dependencies(catalog, name) for r in services[dep].ready]
         account = accounts.get(name)
         cfg = service_config(ctx, spec)
+        if spec.migration:  # the new version's pods start only after their data is migrated
+            job_policy = network.pod_policy(ctx, migration_job_name(name), edges)
+            waits_for = [*waits_for, migration_job(ctx, spec, [*waits_for, *cfg.resources, *filter(None, [job_policy])])]
         svc = KubeService(
             name=name,
             workload=workload(
@@ -87,7 +92,7 @@ def deploy(catalog: Catalog, settings: PlatformSettings, secrets: PlatformSecret
             policy=network.pod_policy(ctx, name, edges, spec.public.port if spec.public else None),
             image_ref=image_ref(settings, spec.image),
         )
-        if spec.bootstrap:
+        if plan.bootstrap_job_of(spec):
             job_policy = network.pod_policy(ctx, job_name(name), edges)
             after = [svc.workload, svc.service] + ([svc.policy, job_policy] if svc.policy else [job_policy])
             svc.bootstrap = bootstrap_job(ctx, spec, after)

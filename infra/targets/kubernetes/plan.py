@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...catalog.model import Catalog, HostMount, Mount, ServiceSpec
+from ...catalog.model import Bootstrap, Catalog, HostMount, Mount, ServiceSpec
 
 #: Services that only make sense on one Docker host, with the reason and what replaces them on
 #: Kubernetes; "not rendered yet" marks the counterparts still to come (issue 13).
@@ -148,10 +148,11 @@ def service_ports(catalog: Catalog, names: list[str]) -> dict[str, set[int]]:
 def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], set[int]]:
     """Every (client, server) -> ports the network policies allow inside the namespace.
 
-    Four sources, all from the catalog: dependencies (on the server's main port),
+    Five sources, all from the catalog: dependencies (on the server's main port),
     addresses in a client's configuration (`server:port`), a service's bootstrap Job
-    to the service, and Prometheus to every metrics endpoint. Clients are pod names
-    (`app.kubernetes.io/name`): a service, or `<service>-bootstrap`.
+    to the service, a service's migration Job to what the migration reaches, and Prometheus
+    to every metrics endpoint. Clients are pod names (`app.kubernetes.io/name`): a service,
+    `<service>-bootstrap` or `<service>-migration`.
     """
     edges = referenced_ports(catalog, names)
     for client in names:
@@ -161,14 +162,22 @@ def allowed_edges(catalog: Catalog, names: list[str]) -> dict[tuple[str, str], s
                 edges.setdefault((client, dep.service), set()).add(server.port)
     for server in names:
         spec = catalog.services[server]
-        if spec.bootstrap and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
+        if bootstrap_job_of(spec) and spec.port:  # its Job reaches it over the network (infra.targets.kubernetes.bootstrap)
             edges.setdefault((f"{server}-bootstrap", server), set()).add(spec.port)
+        for target in spec.migration.reaches if spec.migration else ():  # infra.targets.kubernetes.migration
+            if target in names and catalog.services[target].port:
+                edges.setdefault((f"{server}-migration", target), set()).add(catalog.services[target].port)
     if "prometheus" in names:
         for server in names:
             spec = catalog.services[server]
             if spec.metrics and server != "prometheus":
                 edges.setdefault(("prometheus", server), set()).add(spec.metrics.port)
     return edges
+
+
+def bootstrap_job_of(spec: ServiceSpec) -> Bootstrap | None:
+    """The service's bootstrap as the Kubernetes target runs it: a Job, unless the catalog says it cannot be one."""
+    return spec.bootstrap if spec.bootstrap and not spec.bootstrap.docker_only else None
 
 
 def dependencies(catalog: Catalog, name: str) -> list[str]:
