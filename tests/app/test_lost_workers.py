@@ -17,15 +17,20 @@ def test_a_job_whose_workers_are_killed_past_the_attempt_limit_fails_naming_the_
     queue = "lost-" + os.urandom(3).hex()
     api = stack.start_api("lost-api", QUEUE_PREFIX=queue)
     env = {"QUEUE_PREFIX": queue, "JOB_LEASE_SECONDS": "5"}
+    # Each next worker is running before the one holding the job is killed, so the message goes
+    # straight back to it: the job never waits for a worker to start (another test's API, sharing
+    # this database, would publish a job stranded past its reconcile grace to its own queue).
+    victims = [stack.start_worker("lost-victim-1", FAULT_PAUSE_AT="fitting", **env)]
     with httpx.Client(base_url=api, headers={"Authorization": f"Bearer {stack.api_token}"}, timeout=60) as client:
         ds = upload(client, csv_bytes, "lost")
         r = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income", "model_name": "lost-model"})
         job_id = r.json()["id"]
-        for attempt in (1, 2):  # MAX_JOB_ATTEMPTS
-            victim = stack.start_worker(f"lost-victim-{attempt}", FAULT_PAUSE_AT="fitting", **env)
-            stack.wait_log(f"lost-victim-{attempt}", f"fault-point fitting job={job_id}", victim)
-            stack.procs.stop(victim, sig=signal.SIGKILL)
+        stack.wait_log("lost-victim-1", f"fault-point fitting job={job_id}", victims[0])
+        victims.append(stack.start_worker("lost-victim-2", FAULT_PAUSE_AT="fitting", **env))
+        stack.procs.stop(victims[0], sig=signal.SIGKILL)  # MAX_JOB_ATTEMPTS is 2: two workers lost
+        stack.wait_log("lost-victim-2", f"fault-point fitting job={job_id}", victims[1])
         rescuer = stack.start_worker("lost-rescuer", **env)
+        stack.procs.stop(victims[1], sig=signal.SIGKILL)
         job = wait_job(client, job_id, timeout=300)
         stack.wait_log("lost-rescuer", "job failed: gave up", rescuer)
         stack.procs.stop(rescuer)  # a message it still held unacknowledged would go back to the queue
