@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 
 from .flow import train, wait_job
-from .stored import csv_dataset, parquet_dataset, result_table
+from .stored import csv_dataset, parquet_dataset, result_table, store_of
 
 
 def adult_like(rows: int, seed: int = 0) -> pa.Table:
@@ -58,7 +58,7 @@ def test_scoring_a_parquet_data_set_writes_its_rows_with_predictions_as_parquet(
 
 def test_a_data_set_stored_as_csv_before_parquet_is_still_scored_into_parquet(stack, client, worker, csv_bytes):
     assert train(client, parquet_dataset(stack, adult_like(500), "csv-era-base"), "csv-era-model")["status"] == "succeeded"
-    dataset_id = csv_dataset(stack, csv_bytes, "csv-era", ["age", "hours", "job", "income"])
+    dataset_id = csv_dataset(stack, csv_bytes, "csv-era")
     r = client.post("/api/v1/prediction-jobs", json={"model_name": "csv-era-model", "dataset_id": dataset_id})
     job = wait_job(client, r.json()["id"])
     assert job["status"] == "succeeded", job["error"]
@@ -66,3 +66,13 @@ def test_a_data_set_stored_as_csv_before_parquet_is_still_scored_into_parquet(st
     assert scored.num_rows == 400 == job["result"]["rows"]
     assert scored.column_names == ["age", "hours", "job", "income", "prediction", "probability"]
     assert set(scored.column("prediction").to_pylist()) <= {">50K", "<=50K"}
+
+
+def test_a_data_set_stored_as_csv_before_parquet_is_read_with_text_columns_as_stored_strings(stack, client, csv_bytes):
+    """What the memory plan counts as text (one-hot columns) and what results store: `string`, as in Parquet data sets."""
+    from data_processor.datasets import open_source
+
+    dataset_id = csv_dataset(stack, csv_bytes, "csv-era-types")
+    source = open_source(store_of(stack), f"datasets/{dataset_id}.csv")
+    assert source.strings() == ["job", "income"]
+    assert [source.schema.field(c).type for c in ("job", "income")] == [pa.string(), pa.string()]

@@ -71,8 +71,30 @@ class Converted:
 
 
 def frame_from_table(table: pa.Table, gaps_in: set[str] | frozenset = frozenset()) -> pd.DataFrame:
-    """The frame `tabular.read_csv` gives for the CSV this table was converted from. A part of a
-    file (a row group) takes the dtypes of the whole when `gaps_in` names the file's columns with gaps."""
+    """The frame `tabular.read_csv` gives for the CSV this table was converted from, text as pandas'
+    `str` dtype (what previews show and profiles describe). A part of a file (a row group) takes the
+    dtypes of the whole when `gaps_in` names the file's columns with gaps."""
+    return _frame(table, gaps_in, lambda column: pd.Series(column.to_pylist(), dtype="str"))
+
+
+def frame_with_object_text(table: pa.Table, gaps_in: set[str] | frozenset = frozenset()) -> pd.DataFrame:
+    """`frame_from_table`'s frame with text as Python objects (NaN where missing), each distinct value
+    of a dictionary-encoded column one string shared by its cells: the frame models are fitted and
+    scored on, since `modeling.prepare` and `tabular.coerce` turn text into objects anyway and from a
+    `str` column would make one Python string per cell (the worker's memory plan counts 8 bytes a cell)."""
+    return _frame(table, gaps_in, _object_text)
+
+
+def _object_text(column: pa.ChunkedArray) -> pd.Series:
+    if pa.types.is_dictionary(column.type):
+        return column.to_pandas().astype(object)
+    values = column.to_numpy(zero_copy_only=False)
+    return pd.Series(values, dtype=object).where(pd.notna(values), np.nan)
+
+
+def _frame(table: pa.Table, gaps_in, text) -> pd.DataFrame:
+    """Numbers and booleans as `read_csv` types them (whole numbers with gaps float64, booleans with gaps
+    objects with None); text columns (string or dictionary-encoded) by `text`."""
     out = {}
     for name, column in zip(table.column_names, table.columns):
         t, gaps = column.type, column.null_count > 0 or name in gaps_in
@@ -83,8 +105,8 @@ def frame_from_table(table: pa.Table, gaps_in: set[str] | frozenset = frozenset(
         elif pa.types.is_boolean(t):
             out[name] = pd.Series(column.to_pylist(), dtype=object) if gaps else column.to_numpy().astype(bool)
         else:
-            out[name] = pd.Series(column.to_pylist(), dtype="str")
-    return pd.DataFrame(out, columns=table.column_names)
+            out[name] = text(column)
+    return pd.DataFrame(out, columns=table.column_names, copy=False)
 
 
 def dtype_name(arrow_type: pa.DataType, gaps: bool) -> str:

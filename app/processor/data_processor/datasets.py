@@ -1,8 +1,8 @@
 """A stored data set as the processor reads it: in row groups, only the columns a job needs.
 
-A data set is stored as Parquet (`datasets/<id>.parquet`, row groups of at most 65,536 rows, columns
-int64, double, bool or string; docs/data-at-size.md): `pq.ParquetFile` over the store's ranged reader
-fetches the footer, then only the row groups and columns asked for. Strings are read
+A data set is stored as Parquet (`datasets/<id>.parquet`, row groups of at most
+`columnar.ROW_GROUP_ROWS` rows, columns int64, double, bool or string; docs/data-at-size.md):
+`pq.ParquetFile` over the store's ranged reader fetches the footer, then only the row groups and columns asked for. Strings are read
 dictionary-encoded, so a column of repeated labels costs a small code per row instead of a Python
 string per cell. A data set uploaded before Parquet is a CSV file: it is parsed whole once (the
 upload limit was 100 MiB then) and turned into the same Arrow table, so every job sees one kind of
@@ -20,11 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline_common.columnar import ROW_GROUP_ROWS, frame_with_object_text
 from pipeline_common.storage import ObjectStore
 from pipeline_common.tabular import read_csv
 
-#: Rows per slice of a CSV data set (the row group size of the stored Parquet files).
-CSV_SLICE_ROWS = 65_536
 #: Bytes fetched per ranged GET of a Parquet data set.
 READ_AHEAD = 32 * 1024 * 1024
 
@@ -76,25 +75,12 @@ def open_source(store: ObjectStore, key: str, field: str = "dataset_id") -> Sour
     del data
     table = pa.Table.from_pandas(df, preserve_index=False)
     del df
+    # pandas' `str` columns arrive as large_string: the stored type is `string` (memory plan, results).
+    table = table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_large_string(f.type) else f for f in table.schema]))
     schema = table.schema.remove_metadata()
     table = pa.table({n: pc.dictionary_encode(c) if pa.types.is_string(c.type) else c for n, c in zip(table.column_names, table.columns)})
-    sizes = [min(CSV_SLICE_ROWS, table.num_rows - s) for s in range(0, table.num_rows, CSV_SLICE_ROWS)]
+    sizes = [min(ROW_GROUP_ROWS, table.num_rows - s) for s in range(0, table.num_rows, ROW_GROUP_ROWS)]
     return Source(schema, table.num_rows, sizes, stored, _table=table)
-
-
-def frame(table: pa.Table) -> pd.DataFrame:
-    """The frame `tabular.read_csv` gives for the same rows: whole numbers with gaps as float64, text as
-    Python objects (NaN where missing; the strings of one dictionary shared, not copied per cell)."""
-    out = {}
-    for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_dictionary(column.type):
-            out[name] = column.to_pandas().astype(object)
-        elif pa.types.is_string(column.type):
-            values = column.to_numpy(zero_copy_only=False)
-            out[name] = pd.Series(values, dtype=object).where(pd.notna(values), np.nan)
-        else:
-            out[name] = column.to_pandas()
-    return pd.DataFrame(out, copy=False)
 
 
 def plain(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -114,5 +100,5 @@ def read_rows(source: Source, columns: list[str], rows: np.ndarray | None = None
                 parts.append(source.row_group(i, columns).take(pa.array(rows[lo:hi] - start)))
         start += size
     if not parts:
-        return frame(source.row_group(0, columns).slice(0, 0))
-    return frame(pa.concat_tables(parts))  # to_pandas unifies the row groups' dictionaries
+        return frame_with_object_text(source.row_group(0, columns).slice(0, 0))
+    return frame_with_object_text(pa.concat_tables(parts))  # to_pandas unifies the row groups' dictionaries

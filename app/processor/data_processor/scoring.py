@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from opentelemetry import trace
 from threadpoolctl import threadpool_limits
 
+from pipeline_common.columnar import frame_with_object_text
 from pipeline_common.scoring import score
 from pipeline_common.tabular import coerce, records_frame
 
@@ -70,7 +71,7 @@ def score_to(sink, source: datasets.Source, model, schema) -> int:
 
     def scored(table: pa.Table, first_row: int) -> pa.Table:
         with tracer.start_as_current_span("predict.score"), threadpool_limits(1, user_api="openmp"):
-            scores = score(model, coerce(datasets.frame(table.select(inputs)), schema, first_row=first_row))
+            scores = score(model, coerce(frame_with_object_text(table.select(inputs)), schema, first_row=first_row))
         columns = datasets.plain(table.select([f.name for f in kept]), source.schema).columns
         columns += [pa.array(scores.labels(), pa.string()), pa.array(scores.probability(), pa.float64())]
         return pa.Table.from_arrays(columns, schema=out_schema)
