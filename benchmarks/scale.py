@@ -33,6 +33,7 @@ sys.path[:0] = [str(ROOT), *(str(ROOT / "app" / p) for p in ("common", "api", "p
 
 import httpx  # noqa: E402
 
+from benchmarks.throughput import wait_job  # noqa: E402  (long-polls the job)
 from infra.assembly import offline_catalog  # noqa: E402
 from infra.settings import size_bytes  # noqa: E402
 from tests.app.services import Stack  # noqa: E402
@@ -97,20 +98,12 @@ class PeakRss:
         self.peak = max(self.peak, rss_mb(self.pid))
 
 
-def wait_job(client: httpx.Client, job_id: str, timeout: float = 7200) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        job = client.get(f"/api/v1/jobs/{job_id}", params={"wait": 60}).json()
-        if job["status"] in ("succeeded", "failed") or time.monotonic() > deadline:
-            return job
-
-
 def run_job(client: httpx.Client, path: str, body: dict, worker_pid: int) -> tuple[dict, float, float]:
     with PeakRss(worker_pid) as peak:
         started = time.perf_counter()
         r = client.post(path, json=body)
         r.raise_for_status()
-        job = wait_job(client, r.json()["id"])
+        job = wait_job(client, r.json()["id"], timeout=7200)
         took = time.perf_counter() - started
     if job["status"] != "succeeded":
         raise SystemExit(f"{path} failed: {job['error']}")

@@ -21,6 +21,7 @@ from pipeline_common.storage import ObjectStore
 from .conftest import make_csv
 from .flow import upload
 from .services import S3_ENV
+from .stored import csv_dataset
 
 BUCKET = "pipeline-data"
 
@@ -142,23 +143,9 @@ def test_a_profile_is_served_from_the_data_sets_row(client, stack, s3):
     assert r.status_code == 200 and r.json()["rows"] == 400
 
 
-def old_csv_dataset(stack, s3, data: bytes) -> str:
-    """A data set as uploads stored it before Parquet: a CSV object, a row without a profile."""
-    dataset_id = uuid.uuid4().hex
-    key = f"datasets/{dataset_id}.csv"
-    s3.put_object(Bucket=BUCKET, Key=key, Body=data)
-    columns = [{"name": c, "dtype": "int64"} for c in ("age", "hours")] + [{"name": c, "dtype": "str"} for c in ("job", "income")]
-    with db(stack) as conn:
-        conn.execute(
-            "insert into datasets (id, name, object_key, rows, columns, created_at) values (%s, 'old', %s, 400, %s, now())",
-            (dataset_id, key, json.dumps(columns)),
-        )
-    return dataset_id
-
-
 def test_a_data_set_stored_as_csv_before_parquet_is_listed_previewed_profiled_and_deleted(client, stack, s3):
     data = make_csv()
-    dataset_id = old_csv_dataset(stack, s3, data)
+    dataset_id = csv_dataset(stack, data, "old")
     assert dataset_id in [d["id"] for d in client.get("/api/v1/datasets").json()]
     preview = client.get(f"/api/v1/datasets/{dataset_id}/preview?rows=2").json()
     assert preview["rows"] == pd.read_csv(io.BytesIO(data)).head(2).to_dict("records")
