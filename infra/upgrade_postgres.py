@@ -55,8 +55,8 @@ initdb -D "$NEW_PGDATA" --username=postgres >/dev/null
 cp "$OLD_PGDATA/pg_hba.conf" "$OLD_PGDATA/pg_ident.conf" "$NEW_PGDATA/"
 pg_ctl -D "$NEW_PGDATA" -w -l "$sock/server.log" -o "-c listen_addresses='' -c unix_socket_directories=$sock" start >/dev/null
 # Every role (with its password), database, grant and row. pg_dumpall writes CREATE ROLE for the role it runs as
-# too, "since even with --clean we will have failed to drop it" (postgres src/bin/pg_dump/pg_dumpall.c dumpRoles);
-# initdb created that one, so that line alone is dropped and any other error stops the restore.
+# too, which initdb created (without this filter: `ERROR: role "postgres" already exists`, 18's pg_dumpall against
+# 15 in tests/upgrades/test_postgres_major_upgrade.py); that line alone is dropped, any other error stops the restore.
 pg_dumpall -h "$OLD_HOST" -p "${OLD_PORT:-5432}" -U postgres \
   | sed '/^CREATE ROLE postgres;$/d' \
   | psql -X -q -v ON_ERROR_STOP=1 -h "$sock" -U postgres -d postgres >/dev/null
