@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 import pulumi
 
-from .catalog.model import Catalog
+from .catalog.model import STACK, Catalog
 from .settings import PROJECT, PlatformSettings
 
 OUTPUT = "dataVersions"
@@ -35,7 +35,8 @@ def refusals(catalog: Catalog, settings: PlatformSettings, previous: Mapping[str
         if unsafe is None or settings.upgrades.allow.get(name) == guard.version:
             continue
         found.append(
-            f"{name}: {old} -> {guard.version} is unsafe: {unsafe.reason}. To make it safe: {unsafe.remedy}. Once the "
+            f"{name}: {old} -> {guard.version} is unsafe: {unsafe.reason}. To make it safe: "
+            f"{unsafe.remedy.replace(STACK, settings.stack)}. Once the "
             f"data is ready for {guard.version}, `pulumi config set --path upgrades.allow.{name} {guard.version}` lets "
             f"this change through"
         )

@@ -148,8 +148,12 @@ class UnsafeUpgrade:
     """Why a change of a service's data version would lose or refuse its data, and what makes it safe."""
 
     reason: str
-    #: What the user runs first (a command or the docs section that has them).
+    #: What the user runs first (a command or the docs section that has them); STACK in it becomes the stack's name.
     remedy: str
+
+
+#: Stands for the stack's name in an `UnsafeUpgrade.remedy` (infra/upgrade_guards.py fills it in).
+STACK = "<stack>"
 
 
 @dataclass(frozen=True)

@@ -130,26 +130,35 @@ class Postgres:
     the data (a restore) and start it again on the same port.
     """
 
-    def __init__(self, procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self, procs: Processes, settings: dict[str, str] | None = None, env: dict[str, str] | None = None,
+        data: Path | None = None, bindir: Path | None = None, password: str | None = None,
+    ):  # fmt: skip
         self.procs = procs
         self.settings = dict(settings or {})
         self.env = dict(env or {})
-        self.data = procs.root / "pg"
+        self.data = data or procs.root / "pg"
         self.user = "postgres" if os.geteuid() == 0 else None  # initdb refuses root
         #: Archiving with pgBackRest (the restore drill) needs a cluster Debian's pgBackRest 2.45 reads.
         self.pgbackrest = "pgbackrest" in self.settings.get("archive_command", "")
+        #: A given major's programs (the upgrade drill); by default pg_bin's choice.
+        self.bindir = bindir
         self.port = free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}"
+        self.url = f"postgresql://postgres{':' + password if password else ''}@127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
-    def init(self) -> None:
+    def bin(self, name: str) -> str:
+        return str(self.bindir / name) if self.bindir else pg_bin(name, self.pgbackrest)
+
+    def init(self, *args: str) -> None:
+        """`args`: initdb's options after the harness's own (a later one overrides)."""
         if self.user:  # what the image's entrypoint does as root (docker-entrypoint.sh: mkdir -p, chown $PGDATA)
-            self.data.mkdir()
+            self.data.mkdir(parents=True)
             pw = pwd.getpwnam(self.user)
             os.chown(self.data, pw.pw_uid, pw.pw_gid)
             os.chmod(self.procs.root, 0o755)  # the test's own temp root (mkdtemp: 0700) must let that user in
         subprocess.run(
-            [pg_bin("initdb", self.pgbackrest), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            [self.bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", *args],
             check=True, capture_output=True, user=self.user,
         )  # fmt: skip
 
@@ -157,7 +166,7 @@ class Postgres:
         extra = [arg for name, value in self.settings.items() for arg in ("-c", f"{name}={value}")]
         self.proc = self.procs.start(
             "postgres",
-            [pg_bin("postgres", self.pgbackrest), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
+            [self.bin("postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
              "-c", f"unix_socket_directories={self.data}", "-c", "fsync=off", *extra],
             env=self.env, user=self.user,
         )  # fmt: skip

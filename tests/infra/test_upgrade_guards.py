@@ -45,6 +45,22 @@ def test_a_postgres_major_bump_is_refused_naming_both_versions_and_the_commands(
     assert f"pulumi config set --path upgrades.allow.postgres {PG}" in message
 
 
+def test_the_postgres_refusal_names_the_command_that_carries_this_stacks_cluster_over(first_deploy):
+    previous = {**deployed(first_deploy), "postgres": "15"}
+    with pytest.raises(Exception) as refused:
+        run_after(previous)
+    message = str(refused.value)
+    carry_over = f"python -m infra.upgrade_postgres --stack {STACK} carry-over"
+    allow = f"pulumi config set --path upgrades.allow.postgres {PG}"
+    assert carry_over in message and message.index(carry_over) < message.index(allow)
+    assert f"python -m infra.upgrade_postgres --stack {STACK} resume" in message
+
+
+def test_on_kubernetes_the_postgres_refusal_names_no_docker_command():
+    unsafe = postgres.unsafe_upgrade("15", "18", "kubernetes")
+    assert "infra.upgrade_postgres" not in unsafe.remedy and "docs/upgrading.md, PostgreSQL" in unsafe.remedy
+
+
 def test_a_postgres_major_bump_goes_ahead_once_the_stack_allows_that_major(first_deploy):
     previous = {**deployed(first_deploy), "postgres": "15"}
     run = run_after(previous, upgrades={"allow": {"postgres": PG}})

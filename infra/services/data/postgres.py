@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...catalog.context import CatalogContext, Wiring
 from ...catalog.model import (
+    STACK,
     UPLOADS_NEED_WRITABLE_ROOT,
     Bootstrap,
     ConfigFile,
@@ -73,7 +74,15 @@ def unsafe_upgrade(old: str, new: str, target: str) -> UnsafeUpgrade | None:
         f"PostgreSQL {new} keeps its cluster in /var/lib/postgresql/{new}/docker and would start there on an empty "
         f"database beside the {old} cluster"
     )
-    return UnsafeUpgrade(reason, f"carry the {old} cluster over to {new} first (docs/upgrading.md, PostgreSQL)")
+    if target == "kubernetes":
+        return UnsafeUpgrade(reason, f"carry the {old} cluster over to {new} first (docs/upgrading.md, PostgreSQL)")
+    command = f"python -m infra.upgrade_postgres --stack {STACK}"
+    return UnsafeUpgrade(
+        reason,
+        f"run `{command} carry-over` first: it stops PostgreSQL's clients and dumps the {old} cluster into a new "
+        f"{new} cluster, keeping the old one (docs/upgrading.md, PostgreSQL); after the `pulumi up` that follows, "
+        f"`{command} resume` starts the clients again",
+    )
 
 
 def specs(ctx: CatalogContext, wiring: Wiring) -> list[ServiceSpec]:
