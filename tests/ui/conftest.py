@@ -94,3 +94,51 @@ def shot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def open_page(browser, ui_url):
+    """open_page(viewport): a page in a fresh browser context, so a new Streamlit session; closed after the test."""
+    from playwright.sync_api import expect
+
+    from .pages import DESKTOP
+
+    expect.set_options(timeout=120_000)
+    contexts = []
+
+    def open_(viewport: dict = DESKTOP, **options):
+        context = browser.new_context(viewport=viewport, base_url=ui_url, **options)
+        context.set_default_timeout(120_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def upload_frame(client, frame, name: str) -> dict:
+    """A data set uploaded through the API (the tests here are about what the UI makes of it)."""
+    from tests.app.flow import upload
+
+    return upload(client, frame.to_csv(index=False).encode(), name)
+
+
+@pytest.fixture(scope="session")
+def form_model(client, worker) -> str:
+    """A model whose inputs are, in CSV order, a required whole number (age), an optional number
+    (weight, with gaps), another required number and a category: four fields, more than a form row."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from tests.app.conftest import make_csv
+    from tests.app.flow import train_ok
+
+    df = pd.read_csv(io.BytesIO(make_csv()))
+    weight = np.random.default_rng(5).normal(70, 12, len(df)).round(1)
+    weight[::9] = np.nan
+    df.insert(1, "weight", weight)
+    train_ok(client, df.to_csv(index=False).encode(), "ui-form-data", "ui-form-model")
+    return "ui-form-model"

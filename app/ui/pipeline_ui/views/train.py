@@ -62,7 +62,7 @@ def training_form(api, datasets: list[dict]) -> None:
 
 def pick_model_name(api) -> str | None:
     """An existing model by default (training adds a version); a new one only on purpose."""
-    models = api.models()
+    models = [m for m in api.models() if m.get("versions")]  # an empty model (a failed first training) is no choice
     existing = [m["name"] for m in models]
     if not existing:
         return st.text_input("New model name", value=DEFAULT_NEW_NAME).strip() or None
