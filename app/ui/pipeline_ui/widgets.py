@@ -50,6 +50,14 @@ def dataset_label(ds: dict) -> str:
     return f"{ds['name']} · {ds['rows']:,} rows × {len(ds['columns'])} columns · {when(ds.get('created_at'))}".rstrip(" ·")
 
 
+def profile_of(api: ApiClient, dataset_id: str) -> dict:
+    """A data set's profile, fetched once per session (a data set never changes once uploaded)."""
+    cache = st.session_state.setdefault("profiles", {})
+    if dataset_id not in cache:
+        cache[dataset_id] = api.profile(dataset_id)
+    return cache[dataset_id]
+
+
 def pick_dataset(datasets: list[dict], label: str, key: str, prefer: str | None = None) -> dict:
     ids = [d["id"] for d in datasets]
     index = ids.index(prefer) if prefer in ids else 0
