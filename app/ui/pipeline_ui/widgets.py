@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,20 @@ def when(value) -> str:
     else:
         moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def plain_number(value, digits: int = 4) -> str:
+    """A number for people: at least `digits` significant digits, no exponent (1,484,705 rather than
+    1.4847e+06; 0.01235 rather than 1.235e-02), thousands grouped from 10,000 (a year stays 2007);
+    '-0' never shows."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value)))) if value else 0
+    text = f"{value:{',' if abs(value) >= 10_000 else ''}.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text.strip("-0.,") == "" else text
 
 
 def dataset_label(ds: dict) -> str:
