@@ -142,3 +142,30 @@ def form_model(client, worker) -> str:
     df.insert(1, "weight", weight)
     train_ok(client, df.to_csv(index=False).encode(), "ui-form-data", "ui-form-model")
     return "ui-form-model"
+
+
+SPECIES = ("Adelie", "Gentoo", "Chinstrap")
+
+
+@pytest.fixture(scope="session")
+def species_training(client, worker) -> dict:
+    """A three-class model on 17 inputs (16 measurements, each with a few gaps, and a habitat of three
+    values): more bars than a chart has room for at a fixed height. The finished training job."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.app.flow import train
+
+    rng = np.random.default_rng(11)
+    rows = 240
+    species = rng.choice(SPECIES, rows)
+    shift = pd.Series(species).map({"Adelie": 0.0, "Gentoo": 1.5, "Chinstrap": 3.0}).to_numpy()
+    frame = pd.DataFrame({f"measurement_{i:02d}": (rng.normal(0, 1, rows) + shift * (i % 4 == 0)).round(3) for i in range(1, 17)})
+    for i, col in enumerate(frame.columns):
+        frame.loc[rng.choice(rows, 2 + i, replace=False), col] = np.nan
+    frame["habitat"] = rng.choice(["coast", "ice", "rock"], rows)
+    frame["species"] = species
+    ds = upload_frame(client, frame, "ui-species")
+    job = train(client, ds["id"], "ui-species-model", target="species")
+    assert job["status"] == "succeeded", job["error"]
+    return job

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -48,7 +50,8 @@ _AXIS_LABELS = """(chart, axis) => {
 
 
 def chart_titled(page: Page, title: str):
-    chart = charts(page).filter(has=page.locator("svg text", has_text=title)).first
+    heading = page.locator("svg .role-title-text text", has_text=re.compile(f"^{re.escape(title)}$"))
+    chart = charts(page).filter(has=heading).first
     expect(chart.locator("svg")).to_be_visible()
     return chart
 

@@ -121,13 +121,24 @@ def histogram_chart(col: dict, height: int = 140) -> alt.Chart:
     )
 
 
-def counts_chart(values: list[dict], title: str, height: int = 140, limit: int = 12) -> alt.Chart:
+#: Room per bar of a horizontal bar chart: its label never collides with the next one.
+BAR_STEP = 24
+
+
+def bar_labels(title: str | None = None) -> alt.Axis:
+    """The category axis of a horizontal bar chart: every label drawn, long names kept. Streamlit's chart
+    theme (static/js/CustomTheme.*.js in streamlit 1.67.0) sets labelOverlap: true, which hides every
+    other label at the slightest overlap, and labelLimit: 100 px, which cuts column names short."""
+    return alt.Axis(title=title, labelOverlap=False, labelLimit=320)
+
+
+def counts_chart(values: list[dict], title: str, limit: int = 12) -> alt.Chart:
     frame = pd.DataFrame(values[:limit])
     return (
-        alt.Chart(frame, height=height, title=title)
+        alt.Chart(frame, height=alt.Step(BAR_STEP), title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("value:N", sort="-x", title=None),
+            y=alt.Y("value:N", sort="-x", axis=bar_labels()),
             x=alt.X("count:Q", title="rows"),
             tooltip=["value:N", "count:Q"],
         )
@@ -231,10 +242,10 @@ def importance_chart(importance: dict, limit: int = 15, title: str = "Which colu
     frame = pd.DataFrame(importance["features"][:limit])
     score = SCORE_NAMES.get(importance.get("scoring"), importance.get("scoring") or "score")
     return (
-        alt.Chart(frame, height=max(120, 22 * len(frame)), title=title)
+        alt.Chart(frame, height=alt.Step(BAR_STEP), title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("feature:N", sort="-x", title=None),
+            y=alt.Y("feature:N", sort="-x", axis=bar_labels()),
             x=alt.X("importance:Q", title=f"drop in {score} when the column is shuffled"),
             tooltip=["feature:N", alt.Tooltip("importance:Q", format=".4f"), alt.Tooltip("std:Q", format=".4f")],
         )

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pipeline_ui.widgets import client, column_chart, inline_errors, pick_dataset, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, column_chart, inline_errors, pick_dataset, when
 
 KIND_LABELS = {"numeric": "number", "integer": "whole number", "categorical": "category", "boolean": "yes/no"}
 
@@ -74,8 +74,8 @@ def show_profile(api, ds: dict) -> None:
     missing = pd.DataFrame([{"column": c["name"], "missing": c["missing"]} for c in cols if c["missing"]])
     if not missing.empty:
         st.altair_chart(
-            alt.Chart(missing, height=160, title="Missing values per column").mark_bar(color="#e45756").encode(
-                x=alt.X("missing:Q", title="rows"), y=alt.Y("column:N", sort="-x", title=None)
+            alt.Chart(missing, height=alt.Step(BAR_STEP), title="Missing values per column").mark_bar(color="#e45756").encode(
+                x=alt.X("missing:Q", title="rows"), y=alt.Y("column:N", sort="-x", axis=bar_labels())
             ),
             width="stretch",
         )

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline_ui.lineage import champion
-from pipeline_ui.widgets import client, follow_job, inline_errors, pick_dataset, pick_model, plain_number, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, follow_job, inline_errors, pick_dataset, pick_model, plain_number, when
 from pipeline_ui.client import ApiError
 
 NOT_KNOWN = "(not known)"
@@ -218,9 +218,9 @@ def show_prediction(api, model: dict, record: dict, profile: dict) -> None:
     if p.get("probabilities"):
         frame = pd.DataFrame([{"class": k, "probability": v} for k, v in p["probabilities"].items()])
         st.altair_chart(
-            alt.Chart(frame, height=90).mark_bar().encode(
-                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-                y=alt.Y("class:N", title=None),
+            alt.Chart(frame, height=alt.Step(BAR_STEP), title="Probability of each class").mark_bar().encode(
+                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+                y=alt.Y("class:N", sort="-x", axis=bar_labels()),
                 tooltip=["class:N", alt.Tooltip("probability:Q", format=".1%")],
             ),
             width="stretch",
