@@ -253,9 +253,49 @@ def importance_chart(importance: dict, limit: int = 15, title: str = "Which colu
 
 
 # -- jobs --------------------------------------------------------------------------------
+#: How a job's state reads in a sentence ("Training job 1a2b3c4d succeeded", never "is succeeded").
+STATUS_WORDS = {"queued": "is waiting for a worker", "running": "is running", "succeeded": "succeeded", "failed": "failed"}
+
+
+def moment(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def duration(seconds: float) -> str:
+    """'8 s', '2 min 05 s', '1 h 02 min'."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def elapsed(job: dict, now: datetime | None = None) -> str:
+    """Time since the job was submitted, up to its end once it has finished."""
+    start = moment(job.get("created_at"))
+    end = moment(job.get("finished_at")) or now or datetime.now(timezone.utc)
+    return duration((end - start).total_seconds()) if start else ""
+
+
+def step_name(job: dict) -> str:
+    """What the job is doing: the worker's step when the API reports one, else what its state means."""
+    if step := job.get("step"):
+        return str(step).replace("_", " ")
+    if job["status"] == "queued":
+        return "waiting for a worker"
+    return "training the model" if job["kind"] == "training" else "scoring the records"
+
+
 def status_line(job: dict) -> str:
     icon = STATUS_ICONS.get(job["status"], "")
-    return f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` is **{job['status']}** (started {when(job['created_at'])} UTC)"
+    took = f" after {elapsed(job)}" if job["status"] in FINISHED and elapsed(job) else ""
+    return (
+        f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` {STATUS_WORDS.get(job['status'], job['status'])}{took} "
+        f"(started {when(job['created_at'])} UTC)"
+    )
 
 
 def follow_job(api: ApiClient, job_id: str, show_result: Callable[[dict], None]) -> None:
@@ -278,4 +318,7 @@ def _poll(api: ApiClient, job_id: str) -> None:
         if job["status"] in FINISHED:
             st.rerun()  # the whole page draws the finished job
         st.markdown(status_line(job))
-        st.progress(0.15 if job["status"] == "queued" else 0.6, text=f"{job['status']} … this view updates itself")
+        st.progress(
+            0.15 if job["status"] == "queued" else 0.6,
+            text=f"Step: **{step_name(job)}** · {elapsed(job)} elapsed · this view updates itself",
+        )

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pipeline_ui.widgets import BAR_STEP, bar_labels, client, column_chart, inline_errors, pick_dataset, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, column_chart, inline_errors, pick_dataset, plain_number, when
 
 #: A profile of more columns than this summarises: CHARTED charts, a search box, the MISSING_BARS gappiest columns.
 WIDE, CHARTED, MISSING_BARS = 30, 12, 30
@@ -51,11 +51,12 @@ def show_profile(api, ds: dict) -> None:
     profile = api.profile(ds["id"])
     cols = profile["columns"]
     st.subheader(f"Profile of {ds['name']}")
-    a, b, c, d = st.columns(4)
+    a, b, c = st.columns(3)
     a.metric("Rows", f"{profile['rows']:,}")
-    b.metric("Columns", profile["column_count"])
+    b.metric("Columns", f"{profile['column_count']:,}")
     c.metric("Missing cells", f"{sum(col['missing'] for col in cols):,}")
-    d.metric("Uploaded (UTC)", when(profile.get("created_at")) or "—")
+    if uploaded := when(profile.get("created_at")):  # a sentence, not a metric: a narrow metric cut the date short
+        st.caption(f"Uploaded {uploaded} UTC.")
     shown = cols
     if len(cols) > WIDE:
         st.caption(
@@ -101,6 +102,6 @@ def show_profile(api, ds: dict) -> None:
 
 def value_summary(col: dict) -> str:
     if col.get("histogram"):
-        return f"{col['min']:g} … {col['max']:g} (median {col['median']:g})"
+        return f"{plain_number(col['min'])} … {plain_number(col['max'])} (median {plain_number(col['median'])})"
     top = col.get("top_values") or []
     return ", ".join(v["value"] for v in top[:3]) + (" …" if len(top) > 3 else "")

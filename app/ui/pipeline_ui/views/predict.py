@@ -199,7 +199,7 @@ def caution(record: dict, profile: dict, inputs: list[dict]) -> list[str]:
         value, prof = record.get(col["name"]), profile.get(col["name"]) or {}
         if isinstance(value, (int, float)) and not isinstance(value, bool) and prof.get("min") is not None:
             if not prof["min"] <= value <= prof["max"]:
-                notes.append(f"{col['name']} = {value:g} is outside the training data ({prof['min']:g} … {prof['max']:g})")
+                notes.append(f"{col['name']} = {plain_number(value)} is outside the training data ({plain_number(prof['min'])} … {plain_number(prof['max'])})")
         elif isinstance(value, str) and prof.get("top_values") and prof["distinct"] <= len(prof["top_values"]):
             if value not in {v["value"] for v in prof["top_values"]}:
                 notes.append(f"{col['name']} = '{value}' never occurs in the training data")

@@ -128,7 +128,7 @@ def show_training_result(job: dict) -> None:
     cols = st.columns(3)
     for slot, (key, label) in zip(cols, (("accuracy", "Accuracy"), ("f1", "F1"), ("roc_auc", "ROC AUC"))):
         value = r["metrics"].get(key)
-        delta = f"{value - old[key]:+.3f} vs. champion" if key in old and value == value else None
+        delta = metric_delta(value, old.get(key))
         slot.metric(label, f"{value:.3f}" if value == value else "—", delta=delta)
     series = {f"version {r['model_version']}": r["metrics"]}
     if old:
@@ -137,6 +137,14 @@ def show_training_result(job: dict) -> None:
     if diagnostics := r.get("diagnostics"):  # absent for jobs trained before diagnostics were kept
         show_diagnostics(diagnostics)
     st.caption("Next: **Predict** scores records with the champion.")
+
+
+def metric_delta(value: float, champion: float | None) -> str | None:
+    """'+0.014 vs. champion'; a difference that rounds away reads 'same as champion', never '-0.000'."""
+    if champion is None or value != value or champion != champion:
+        return None
+    change = round(value - champion, 3)
+    return "same as champion" if change == 0 else f"{change:+.3f} vs. champion"
 
 
 def show_diagnostics(d: dict) -> None:
