@@ -20,6 +20,19 @@ def choose(page: Page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def pick(page: Page, label: str, option: str) -> None:
+    """Choose the first option of the selectbox `label` that holds `option`, once the page has settled
+    (a long option list is drawn in part: typing filters it down to the option)."""
+    settled(page)
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.keyboard.type(option)
+    page.get_by_role("option").filter(has_text=option).first.click()
+    expect(page.get_by_role("combobox", name=label, exact=True)).to_match_aria_snapshot(
+        f'- combobox "{label}": /.*{re.escape(option)}.*/'
+    )
+    settled(page)
+
+
 def charts(page: Page):
     return page.get_by_test_id("stVegaLiteChart")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from .conftest import SPECIES
-from .pages import axis_labels, choose, overlapping, settled
+from .pages import axis_labels, overlapping, pick, settled
 
 
 def shown(labels: list[dict]) -> list[str]:
@@ -16,12 +16,8 @@ def shown(labels: list[dict]) -> list[str]:
 def profile_page(open_page) -> Page:
     page: Page = open_page()
     page.goto("/")
-    look_at = page.get_by_role("combobox", name="Look at")
-    expect(look_at).to_be_visible()
-    settled(page)
-    look_at.click()
-    page.keyboard.type("ui-species ·")  # the selectbox filters its options as one types
-    page.get_by_role("option").filter(has_text="ui-species ·").first.click()
+    expect(page.get_by_role("combobox", name="Look at")).to_be_visible()
+    pick(page, "Look at", "ui-species ·")
     expect(page.get_by_role("heading", name="Profile of ui-species")).to_be_visible()
     settled(page)
     return page
@@ -53,7 +49,7 @@ def test_feature_importance_labels_every_bar(open_page, species_training):
 def test_class_probabilities_label_every_class_without_overlap(open_page, species_training):
     page: Page = open_page()
     page.goto("/predict")
-    choose(page, "Model", "ui-species-model")
+    pick(page, "Model", "ui-species-model")
     settled(page)
     page.get_by_role("button", name="Predict", exact=True).click()
     labels = axis_labels(page, "Probability of each class")

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from .pages import DESKTOP, PHONE, settled
+from .pages import DESKTOP, PHONE, pick, settled
 
 TRAINING = 300_000  # ms: a hyper-parameter search on a loaded CI machine
 
@@ -24,15 +24,6 @@ def test_training_progress_names_its_step_and_elapsed_time_and_ends_in_a_sentenc
     expect(page.get_by_text(re.compile(r"Step: (waiting for a worker|training the model|[a-z ]+) · \d+ s elapsed"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Training job \w+ succeeded after \d+"))).to_be_visible(timeout=TRAINING)
     assert "is succeeded" not in page.inner_text("body")
-
-
-def pick(page: Page, label: str, option: str) -> None:
-    """Choose the first option of the selectbox `label` that holds `option`, once the page has settled."""
-    settled(page)
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.keyboard.type(option)  # the selectbox filters its options as one types
-    page.get_by_role("option").filter(has_text=option).first.click()
-    settled(page)
 
 
 def test_the_upload_date_is_written_out_whole_on_desktop_and_phone(open_page, form_model):

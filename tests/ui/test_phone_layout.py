@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from .pages import PHONE, choose, settled
+from .pages import PHONE, pick, settled
 
 
 def test_the_sidebar_closes_after_navigating_on_a_phone(open_page):
@@ -24,7 +24,7 @@ def test_the_sidebar_closes_after_navigating_on_a_phone(open_page):
 def test_the_record_form_keeps_the_csv_order_on_a_phone(open_page, form_model):
     page: Page = open_page(PHONE)
     page.goto("/predict")
-    choose(page, "Model", form_model)
-    settled(page)
+    pick(page, "Model", form_model)
+    expect(page.get_by_text("trained on ui-form-data")).to_be_visible()
     tops = [page.get_by_label(name, exact=True).bounding_box()["y"] for name in ("age", "weight", "hours", "job")]
     assert tops == sorted(tops), dict(zip(("age", "weight", "hours", "job"), tops))

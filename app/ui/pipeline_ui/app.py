@@ -37,8 +37,9 @@ st.caption(
     "**Train** (teach a classifier to predict one of its columns) → **Predict** (score new records). "
     "Jobs, Models and Feedback follow up on them."
 )
-page.run()
 # Streamlit 1.67.0 closes the sidebar after a page link only when the user agent names a phone
 # (static/js/index.*.js: the nav link's onClick collapses when ua-parser's deviceType is "mobile"); a
-# narrow window is a phone too: below its md breakpoint (768 px) the sidebar covers the page.
+# narrow window is a phone too: below its md breakpoint (768 px) the sidebar covers the page. Drawn before
+# the page, so the listener is there however long the page takes.
 st.html(Path(__file__).with_name("close_sidebar.html"), unsafe_allow_javascript=True)
+page.run()
