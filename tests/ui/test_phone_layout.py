@@ -26,5 +26,6 @@ def test_the_record_form_keeps_the_csv_order_on_a_phone(open_page, form_model):
     page.goto("/predict")
     pick(page, "Model", form_model)
     expect(page.get_by_text("trained on ui-form-data")).to_be_visible()
+    expect(page.get_by_label("age", exact=True)).to_have_count(1)  # the previous model's form is gone
     tops = [page.get_by_label(name, exact=True).bounding_box()["y"] for name in ("age", "weight", "hours", "job")]
     assert tops == sorted(tops), dict(zip(("age", "weight", "hours", "job"), tops))

@@ -81,7 +81,8 @@ def show_profile(api, ds: dict) -> None:
         ]
     )
     st.dataframe(summary, hide_index=True, width="stretch")
-    charts = [chart for col in shown[:CHARTED] if (chart := column_chart(col)) is not None]
+    charted = shown[:CHARTED] if len(cols) > WIDE else shown  # a narrow data set: a chart for every column
+    charts = [chart for col in charted if (chart := column_chart(col)) is not None]
     for start in range(0, len(charts), 3):
         row = st.columns(3)
         for slot, chart in zip(row, charts[start : start + 3]):
