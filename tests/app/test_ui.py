@@ -88,8 +88,8 @@ def test_predict_form_uses_choices_and_whole_numbers_from_the_training_data(live
     assert train(client, ds["id"], "tabular-classifier")["status"] == "succeeded"
     at = run_view("predict")
     assert not at.exception
-    numbers = {n.label: n.value for n in at.number_input if n.label in ("age", "hours")}
-    assert set(numbers) == {"age", "hours"} and all(isinstance(v, int) for v in numbers.values())
+    numbers = {n.label: n.value for n in at.text_input if n.label in ("age", "hours")}  # text: a blank stays blank
+    assert set(numbers) == {"age", "hours"} and all(v.isdigit() for v in numbers.values()), numbers
     job = next(s for s in at.selectbox if s.label == "job")
     assert set(job.options) >= {"clerk", "engineer", "farmer", "teacher"}
 
@@ -289,3 +289,23 @@ def test_training_result_shows_no_long_raw_floats():
     for e in at.get("vega_lite_chart"):  # and labels that come with the data (legend entries, text marks)
         shown += " ".join(str(v) for t in chart_tables(e.proto) for c in t.columns if str(c.type) == "string" for v in c.to_pylist())
     assert not re.search(r"\d\.\d{6,}", shown)
+
+
+def test_a_metric_change_that_rounds_away_reads_as_the_same_never_minus_zero():
+    at = show_result({**TRAIN_RESULT, "metrics": {**TRAIN_RESULT["metrics"], "roc_auc": 0.91 - 1e-9}})
+    roc = next(m for m in at.metric if m.label == "ROC AUC")
+    assert roc.delta == "same as champion", roc.delta
+
+
+def test_profile_ranges_are_written_without_exponents():
+    from pipeline_ui.views.data import value_summary
+
+    col = {"histogram": {"edges": [0, 1], "counts": [1]}, "min": 12_285, "max": 1_484_705, "median": 178_356.5}
+    assert value_summary(col) == "12,285 … 1,484,705 (median 178,356)"
+
+
+def test_a_finished_job_reads_as_a_sentence_with_its_duration():
+    from pipeline_ui.widgets import status_line
+
+    job = {"id": "1a2b3c4d5e", "kind": "training", "status": "succeeded", "created_at": "2026-11-29T01:00:00Z", "finished_at": "2026-11-29T01:00:46Z"}
+    assert status_line(job).endswith("Training job `1a2b3c4d` succeeded after 46 s (started 2026-11-29 01:00 UTC)")

@@ -94,3 +94,78 @@ def shot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def open_page(browser, ui_url):
+    """open_page(viewport): a page in a fresh browser context, so a new Streamlit session; closed after the test."""
+    from playwright.sync_api import expect
+
+    from .pages import DESKTOP
+
+    expect.set_options(timeout=120_000)
+    contexts = []
+
+    def open_(viewport: dict = DESKTOP, **options):
+        context = browser.new_context(viewport=viewport, base_url=ui_url, **options)
+        context.set_default_timeout(120_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def upload_frame(client, frame, name: str) -> dict:
+    """A data set uploaded through the API (the tests here are about what the UI makes of it)."""
+    from tests.app.flow import upload
+
+    return upload(client, frame.to_csv(index=False).encode(), name)
+
+
+@pytest.fixture(scope="session")
+def form_model(client, worker) -> str:
+    """A model whose inputs are, in CSV order, a required whole number (age), an optional number
+    (weight, with gaps), another required number and a category: four fields, more than a form row."""
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from tests.app.conftest import make_csv
+    from tests.app.flow import train_ok
+
+    df = pd.read_csv(io.BytesIO(make_csv()))
+    weight = np.random.default_rng(5).normal(70, 12, len(df)).round(1)
+    weight[::9] = np.nan
+    df.insert(1, "weight", weight)
+    train_ok(client, df.to_csv(index=False).encode(), "ui-form-data", "ui-form-model")
+    return "ui-form-model"
+
+
+SPECIES = ("Adelie", "Gentoo", "Chinstrap")
+
+
+@pytest.fixture(scope="session")
+def species_training(client, worker) -> dict:
+    """A three-class model on 17 inputs (16 measurements, each with a few gaps, and a habitat of three
+    values): more bars than a chart has room for at a fixed height. The finished training job."""
+    import numpy as np
+    import pandas as pd
+
+    from tests.app.flow import train
+
+    rng = np.random.default_rng(11)
+    rows = 240
+    species = rng.choice(SPECIES, rows)
+    shift = pd.Series(species).map({"Adelie": 0.0, "Gentoo": 1.5, "Chinstrap": 3.0}).to_numpy()
+    frame = pd.DataFrame({f"measurement_{i:02d}": (rng.normal(0, 1, rows) + shift * (i % 4 == 0)).round(3) for i in range(1, 17)})
+    for i, col in enumerate(frame.columns):
+        frame.loc[rng.choice(rows, 2 + i, replace=False), col] = np.nan
+    frame["habitat"] = rng.choice(["coast", "ice", "rock"], rows)
+    frame["species"] = species
+    ds = upload_frame(client, frame, "ui-species")
+    job = train(client, ds["id"], "ui-species-model", target="species")
+    assert job["status"] == "succeeded", job["error"]
+    return job

@@ -13,6 +13,8 @@ from playwright.sync_api import Page, expect
 
 from tests.app.conftest import make_csv
 
+from .pages import charts, choose, nav, settled
+
 DATASET = "ui-adult"
 TRAINING = 240_000  # ms: a training job under a loaded CI machine
 
@@ -25,20 +27,6 @@ def csv_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("ui") / f"{DATASET}.csv"
     df.to_csv(path, index=False)
     return path
-
-
-def nav(page: Page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    expect(page.get_by_role("heading", name=title)).to_be_visible()
-
-
-def choose(page: Page, label: str, option: str) -> None:
-    page.get_by_label(label, exact=False).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def charts(page: Page):
-    return page.get_by_test_id("stVegaLiteChart")
 
 
 def test_home_introduces_the_data_train_predict_path_without_developer_tools(page: Page, shot):
@@ -91,7 +79,7 @@ def test_training_progress_updates_by_itself_and_ends_in_metrics_and_diagnostic_
     choose(page, "Column to predict (target)", "income")
     expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text(re.compile(r"Training job \w+ is"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Training job \w+ (is|succeeded)"))).to_be_visible()
     shot("training-started")
     # No clicks from here on: the page follows the job by itself.
     expect(page.get_by_text(re.compile(r"Model tabular-classifier version \d+ is now the champion"))).to_be_visible(timeout=TRAINING)
@@ -141,13 +129,6 @@ def test_an_implausible_record_gets_a_caution(page: Page, shot):
     page.get_by_role("button", name="Predict", exact=True).click()
     expect(page.get_by_text(re.compile(r"Treat this prediction with caution: age = 0 is outside the training data"))).to_be_visible()
     shot("caution")
-
-
-def settled(page: Page) -> None:
-    """Wait until Streamlit's script run has ended: stApp's data-test-script-state, the flag Streamlit's
-    own end-to-end tests wait on. A step ends on the first text it expects, often while the run that
-    drew it is still going; a click then interrupts that run."""
-    expect(page.locator("[data-testid=stApp][data-test-script-state=notRunning]")).to_be_attached()
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,8 +47,30 @@ def when(value) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
 
 
+def plain_number(value, digits: int = 4) -> str:
+    """A number for people: at least `digits` significant digits, no exponent (1,484,705 rather than
+    1.4847e+06; 0.01235 rather than 1.235e-02), thousands grouped from 10,000 (a year stays 2007);
+    '-0' never shows."""
+    value = float(value)
+    if not math.isfinite(value):
+        return str(value)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(value)))) if value else 0
+    text = f"{value:{',' if abs(value) >= 10_000 else ''}.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text.strip("-0.,") == "" else text
+
+
 def dataset_label(ds: dict) -> str:
     return f"{ds['name']} · {ds['rows']:,} rows × {len(ds['columns'])} columns · {when(ds.get('created_at'))}".rstrip(" ·")
+
+
+def profile_of(api: ApiClient, dataset_id: str) -> dict:
+    """A data set's profile, fetched once per session (a data set never changes once uploaded)."""
+    cache = st.session_state.setdefault("profiles", {})
+    if dataset_id not in cache:
+        cache[dataset_id] = api.profile(dataset_id)
+    return cache[dataset_id]
 
 
 def pick_dataset(datasets: list[dict], label: str, key: str, prefer: str | None = None) -> dict:
@@ -98,13 +121,24 @@ def histogram_chart(col: dict, height: int = 140) -> alt.Chart:
     )
 
 
-def counts_chart(values: list[dict], title: str, height: int = 140, limit: int = 12) -> alt.Chart:
+#: Room per bar of a horizontal bar chart: its label never collides with the next one.
+BAR_STEP = 24
+
+
+def bar_labels(title: str | None = None) -> alt.Axis:
+    """The category axis of a horizontal bar chart: every label drawn, long names kept. Streamlit's chart
+    theme (static/js/CustomTheme.*.js in streamlit 1.67.0) sets labelOverlap: true, which hides every
+    other label at the slightest overlap, and labelLimit: 100 px, which cuts column names short."""
+    return alt.Axis(title=title, labelOverlap=False, labelLimit=320)
+
+
+def counts_chart(values: list[dict], title: str, limit: int = 12) -> alt.Chart:
     frame = pd.DataFrame(values[:limit])
     return (
-        alt.Chart(frame, height=height, title=title)
+        alt.Chart(frame, height=alt.Step(BAR_STEP), title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("value:N", sort="-x", title=None),
+            y=alt.Y("value:N", sort="-x", axis=bar_labels()),
             x=alt.X("count:Q", title="rows"),
             tooltip=["value:N", "count:Q"],
         )
@@ -208,10 +242,10 @@ def importance_chart(importance: dict, limit: int = 15, title: str = "Which colu
     frame = pd.DataFrame(importance["features"][:limit])
     score = SCORE_NAMES.get(importance.get("scoring"), importance.get("scoring") or "score")
     return (
-        alt.Chart(frame, height=max(120, 22 * len(frame)), title=title)
+        alt.Chart(frame, height=alt.Step(BAR_STEP), title=title)
         .mark_bar()
         .encode(
-            y=alt.Y("feature:N", sort="-x", title=None),
+            y=alt.Y("feature:N", sort="-x", axis=bar_labels()),
             x=alt.X("importance:Q", title=f"drop in {score} when the column is shuffled"),
             tooltip=["feature:N", alt.Tooltip("importance:Q", format=".4f"), alt.Tooltip("std:Q", format=".4f")],
         )
@@ -219,9 +253,49 @@ def importance_chart(importance: dict, limit: int = 15, title: str = "Which colu
 
 
 # -- jobs --------------------------------------------------------------------------------
+#: How a job's state reads in a sentence ("Training job 1a2b3c4d succeeded", never "is succeeded").
+STATUS_WORDS = {"queued": "is waiting for a worker", "running": "is running", "succeeded": "succeeded", "failed": "failed"}
+
+
+def moment(value) -> datetime | None:
+    if value in (None, ""):
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def duration(seconds: float) -> str:
+    """'8 s', '2 min 05 s', '1 h 02 min'."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def elapsed(job: dict, now: datetime | None = None) -> str:
+    """Time since the job was submitted, up to its end once it has finished."""
+    start = moment(job.get("created_at"))
+    end = moment(job.get("finished_at")) or now or datetime.now(timezone.utc)
+    return duration((end - start).total_seconds()) if start else ""
+
+
+def step_name(job: dict) -> str:
+    """What the job is doing: the worker's step when the API reports one, else what its state means."""
+    if step := job.get("step"):
+        return str(step).replace("_", " ")
+    if job["status"] == "queued":
+        return "waiting for a worker"
+    return "training the model" if job["kind"] == "training" else "scoring the records"
+
+
 def status_line(job: dict) -> str:
     icon = STATUS_ICONS.get(job["status"], "")
-    return f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` is **{job['status']}** (started {when(job['created_at'])} UTC)"
+    took = f" after {elapsed(job)}" if job["status"] in FINISHED and elapsed(job) else ""
+    return (
+        f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` {STATUS_WORDS.get(job['status'], job['status'])}{took} "
+        f"(started {when(job['created_at'])} UTC)"
+    )
 
 
 def follow_job(api: ApiClient, job_id: str, show_result: Callable[[dict], None]) -> None:
@@ -244,4 +318,7 @@ def _poll(api: ApiClient, job_id: str) -> None:
         if job["status"] in FINISHED:
             st.rerun()  # the whole page draws the finished job
         st.markdown(status_line(job))
-        st.progress(0.15 if job["status"] == "queued" else 0.6, text=f"{job['status']} … this view updates itself")
+        st.progress(
+            0.15 if job["status"] == "queued" else 0.6,
+            text=f"Step: **{step_name(job)}** · {elapsed(job)} elapsed · this view updates itself",
+        )

@@ -1,4 +1,4 @@
-"""Data: upload a CSV, see the data sets and a picture of each column."""
+"""Data: upload a CSV, see the data sets and a picture of each column (of a few, and a search, when wide)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pipeline_ui.widgets import client, column_chart, inline_errors, pick_dataset, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, column_chart, inline_errors, pick_dataset, plain_number, when
 
+#: A profile of more columns than this summarises: CHARTED charts, a search box, the MISSING_BARS gappiest columns.
+WIDE, CHARTED, MISSING_BARS = 30, 12, 30
 KIND_LABELS = {"numeric": "number", "integer": "whole number", "categorical": "category", "boolean": "yes/no"}
 
 
@@ -41,6 +43,7 @@ def upload_form(api) -> None:
                 return
             ds = api.upload(name.strip() or upload.name.removesuffix(".csv"), upload.getvalue())
             st.session_state["uploaded"] = ds["id"]
+            st.session_state["data_pick"] = ds["id"]  # the profile below follows the newest upload
             st.success(f"Uploaded **{ds['name']}**: {ds['rows']:,} rows, {len(ds['columns'])} columns. Next: **Train**.")
 
 
@@ -48,11 +51,23 @@ def show_profile(api, ds: dict) -> None:
     profile = api.profile(ds["id"])
     cols = profile["columns"]
     st.subheader(f"Profile of {ds['name']}")
-    a, b, c, d = st.columns(4)
+    a, b, c = st.columns(3)
     a.metric("Rows", f"{profile['rows']:,}")
-    b.metric("Columns", profile["column_count"])
+    b.metric("Columns", f"{profile['column_count']:,}")
     c.metric("Missing cells", f"{sum(col['missing'] for col in cols):,}")
-    d.metric("Uploaded (UTC)", when(profile.get("created_at")) or "—")
+    if uploaded := when(profile.get("created_at")):  # a sentence, not a metric: a narrow metric cut the date short
+        st.caption(f"Uploaded {uploaded} UTC.")
+    shown = cols
+    if len(cols) > WIDE:
+        st.caption(
+            f"Charts of {CHARTED} of {len(cols):,} columns: those with the most missing values, then those a "
+            "classifier could predict, then in file order. Find any column by name:"
+        )
+        if query := st.text_input("Find columns", placeholder="part of a column name").strip().lower():
+            shown = [col for col in cols if query in col["name"].lower()]
+            st.caption(f"{len(shown):,} columns match '{query}'.")
+        else:
+            shown = sorted(cols, key=lambda col: (-col["missing"], col.get("target_problem") is not None))
     summary = pd.DataFrame(
         [
             {
@@ -62,20 +77,23 @@ def show_profile(api, ds: dict) -> None:
                 "distinct values": col["distinct"],
                 "range / most common": value_summary(col),
             }
-            for col in cols
+            for col in shown
         ]
     )
     st.dataframe(summary, hide_index=True, width="stretch")
-    charts = [chart for col in cols if (chart := column_chart(col)) is not None]
+    charted = shown[:CHARTED] if len(cols) > WIDE else shown  # a narrow data set: a chart for every column
+    charts = [chart for col in charted if (chart := column_chart(col)) is not None]
     for start in range(0, len(charts), 3):
         row = st.columns(3)
         for slot, chart in zip(row, charts[start : start + 3]):
             slot.altair_chart(chart, width="stretch")
-    missing = pd.DataFrame([{"column": c["name"], "missing": c["missing"]} for c in cols if c["missing"]])
+    gaps = sorted((c for c in cols if c["missing"]), key=lambda c: -c["missing"])
+    missing = pd.DataFrame([{"column": c["name"], "missing": c["missing"]} for c in gaps[:MISSING_BARS]])
     if not missing.empty:
+        title = "Missing values per column" if len(gaps) <= MISSING_BARS else f"Missing values: the {MISSING_BARS} columns with the most"
         st.altair_chart(
-            alt.Chart(missing, height=160, title="Missing values per column").mark_bar(color="#e45756").encode(
-                x=alt.X("missing:Q", title="rows"), y=alt.Y("column:N", sort="-x", title=None)
+            alt.Chart(missing, height=alt.Step(BAR_STEP), title=title).mark_bar(color="#e45756").encode(
+                x=alt.X("missing:Q", title="rows"), y=alt.Y("column:N", sort="-x", axis=bar_labels())
             ),
             width="stretch",
         )
@@ -85,6 +103,6 @@ def show_profile(api, ds: dict) -> None:
 
 def value_summary(col: dict) -> str:
     if col.get("histogram"):
-        return f"{col['min']:g} … {col['max']:g} (median {col['median']:g})"
+        return f"{plain_number(col['min'])} … {plain_number(col['max'])} (median {plain_number(col['median'])})"
     top = col.get("top_values") or []
     return ", ".join(v["value"] for v in top[:3]) + (" …" if len(top) > 3 else "")

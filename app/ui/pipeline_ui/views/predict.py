@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from pipeline_ui.lineage import champion
-from pipeline_ui.widgets import client, follow_job, inline_errors, pick_dataset, pick_model, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, follow_job, inline_errors, pick_dataset, pick_model, plain_number, when
 from pipeline_ui.client import ApiError
 
 NOT_KNOWN = "(not known)"
@@ -54,20 +56,60 @@ def record_form(api, model: dict, profile: dict, source: dict | None) -> None:
         fill_from_row(api, model, source, profile)
     with st.form(f"record:{model['name']}"):
         st.write("Fill in the record; choices and defaults come from the training data.")
-        record = {}
-        grid = st.columns(3)
-        for i, col in enumerate(inputs):
-            with grid[i % 3]:
-                record[col["name"]] = input_widget(col, profile.get(col["name"]), key_of(model, col["name"]))
+        raw = {}
+        for start in range(0, len(inputs), 3):  # row by row: a phone stacks the fields in CSV order
+            for slot, col in zip(st.columns(3), inputs[start : start + 3]):
+                with slot:
+                    raw[col["name"]] = input_widget(col, profile.get(col["name"]), key_of(model, col["name"]))
         submitted = st.form_submit_button("Predict", type="primary")
         result = st.container()  # right under the button
     if submitted:
         with result, inline_errors():
-            missing_required = [c["name"] for c in inputs if c.get("required", True) and record[c["name"]] is None]
+            record, problems = read_record(inputs, raw, profile)
+            missing_required = [c["name"] for c in inputs if c.get("required", True) and record.get(c["name"]) is None]
             if missing_required:
-                st.error(f"Fill in the required fields: {', '.join(missing_required)}.")
+                problems.insert(0, f"Fill in the required fields: {', '.join(missing_required)}.")
+            if problems:
+                st.error(" ".join(problems), icon=":material/warning:")
                 return
             show_prediction(api, model, record, profile)
+
+
+def read_record(inputs: list[dict], raw: dict, profile: dict) -> tuple[dict, list[str]]:
+    """The record the form's fields hold, and a sentence for each number field that holds no number.
+    A blank field is None: an optional column is then unknown, a required one is asked for."""
+    record, problems = {}, []
+    for col in inputs:
+        value = raw[col["name"]]
+        if col["type"] in NUMERIC:
+            value, problem = parse_number(col["name"], value, whole_numbers(col, profile.get(col["name"])))
+            if problem:
+                problems.append(problem)
+        record[col["name"]] = value
+    return record, problems
+
+
+def parse_number(name: str, text: str | None, whole: bool) -> tuple[int | float | None, str | None]:
+    """(number, None), (None, None) for a blank field, or (None, why not) for anything else."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    try:
+        number = float(text)
+    except ValueError:
+        return None, f"{name}: '{text}' is not a number."
+    if not math.isfinite(number):
+        return None, f"{name}: '{text}' is not a number."
+    if whole:
+        if not number.is_integer():
+            return None, f"{name}: '{text}' is not a whole number."
+        return int(number), None
+    return number, None
+
+
+def number_text(value, whole: bool) -> str:
+    """A number as a field holds it: whole numbers without a point, others in full, never with an exponent."""
+    return str(int(round(value))) if whole else np.format_float_positional(float(value), trim="-")
 
 
 def whole_numbers(col: dict, prof: dict | None) -> bool:
@@ -81,12 +123,14 @@ def input_widget(col: dict, prof: dict | None, key: str):
     if col["type"] == "boolean":
         return st.checkbox(label, key=key)
     if col["type"] in NUMERIC:
+        # A text field, not st.number_input: a cleared field must stay blank (number_input sends 0 or its
+        # last value) and text like "4O.5" must be refused (the browser's number field reads it as 4).
         whole = whole_numbers(col, prof)
         median = (prof or {}).get("median")
-        default = (round(median) if whole else float(median)) if median is not None else (0 if whole else 0.0)
-        help_ = f"training data: {prof['min']:g} … {prof['max']:g}" if prof and prof.get("min") is not None else None
-        st.session_state.setdefault(key, int(default) if whole else float(default))
-        return st.number_input(label, step=1 if whole else None, format=None if whole else "%.4g", key=key, help=help_)
+        st.session_state.setdefault(key, "" if median is None else number_text(median, whole))
+        help_ = f"training data: {plain_number(prof['min'])} … {plain_number(prof['max'])}" if prof and prof.get("min") is not None else None
+        hint = "a whole number" if whole else "a number"
+        return st.text_input(label, key=key, help=help_, placeholder=f"{hint}, required" if required else f"{hint}; blank: unknown")
     values = [v["value"] for v in (prof or {}).get("top_values") or []]
     if values and (prof or {}).get("distinct", 0) <= len(values):
         options = values + ([] if required else [NOT_KNOWN])
@@ -111,7 +155,7 @@ def fill_from_row(api, model: dict, source: dict, profile: dict) -> None:
 def widget_value(col: dict, value, prof: dict | None = None):
     """A data-set cell as the form's widget for `col` holds it."""
     if col["type"] in NUMERIC:
-        return None if value is None else (int(value) if whole_numbers(col, prof) else float(value))
+        return "" if value is None else number_text(value, whole_numbers(col, prof))
     if col["type"] == "boolean":
         return bool(value)
     return NOT_KNOWN if value is None else str(value)
@@ -155,7 +199,7 @@ def caution(record: dict, profile: dict, inputs: list[dict]) -> list[str]:
         value, prof = record.get(col["name"]), profile.get(col["name"]) or {}
         if isinstance(value, (int, float)) and not isinstance(value, bool) and prof.get("min") is not None:
             if not prof["min"] <= value <= prof["max"]:
-                notes.append(f"{col['name']} = {value:g} is outside the training data ({prof['min']:g} … {prof['max']:g})")
+                notes.append(f"{col['name']} = {plain_number(value)} is outside the training data ({plain_number(prof['min'])} … {plain_number(prof['max'])})")
         elif isinstance(value, str) and prof.get("top_values") and prof["distinct"] <= len(prof["top_values"]):
             if value not in {v["value"] for v in prof["top_values"]}:
                 notes.append(f"{col['name']} = '{value}' never occurs in the training data")
@@ -174,9 +218,9 @@ def show_prediction(api, model: dict, record: dict, profile: dict) -> None:
     if p.get("probabilities"):
         frame = pd.DataFrame([{"class": k, "probability": v} for k, v in p["probabilities"].items()])
         st.altair_chart(
-            alt.Chart(frame, height=90).mark_bar().encode(
-                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
-                y=alt.Y("class:N", title=None),
+            alt.Chart(frame, height=alt.Step(BAR_STEP), title="Probability of each class").mark_bar().encode(
+                x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"), title=None),
+                y=alt.Y("class:N", sort="-x", axis=bar_labels()),
                 tooltip=["class:N", alt.Tooltip("probability:Q", format=".1%")],
             ),
             width="stretch",

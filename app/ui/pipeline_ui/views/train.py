@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from pipeline_ui.widgets import (
@@ -14,10 +16,15 @@ from pipeline_ui.widgets import (
     metrics_chart,
     metrics_frame,
     pick_dataset,
+    profile_of,
     roc_chart,
 )
 
 NEW_MODEL = "New model…"
+#: Words that name the column to predict; a class column whose name holds one of them is the default target.
+LABEL_WORDS = {"target", "label", "labels", "class", "classes", "outcome", "result", "diagnosis", "y"}
+#: How many of the newest data sets are looked at for one that can train (one profile call each).
+TRAINABLE_LOOKAHEAD = 8
 DEFAULT_NEW_NAME = "tabular-classifier"
 
 
@@ -39,11 +46,11 @@ def render() -> None:
 
 
 def training_form(api, datasets: list[dict]) -> None:
-    ds = pick_dataset(datasets, "Data set", key="train_dataset", prefer=st.session_state.get("uploaded"))
-    profile = {c["name"]: c for c in api.profile(ds["id"])["columns"]}
+    prefer = trainable_dataset(api, datasets, st.session_state.get("uploaded"))
+    ds = pick_dataset(datasets, "Data set", key="train_dataset", prefer=prefer)
+    profile = {c["name"]: c for c in profile_of(api, ds["id"])["columns"]}
     names = list(profile)
-    fit = [n for n in names if profile[n]["target_problem"] is None]
-    default = names[-1] if names[-1] in fit else (fit[0] if fit else names[-1])
+    default = default_target(list(profile.values()))
     target = st.selectbox("Column to predict (target)", names, index=names.index(default), key=f"target_{ds['id']}")
     problem = profile[target]["target_problem"]
     if problem:
@@ -60,9 +67,43 @@ def training_form(api, datasets: list[dict]) -> None:
         st.rerun()
 
 
+def is_file_to_score(ds: dict, datasets: list[dict]) -> bool:
+    """Its columns are a strict part of another data set's: the inputs without the column to predict."""
+    mine = {c["name"] for c in ds["columns"]}
+    return any(mine < {c["name"] for c in other["columns"]} for other in datasets if other["id"] != ds["id"])
+
+
+def trainable_dataset(api, datasets: list[dict], uploaded: str | None) -> str:
+    """The data set the form starts on: the one just uploaded, else the newest, passing over files to
+    score and data sets without any column a classifier could predict."""
+    order = sorted(datasets, key=lambda d: d["id"] != uploaded)  # stable: newest first otherwise
+    for ds in order[:TRAINABLE_LOOKAHEAD]:
+        if is_file_to_score(ds, datasets):
+            continue
+        if any(c["target_problem"] is None for c in profile_of(api, ds["id"])["columns"]):
+            return ds["id"]
+    return order[0]["id"]
+
+
+def default_target(columns: list[dict]) -> str:
+    """A column the profile accepts as a target: one named like a label first, then a category over a
+    number, a complete column over one with gaps, the last column, then the first (where data sets put
+    their class)."""
+    fit = [c for c in columns if c["target_problem"] is None]
+    if not fit:
+        return columns[-1]["name"]
+    first, last = columns[0]["name"], columns[-1]["name"]
+
+    def rank(c: dict) -> tuple:
+        words = set(re.split(r"[^a-z0-9]+", c["name"].lower()))
+        return (bool(words & LABEL_WORDS), c["kind"] in ("categorical", "boolean"), not c["missing"], c["name"] == last, c["name"] == first)
+
+    return max(fit, key=rank)["name"]
+
+
 def pick_model_name(api) -> str | None:
     """An existing model by default (training adds a version); a new one only on purpose."""
-    models = api.models()
+    models = [m for m in api.models() if m.get("versions")]  # an empty model (a failed first training) is no choice
     existing = [m["name"] for m in models]
     if not existing:
         return st.text_input("New model name", value=DEFAULT_NEW_NAME).strip() or None
@@ -87,7 +128,7 @@ def show_training_result(job: dict) -> None:
     cols = st.columns(3)
     for slot, (key, label) in zip(cols, (("accuracy", "Accuracy"), ("f1", "F1"), ("roc_auc", "ROC AUC"))):
         value = r["metrics"].get(key)
-        delta = f"{value - old[key]:+.3f} vs. champion" if key in old and value == value else None
+        delta = metric_delta(value, old.get(key))
         slot.metric(label, f"{value:.3f}" if value == value else "—", delta=delta)
     series = {f"version {r['model_version']}": r["metrics"]}
     if old:
@@ -96,6 +137,14 @@ def show_training_result(job: dict) -> None:
     if diagnostics := r.get("diagnostics"):  # absent for jobs trained before diagnostics were kept
         show_diagnostics(diagnostics)
     st.caption("Next: **Predict** scores records with the champion.")
+
+
+def metric_delta(value: float, champion: float | None) -> str | None:
+    """'+0.014 vs. champion'; a difference that rounds away reads 'same as champion', never '-0.000'."""
+    if champion is None or value != value or champion != champion:
+        return None
+    change = round(value - champion, 3)
+    return "same as champion" if change == 0 else f"{change:+.3f} vs. champion"
 
 
 def show_diagnostics(d: dict) -> None:
