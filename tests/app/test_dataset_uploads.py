@@ -197,3 +197,14 @@ def test_a_preview_of_a_data_set_of_several_row_groups_shows_its_first_rows(clie
     ds = upload(client, b"n,label\n" + b"".join(b"%d,x\n" % i for i in range(ROW_GROUP_ROWS + 10)), "two-groups")
     preview = client.get(f"/api/v1/datasets/{ds['id']}/preview?rows=3").json()
     assert [r["n"] for r in preview["rows"]] == [0, 1, 2]
+
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x00\x00\x00\x00:~\x9bU\x00\x00\x00\nIDATx\x9cc`\x00\x00\x00\x02\x00\x01H\xaf\xa4q\x00\x00\x00\x00IEND\xaeB`\x82"
+
+
+def test_an_image_uploaded_as_a_data_set_is_refused_naming_the_file(client, s3):
+    before = {o["Key"] for o in s3.list_objects_v2(Bucket="pipeline-data").get("Contents", [])}
+    r = client.post("/api/v1/datasets", files={"file": ("file.png", PNG, "image/png")}, data={"name": ""})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "file" and "UTF-8" in r.json()["detail"]
+    assert {o["Key"] for o in s3.list_objects_v2(Bucket="pipeline-data").get("Contents", [])} == before

@@ -71,6 +71,6 @@ def test_broker_outage_gives_503_and_leaves_no_job_row(stack, outage, csv_bytes)
     ds = upload(client, csv_bytes, "broker-outage")
     with psycopg.connect(f"{stack.pg}/pipeline") as conn:
         before = conn.execute("SELECT count(*) FROM jobs").fetchone()[0]
-        r = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income"})
+        r = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income", "model_name": "broker-outage-model"})
         assert_503(r, "queue")
         assert conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == before

@@ -101,7 +101,7 @@ def test_one_trace_spans_the_request_the_queue_and_the_workers_calls(stack, csv_
         ("api", "rabbitmq.publish"),
         ("processor", "job.training"),
         ("processor", "postgres.select_dataset"),
-        ("processor", "s3.get_object"),
+        ("processor", "s3.read_dataset"),
         ("processor", "mlflow.log_and_register"),
         ("processor", "postgres.finish_job"),
     }

@@ -12,7 +12,7 @@ from pipeline_ui.client import ApiClient, ApiError
 from .flow import train, upload
 
 
-def run_view(name: str, query: dict | None = None, timeout: float = 120) -> AppTest:
+def run_view(name: str, query: dict | None = None, timeout: float = 120, state: dict | None = None) -> AppTest:
     """One page of the UI as st.navigation runs it (the pages are functions in pipeline_ui.views)."""
 
     def script(view: str):
@@ -23,6 +23,8 @@ def run_view(name: str, query: dict | None = None, timeout: float = 120) -> AppT
     at = AppTest.from_function(script, args=(name,), default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    for k, v in (state or {}).items():  # a widget's choice, as a user's earlier pick leaves it
+        at.session_state[k] = v
     return at.run()
 
 
@@ -85,8 +87,9 @@ def test_train_page_defaults_to_the_existing_model(live, client, worker, csv_byt
 
 def test_predict_form_uses_choices_and_whole_numbers_from_the_training_data(live, client, worker, csv_bytes):
     ds = upload(client, csv_bytes, "ui-form")
-    assert train(client, ds["id"], "tabular-classifier")["status"] == "succeeded"
-    at = run_view("predict")
+    # Its own model: a model keeps the inputs of its first version, and other tests train other data.
+    assert train(client, ds["id"], "ui-form-numbers")["status"] == "succeeded"
+    at = run_view("predict", state={"predict_model": "ui-form-numbers"})
     assert not at.exception
     numbers = {n.label: n.value for n in at.text_input if n.label in ("age", "hours")}  # text: a blank stays blank
     assert set(numbers) == {"age", "hours"} and all(v.isdigit() for v in numbers.values()), numbers

@@ -261,10 +261,12 @@ def _csv_header(store: ObjectStore, raw_key: str, field: str) -> list[str]:
         raise DataError(field, "the file is empty")
     if len(head) == BLOCK_BYTES and b"\n" in head:
         head = head[: head.rindex(b"\n") + 1]
+    # A byte that is not UTF-8 is refused first, naming its position: pyarrow would either refuse
+    # the file for another reason or fail decoding the header's names (an image uploaded as data).
+    _Utf8Checked(io.BytesIO(head), field).read()
     try:
         return pa_csv.open_csv(io.BytesIO(head), read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES * 2)).schema.names
     except pa.ArrowInvalid as exc:
-        _Utf8Checked(io.BytesIO(head), field).read()  # a byte that is not UTF-8 is the reason, if there is one
         raise _csv_error(exc, field) from None
 
 
