@@ -26,6 +26,7 @@ def test_a_job_whose_workers_are_killed_past_the_attempt_limit_fails_naming_the_
         r = client.post("/api/v1/training-jobs", json={"dataset_id": ds["id"], "target": "income", "model_name": "lost-model"})
         job_id = r.json()["id"]
         stack.wait_log("lost-victim-1", f"fault-point fitting job={job_id}", victims[0])
+        assert client.get(f"/api/v1/jobs/{job_id}").json()["step"] == "fitting"  # what the UI shows while it runs
         victims.append(stack.start_worker("lost-victim-2", FAULT_PAUSE_AT="fitting", **env))
         stack.procs.stop(victims[0], sig=signal.SIGKILL)  # MAX_JOB_ATTEMPTS is 2: two workers lost
         stack.wait_log("lost-victim-2", f"fault-point fitting job={job_id}", victims[1])

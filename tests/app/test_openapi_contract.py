@@ -150,8 +150,9 @@ def stateful_cases(ndjson: str) -> list[dict]:
     for line in ndjson.splitlines():
         event = json.loads(line).get("ScenarioFinished")
         if event and event["phase"] == "stateful":
+            # A scenario that generated no case (an operation it could not reach) has no "cases" at all.
             recorder = event["recorder"]
-            cases += [{**case, "interaction": recorder["interactions"].get(cid)} for cid, case in recorder["cases"].items()]
+            cases += [{**case, "interaction": recorder.get("interactions", {}).get(cid)} for cid, case in recorder.get("cases", {}).items()]
     return cases
 
 

@@ -65,3 +65,8 @@ def test_checked_rows_refuse_what_records_frame_refuses_naming_the_same_field():
     with pytest.raises(DataError) as framed:
         records_frame(bad, SCHEMA)
     assert checked.value.field == framed.value.field == "records[1].hours"
+
+
+def test_a_csv_with_a_true_false_column_with_gaps_reads_its_values_and_gaps():
+    df = read_csv(b"x,flag\n1,True\n2,\n3,False\n")
+    assert df["flag"].tolist()[0] is True and df["flag"].tolist()[2] is False and pd.isna(df["flag"].tolist()[1])

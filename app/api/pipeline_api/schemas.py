@@ -69,6 +69,9 @@ class JobOut(BaseModel):
     params: dict[str, Any] = Field(description="The job's parameters; inline `records` are replaced by `record_count`")
     result: dict[str, Any] | None
     error: str | None
+    step: str | None = Field(
+        None, description="The step a running job is in (e.g. `loading`, `fitting`, `scoring`); the last one it entered once finished"
+    )
 
 
 class FeedbackOut(BaseModel):

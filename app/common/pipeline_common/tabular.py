@@ -43,8 +43,9 @@ def read_csv(data: bytes, field: str = "file") -> pd.DataFrame:
         raise DataError(field, "column names must be unique")
     if any(c.startswith("Unnamed:") for c in df.columns):
         raise DataError(field, "every column needs a header name")
-    for col in df.select_dtypes(include="object").columns:
-        df[col] = df[col].str.strip()
+    for col in df.select_dtypes(include=["object", "str"]).columns:
+        if pd.api.types.is_string_dtype(df[col]):  # not a True/False column with gaps (object of bools)
+            df[col] = df[col].str.strip()
     return df
 
 

@@ -115,6 +115,7 @@ def job_out(job: Job) -> JobOut:
         params=public_params(job.params),
         result=result,
         error=job.error,
+        step=job.step,
     )
 
 
