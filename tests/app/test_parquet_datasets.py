@@ -27,6 +27,10 @@ def adult_like(rows: int, seed: int = 0) -> pa.Table:
     )
 
 
+#: What a binary income model appends: the label, its probability, each class's (in `classes_` order).
+RESULT_COLUMNS = ["prediction", "probability", "probability_<=50K", "probability_>50K"]
+
+
 def records(table: pa.Table, n: int) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "income"} for row in table.slice(0, n).to_pylist()]
 
@@ -48,7 +52,7 @@ def test_scoring_a_parquet_data_set_writes_its_rows_with_predictions_as_parquet(
     assert job["status"] == "succeeded", job["error"]
     assert job["result"]["object_key"] == f"predictions/{job['id']}.parquet" and job["result"]["rows"] == 70_000
     scored = result_table(stack, job)
-    assert scored.column_names == ["age", "hours", "job", "income", "prediction", "probability"]
+    assert scored.column_names == ["age", "hours", "job", "income", *RESULT_COLUMNS]
     assert scored.select(["age", "hours", "job", "income"]).equals(table)
     # the same rows sent as records score the same
     r = client.post("/api/v1/prediction-jobs", json={"model_name": "parquet-scorer", "records": records(table, 20)})
@@ -64,7 +68,7 @@ def test_a_data_set_stored_as_csv_before_parquet_is_still_scored_into_parquet(st
     assert job["status"] == "succeeded", job["error"]
     scored = result_table(stack, job)
     assert scored.num_rows == 400 == job["result"]["rows"]
-    assert scored.column_names == ["age", "hours", "job", "income", "prediction", "probability"]
+    assert scored.column_names == ["age", "hours", "job", "income", *RESULT_COLUMNS]
     assert set(scored.column("prediction").to_pylist()) <= {">50K", "<=50K"}
 
 

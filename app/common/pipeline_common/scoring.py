@@ -51,18 +51,27 @@ class Scores:
         """The probability of each row's predicted label, rounded."""
         return np.round(self.proba[np.arange(len(self.proba)), self._top], DECIMALS)
 
+    def class_probabilities(self) -> np.ndarray:
+        """Every class's probability for each row, rounded; columns in `classes` order."""
+        return np.round(self.proba, DECIMALS)
+
     def records(self) -> list[dict]:
         """One {prediction, probability, probabilities} per row (the online API's shape)."""
         names = [str(c) for c in self.classes]
-        rounded = np.round(self.proba, DECIMALS).tolist()
+        rounded = self.class_probabilities().tolist()
         return [
             {"prediction": names[i], "probability": row[i], "probabilities": dict(zip(names, row))}
             for i, row in zip(self._top.tolist(), rounded)
         ]
 
 
+def score_classes(model) -> np.ndarray:
+    """The model's class labels as text, in the order of its probabilities' columns."""
+    return np.asarray(model.classes_).astype(str)
+
+
 def score(model, X: pd.DataFrame) -> Scores:
-    return Scores(np.asarray(model.classes_).astype(str), predict_proba(model, X))
+    return Scores(score_classes(model), predict_proba(model, X))
 
 
 def predict_proba(model, X: pd.DataFrame) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Prediction jobs: score inline records or a stored data set with one model version.
 
 A data set is scored one row group at a time (at most 65,536 rows): its rows are read, typed to the
-model's inputs, scored, and written out with `prediction` and `probability` appended as one row group
-of `predictions/<job id>.parquet`, which goes to the object store as a multipart upload while the next
+model's inputs, scored, and written out with `prediction`, `probability` and one `probability_<class>`
+per class of the model appended as one row group of `predictions/<job id>.parquet`, which goes to the object store as a multipart upload while the next
 group is scored. Memory holds one group and one upload part, whatever the data set's size.
 """
 
@@ -17,7 +17,7 @@ from opentelemetry import trace
 from threadpoolctl import threadpool_limits
 
 from pipeline_common.columnar import frame_with_object_text
-from pipeline_common.scoring import score
+from pipeline_common.scoring import score, score_classes
 from pipeline_common.tabular import coerce, records_frame
 
 from . import datasets
@@ -25,7 +25,8 @@ from .errors import PermanentError
 
 tracer = trace.get_tracer("data_processor")
 
-#: Appended to the data set's columns; an input column of the same name is replaced.
+#: Appended to the data set's columns, then `probability_<class>` for each of the model's classes
+#: (`output_schema`); an input column named like any of them is replaced.
 OUTPUT = pa.schema([("prediction", pa.string()), ("probability", pa.float64())])
 #: Row groups scored at once (one per core of a 2-core host), and read ahead of the one being written:
 #: the next group is fetched while two are scored. Memory holds IN_FLIGHT groups.
@@ -56,6 +57,14 @@ def predict(worker, job) -> dict:
     return {**head, "object_key": key, "rows": rows}
 
 
+def output_schema(model) -> pa.Schema:
+    """The columns a scored data set gets: OUTPUT, then each class's probability in `model.classes_`
+    order (the order of `score`'s probabilities), so a multiclass result says how sure the model was
+    of every label, not only of the one it chose."""
+    classes = score_classes(model)
+    return pa.schema([*OUTPUT, *((f"probability_{c}", pa.float64()) for c in classes)])
+
+
 def score_to(sink, source: datasets.Source, model, schema) -> int:
     """Write the scored data set to `sink` (an object writer) as Parquet, row group by row group; the
     number of rows. An error stores nothing (the upload is aborted).
@@ -66,14 +75,16 @@ def score_to(sink, source: datasets.Source, model, schema) -> int:
     Row groups are read and written in order, in this thread; the store's reader is not shared.
     """
     inputs = [c.name for c in schema]
-    kept = [f for f in source.schema if f.name not in OUTPUT.names]
-    out_schema = pa.schema([*kept, *OUTPUT])
+    output = output_schema(model)
+    kept = [f for f in source.schema if f.name not in output.names]
+    out_schema = pa.schema([*kept, *output])
 
     def scored(table: pa.Table, first_row: int) -> pa.Table:
         with tracer.start_as_current_span("predict.score"), threadpool_limits(1, user_api="openmp"):
             scores = score(model, coerce(frame_with_object_text(table.select(inputs)), schema, first_row=first_row))
         columns = datasets.plain(table.select([f.name for f in kept]), source.schema).columns
         columns += [pa.array(scores.labels(), pa.string()), pa.array(scores.probability(), pa.float64())]
+        columns += [pa.array(p, pa.float64()) for p in scores.class_probabilities().T]
         return pa.Table.from_arrays(columns, schema=out_schema)
 
     rows = 0

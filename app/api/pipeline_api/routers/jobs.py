@@ -181,7 +181,8 @@ RESULT_FORMATS = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"
     responses={
         200: {
             "content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
-            "description": "The data set's rows with `prediction` and `probability` appended, as CSV (the default) or Parquet",
+            "description": "The data set's rows with `prediction`, `probability` (of the predicted class) and "
+            "`probability_<class>` (each of the model's classes) appended, as CSV (the default) or Parquet",
         },
         404: doc("No job has this id"),
         409: doc(
