@@ -60,8 +60,9 @@ def test_data_page_shows_the_profile_as_types_and_charts(live, client, csv_bytes
 
 
 def test_train_page_refuses_a_target_the_profile_rules_out(live, client, csv_bytes):
-    upload(client, csv_bytes, "ui-refuse")
-    at = run_view("train")
+    ds = upload(client, csv_bytes, "ui-refuse")
+    # Chosen as a user would: the page's default is a data set that can train, maybe another one.
+    at = run_view("train", state={"train_dataset": ds["id"]})
     at.selectbox(key=next(s.key for s in at.selectbox if s.label.startswith("Column to predict"))).set_value("age").run()
     assert any("**age** cannot be a target" in e.value for e in at.error)
     assert next(b for b in at.button if b.label == "Start training").disabled
