@@ -137,15 +137,6 @@ def head_key(key: str) -> str:
     return key.removesuffix(".parquet") + ".head.parquet"
 
 
-def read_frame(store: ObjectStore, key: str, field: str = "dataset_id") -> pd.DataFrame:
-    """A stored data set as a whole frame: Parquet (`datasets/*.parquet`) or an old CSV object."""
-    from .tabular import read_csv
-
-    if key.endswith(".csv"):
-        return read_csv(store.get(key), field=field)
-    return frame_from_table(pq.ParquetFile(store.reader(key)).read())
-
-
 def preview_frame(store: ObjectStore, key: str, rows: int, size: int | None = None) -> pd.DataFrame:
     """The first `rows` (at most PREVIEW_MAX_ROWS) rows: one GET of the data set's head object.
 

@@ -22,6 +22,7 @@ from pipeline_common.storage import PART_BYTES, s3_client
 from ..dependencies import API, Services, authorized, get_services
 from ..errors import COMMON, NOT_FOUND, TOO_LARGE, ApiError, doc
 from ..schemas import DatasetOut
+from ..upload_stream import too_large
 from .datasets import dataset_name, plausible_id, register
 
 router = APIRouter(prefix=f"{API}/uploads", tags=["datasets"], dependencies=[Depends(authorized)], responses=COMMON)
@@ -123,7 +124,7 @@ def finish(svc: Services, upload_id: str) -> DatasetOut:
     limit = svc.settings.max_upload_bytes
     if int(head["ContentLength"]) > limit:
         svc.store.delete(key)
-        raise ApiError(413, "file", f"larger than the limit of {limit} bytes")
+        raise too_large(limit)
     name = unquote(head.get("Metadata", {}).get("name", "")) or "dataset"
     return register(svc, upload_id, key, name)
 
