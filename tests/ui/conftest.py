@@ -5,6 +5,7 @@ The API and the worker are the session's real services (tests/conftest.py), shar
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -15,6 +16,8 @@ import httpx
 import pytest
 
 from tests.app.services import REPO, free_port, wait_for
+
+from .pages import follow_socket
 
 UI_DIR = REPO / "app" / "ui"  # the build context's ui/, laid out as the image's /app
 SCREENSHOTS = REPO / "build" / "screenshots"
@@ -54,9 +57,37 @@ def ui_url(stack, api_url, worker):
         "streamlit", cmd, cwd=UI_DIR, env={**env, "API_URL": api_url, "API_TOKEN": stack.api_token, "HOME": str(stack.root)}
     )
     url = f"http://127.0.0.1:{port}"
+    _LOGS["Streamlit log"] = stack.root / "streamlit.log"
     wait_for(lambda: httpx.get(url + "/_stcore/health", timeout=2).status_code == 200, "Streamlit UI", 90, proc)
     yield url
     stack.procs.stop(proc)
+
+
+#: What a failing browser test reports besides its assertion: the browser's console (Streamlit's
+#: frontend logs its connection and message errors there) and the end of the UI server's log.
+_CONSOLE: collections.deque[str] = collections.deque(maxlen=40)
+_LOGS: dict[str, Path] = {}
+
+
+def watched(page):
+    """A page whose console lines go to the failure report, followed by pages.script_run."""
+    page.on("console", lambda msg: _CONSOLE.append(f"{msg.type}: {msg.text}"))
+    page.on("pageerror", lambda exc: _CONSOLE.append(f"page error: {exc}"))
+    return follow_socket(page)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = (yield).get_result()
+    if call.when == "setup":
+        _CONSOLE.clear()
+    if call.when == "call" and report.failed:
+        if _CONSOLE:
+            report.sections.append(("browser console (last lines)", "\n".join(_CONSOLE)))
+        for title, path in _LOGS.items():
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-40:]
+                report.sections.append((f"{title} (last lines)", "\n".join(tail)))
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +109,7 @@ def page(browser, ui_url):
     expect.set_options(timeout=120_000)  # a loaded CI machine renders slowly; waits end as soon as content shows
     context = browser.new_context(viewport={"width": 1400, "height": 1800}, base_url=ui_url)
     context.set_default_timeout(120_000)
-    pg = context.new_page()
+    pg = watched(context.new_page())
     yield pg
     context.close()
 
@@ -110,7 +141,7 @@ def open_page(browser, ui_url):
         context = browser.new_context(viewport=viewport, base_url=ui_url, **options)
         context.set_default_timeout(120_000)
         contexts.append(context)
-        return context.new_page()
+        return watched(context.new_page())
 
     yield open_
     for context in contexts:

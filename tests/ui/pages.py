@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import weakref
+from contextlib import contextmanager
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocket, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -16,25 +19,64 @@ def nav(page: Page, title: str) -> None:
 
 
 def choose(page: Page, label: str, option: str) -> None:
-    page.get_by_label(label, exact=False).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Choose `option` of the selectbox `label`, and wait for the script run the choice starts."""
+    settled(page)
+    box = page.get_by_label(label, exact=False).first
+    if box.aria_snapshot().endswith(f": {option}"):
+        return  # choosing the value it holds starts no run
+    box.click()
+    with script_run(page):
+        page.get_by_role("option", name=option, exact=True).click()
 
 
 def pick(page: Page, label: str, option: str) -> None:
-    """Choose the first option of the selectbox `label` that holds `option`, once the page has settled
-    (a long option list is drawn in part: typing filters it down to the option)."""
+    """Choose the first option of the selectbox `label` that holds `option`, and wait for the script run
+    the choice starts (a long option list is drawn in part: typing filters it down to the option)."""
     settled(page)
-    page.get_by_role("combobox", name=label, exact=True).click()
+    box = page.get_by_role("combobox", name=label, exact=True)
+    if option in box.aria_snapshot().partition(":")[2]:
+        return  # choosing the value it holds starts no run
+    box.click()
     page.keyboard.type(option)
-    page.get_by_role("option").filter(has_text=option).first.click()
-    expect(page.get_by_role("combobox", name=label, exact=True)).to_match_aria_snapshot(
-        f'- combobox "{label}": /.*{re.escape(option)}.*/'
-    )
-    settled(page)
+    with script_run(page):
+        page.get_by_role("option").filter(has_text=option).first.click()
+    expect(box).to_match_aria_snapshot(f'- combobox "{label}": /.*{re.escape(option)}.*/')
 
 
 def charts(page: Page):
     return page.get_by_test_id("stVegaLiteChart")
+
+
+_SOCKETS: "weakref.WeakKeyDictionary[Page, WebSocket]" = weakref.WeakKeyDictionary()
+
+
+def follow_socket(page: Page) -> Page:
+    """Keep `page`'s current Streamlit websocket (each load opens a new one) for `script_run`."""
+    page.on("websocket", lambda socket: _SOCKETS.__setitem__(page, socket))
+    return page
+
+
+def _run_finished(payload: str | bytes) -> bool:
+    """A whole script run's end: Streamlit's ForwardMsg script_finished, FINISHED_SUCCESSFULLY (a run cut
+    short by the next one, or a fragment's own run, ends otherwise)."""
+    if isinstance(payload, str):
+        return False
+    msg = ForwardMsg()
+    msg.ParseFromString(payload)
+    return msg.WhichOneof("type") == "script_finished" and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+
+
+@contextmanager
+def script_run(page: Page):
+    """Wait, after the block, for the end of the script run the block starts (a widget change).
+
+    Streamlit's frontend sends the rerun and leaves data-test-script-state at notRunning until the
+    server's run begins: `settled` right after a choice can pass before that run, and a click then
+    lands on the page the choice is about to replace (a CI run clicked the previous model's Predict
+    button). The listener is set before the block, so the run cannot end unseen."""
+    with _SOCKETS[page].expect_event("framereceived", predicate=_run_finished):
+        yield
+    settled(page)
 
 
 def settled(page: Page) -> None:
