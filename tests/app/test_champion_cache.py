@@ -8,7 +8,8 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
 from mlflow.models import infer_signature
-from pipeline_api import models_info
+from mlflow.store.entities.paged_list import PagedList
+from pipeline_api import models_info, registry_listing
 
 from pipeline_common.tabular import INPUTS_TAG, Column, columns_tag
 
@@ -27,18 +28,21 @@ def registry(monkeypatch):
                 raise MlflowException(f"no alias {alias}", error_code=RESOURCE_DOES_NOT_EXIST)  # what MLflow answers
             return SimpleNamespace(version=state.champion[name], tags=state.tags.get(name, {}))
 
-        def search_registered_models(self):
-            return [SimpleNamespace(name=n, aliases={"champion": v}) for n, v in state.champion.items()]
+        def search_registered_models(self, max_results, page_token=None):
+            return PagedList([SimpleNamespace(name=n, aliases={"champion": v}) for n, v in state.champion.items()], None)
 
-        def search_model_versions(self, query):
-            name = query.split("'")[1]
-            return [SimpleNamespace(version=state.champion[name], run_id=None, creation_timestamp=None, tags=state.tags.get(name, {}))]
+        def search_model_versions(self, max_results, page_token=None):
+            return PagedList(
+                [SimpleNamespace(name=n, version=v, run_id=None, creation_timestamp=None, tags=state.tags.get(n, {})) for n, v in state.champion.items()],
+                None,
+            )
 
     def get_model_info(uri):
         state.downloads += 1
         return SimpleNamespace(signature=SIGNATURE)
 
     monkeypatch.setattr(models_info, "MlflowClient", FakeClient)
+    monkeypatch.setattr(registry_listing, "MlflowClient", FakeClient)
     monkeypatch.setattr(models_info.mlflow.models, "get_model_info", get_model_info)
     monkeypatch.setattr(models_info, "_champions", {})
     monkeypatch.setattr(models_info, "_schemas", {})
@@ -79,7 +83,7 @@ def test_input_columns_come_from_the_versions_tag_without_downloading_the_model(
 def test_the_model_listing_reads_the_champions_inputs_from_its_tag(registry):
     registry.champion["m"] = "1"
     registry.tags["m"] = {INPUTS_TAG: columns_tag([Column("age", "double", False)])}
-    (model,) = models_info.list_models()
+    (model,) = registry_listing.list_models()
     assert model["inputs"] == [{"name": "age", "type": "double", "required": False}]
     assert registry.downloads == 0
 

@@ -1,10 +1,10 @@
-"""What the API needs from MLflow: model input schemas (cached per version) and the registry listing."""
+"""What the API needs from MLflow: model input schemas (cached per version), contracts and champions.
+The registry listing is registry_listing.py."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict
 from datetime import datetime, timezone
 
 import mlflow
@@ -134,41 +134,3 @@ def set_champion(name: str, version: str, reason: str, by: str) -> dict:
 def registry_reachable() -> None:
     """A cheap call through MLflow's store (its /health answers even while the store is down)."""
     MlflowClient().search_registered_models(max_results=1)
-
-
-def list_models() -> list[dict]:
-    client = MlflowClient()
-    out = []
-    for rm in client.search_registered_models():
-        versions = []
-        aliases = {}
-        for alias, version in (rm.aliases or {}).items():
-            aliases.setdefault(str(version), []).append(alias)
-        for mv in client.search_model_versions(f"name='{rm.name}'"):
-            remember_tagged_columns(rm.name, mv)
-            data = client.get_run(mv.run_id).data if mv.run_id else None
-            created = mv.creation_timestamp
-            versions.append(
-                {
-                    "version": str(mv.version),
-                    "run_id": mv.run_id,
-                    "aliases": aliases.get(str(mv.version), []),
-                    "metrics": dict(data.metrics) if data else {},
-                    "params": dict(data.params) if data else {},
-                    "created_at": datetime.fromtimestamp(created / 1000, timezone.utc) if created else None,
-                }
-            )
-        versions.sort(key=lambda v: int(v["version"]), reverse=True)
-        inputs = []
-        if "champion" in (rm.aliases or {}):
-            cols = input_columns(rm.name, str(rm.aliases["champion"]))
-            inputs = [asdict(c) for c in cols]
-        out.append(
-            {
-                "name": rm.name,
-                "aliases": {a: str(v) for a, v in (rm.aliases or {}).items()},
-                "versions": versions,
-                "inputs": inputs,
-            }
-        )
-    return out

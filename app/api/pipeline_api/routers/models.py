@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends
 from pipeline_common import contract as contracts
 from pipeline_common.config import AppSettings
 
-from .. import models_info
+from .. import models_info, registry_listing
 from ..dependencies import API, authorized
 from ..errors import COMMON, NOT_FOUND, ApiError, doc
 from ..schemas import ChampionIn, ChampionOut, ModelOut
@@ -46,7 +46,7 @@ def check_training_contract(name: str, dataset, target: str) -> None:
 
 @router.get("/models", response_model=list[ModelOut])
 def list_models() -> list[dict]:
-    return models_info.list_models()
+    return registry_listing.list_models()
 
 
 @router.post("/models/{name}/champion", response_model=ChampionOut, responses=NOT_FOUND)
