@@ -63,3 +63,15 @@ def test_a_five_thousand_column_model_takes_a_retraining_on_the_same_columns(cli
     again = wait_job(client, r.json()["id"])
     assert again["status"] == "succeeded", again["error"]
     assert again["result"]["model_version"] == "2"
+
+
+def test_the_predict_page_asks_a_five_thousand_column_record_as_json_not_field_by_field(api_url, stack, monkeypatch, trained):
+    from .test_ui import run_view
+
+    monkeypatch.setenv("API_URL", api_url)
+    monkeypatch.setenv("API_TOKEN", stack.api_token)
+    at = run_view("predict", state={"predict_model": MODEL})
+    assert not at.exception
+    assert any(f"{MODEL} takes 5,000 columns" in i.value for i in at.info)
+    assert len(at.text_input) == 0
+    assert [a.label for a in at.text_area] == ["JSON record"]

@@ -16,6 +16,9 @@ from pipeline_ui.widgets import BAR_STEP, bar_labels, client, follow_job, inline
 from pipeline_ui.client import ApiError
 
 NOT_KNOWN = "(not known)"
+#: More inputs than this make no form (5,000 fields took Streamlit and the browser most of a minute):
+#: such a record is pasted as JSON, or a whole data set is scored.
+FORM_MAX_FIELDS = 200
 NUMERIC = {"double", "float", "long", "integer"}
 INTEGER = {"long", "integer"}
 
@@ -36,8 +39,15 @@ def render() -> None:
         tabs = ["One record", "A whole data set"]
         single, batch = st.tabs(tabs, default=tabs[1] if st.query_params.get("batch_job") else tabs[0])
         with single:
-            with inline_errors():
-                record_form(api, model, profile, source)
+            inputs = model.get("inputs") or []
+            if len(inputs) > FORM_MAX_FIELDS:
+                st.info(
+                    f"{model['name']} takes {len(inputs):,} columns, too many to fill in one by one: paste a "
+                    "record as JSON below, or score a whole data set.", icon=":material/info:",
+                )
+            else:
+                with inline_errors():
+                    record_form(api, model, profile, source)
             with inline_errors():
                 json_form(api, model, profile)
         with batch:
