@@ -40,6 +40,21 @@ def test_bad_uploads_get_422_with_a_reason(client, data, reason):
     assert len(client.get("/api/v1/datasets").json()) == before
 
 
+@pytest.mark.parametrize("separator, named", [(";", "';'"), ("\t", "tabs"), ("|", "'|'")])
+def test_a_file_separated_by_something_other_than_commas_is_refused_naming_its_separator(client, separator, named):
+    data = separator.join(["age", "job", "income"]).encode() + b"\n" + separator.join(["30", "clerk", "low"]).encode() + b"\n"
+    r = client.post("/api/v1/datasets", files={"file": ("x.csv", data, "text/csv")})
+    assert r.status_code == 422 and r.json()["field"] == "file"
+    assert f"separated by {named}" in r.json()["detail"] and "commas" in r.json()["detail"], r.json()["detail"]
+
+
+def test_a_model_name_with_a_space_is_refused_in_words_not_a_pattern(client):
+    r = client.post("/api/v1/training-jobs", json={"dataset_id": "x", "target": "y", "model_name": "my model"})
+    assert r.status_code == 422 and r.json()["field"] == "model_name"
+    reason = r.json()["errors"][0]["reason"]
+    assert "letters, digits" in reason and "^" not in reason and "pattern" not in reason, reason
+
+
 def test_oversized_upload_gets_413(client):
     r = client.post("/api/v1/datasets", files={"file": ("big.csv", b"a,b\n" + b"1,2\n" * 700_000, "text/csv")})
     assert r.status_code == 413 and "limit" in r.json()["detail"]

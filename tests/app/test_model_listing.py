@@ -68,3 +68,10 @@ def test_each_version_carries_its_own_runs_params_and_metrics(stack, counted, re
     for version in model["versions"]:
         run = MlflowClient(stack.mlflow).get_run(version["run_id"])
         assert (version["metrics"], version["params"]) == (run.data.metrics, run.data.params)
+
+
+def test_each_version_names_the_training_job_that_registered_it(client, read_only_model):
+    (model,) = [m for m in client.get("/api/v1/models").json() if m["name"] == read_only_model]
+    for version in model["versions"]:
+        job = client.get(f"/api/v1/jobs/{version['job_id']}").json()
+        assert (job["kind"], job["result"]["model_name"], job["result"]["model_version"]) == ("training", read_only_model, version["version"])

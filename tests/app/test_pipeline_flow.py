@@ -3,6 +3,7 @@
 import io
 
 import pandas as pd
+import pytest
 
 from .flow import train, upload, wait_job
 
@@ -39,6 +40,10 @@ def test_full_pipeline_from_upload_to_retraining(client, worker, csv_bytes):
     csv = client.get(f"/api/v1/jobs/{batch['id']}/result")
     scored = pd.read_csv(io.BytesIO(csv.content))
     assert len(scored) == 400 and {"prediction", "probability"} <= set(scored.columns)
+    # The data set holds income, the column the model predicts: the result says how often they agree.
+    labelled = scored[scored["income"].notna()]
+    assert (batch["result"]["target"], batch["result"]["labelled_rows"]) == ("income", len(labelled))
+    assert batch["result"]["agreement"] == pytest.approx((labelled["prediction"] == labelled["income"].astype(str)).mean())
 
     fb = client.post("/api/v1/feedback", json={"model_name": MODEL, "record": {"age": 33, "hours": 45, "job": "teacher"}, "label": ">50K"})
     assert fb.status_code == 201, fb.text
@@ -46,6 +51,7 @@ def test_full_pipeline_from_upload_to_retraining(client, worker, csv_bytes):
     retrained = train(client, ds["id"], MODEL, include_feedback=True)
     assert retrained["status"] == "succeeded", retrained["error"]
     assert retrained["result"]["model_version"] == "2"
+    assert retrained["result"]["feedback_rows"] == 1  # the retrain says how much feedback it used
     model = next(m for m in client.get("/api/v1/models").json() if m["name"] == MODEL)
     versions = {v["version"] for v in model["versions"]}
     assert {"1", "2"} <= versions

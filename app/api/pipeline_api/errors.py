@@ -20,6 +20,7 @@ from pipeline_common.tabular import DataError
 from pipeline_common.unavailable import Unavailable, dependency_of
 
 from . import json_body
+from .schemas import PATTERN_WORDS
 
 log = logging.getLogger("pipeline_api.errors")
 
@@ -79,6 +80,9 @@ def field_path(loc) -> str | None:
 
 
 def _reason(err: dict) -> str:
+    if err.get("type") == "string_pattern_mismatch":
+        pattern = (err.get("ctx") or {}).get("pattern")
+        return PATTERN_WORDS.get(pattern, "holds characters that are not allowed here")
     msg = err.get("msg", "is invalid")
     return msg.removeprefix("Value error, ")
 

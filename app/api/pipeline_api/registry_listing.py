@@ -20,6 +20,8 @@ from mlflow.entities import ViewType
 
 from pipeline_api.models_info import input_columns, remember_tagged_columns
 
+#: The version tag naming the training job that registered it (data_processor/registry.py).
+JOB_TAG = "job_id"
 #: Finished runs whose params and metrics are kept; a listing beyond that reads the rest again.
 RUN_CACHE_SIZE = 20_000
 #: Run ids per search: MLflow's SQL store puts them in one IN (...) clause.
@@ -98,6 +100,7 @@ def describe(rm, versions: list, runs: dict[str, tuple[dict, dict]]) -> dict:
                 "metrics": metrics,
                 "params": params,
                 "created_at": datetime.fromtimestamp(created / 1000, timezone.utc) if created else None,
+                "job_id": (mv.tags or {}).get(JOB_TAG),
             }
         )
     listed.sort(key=lambda v: int(v["version"]), reverse=True)

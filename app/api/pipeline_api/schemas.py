@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+#: What each pattern asks for, in words: a 422 says this, never the expression.
+PATTERN_WORDS = {
+    NAME: "use only letters, digits, '.', '_' and '-', starting with a letter or digit (at most 200 characters)",
+    TEXT: "must not contain a NUL character",
+    r"^[0-9]+$": "must be a version number (digits only)",
+}
 
 
 class ColumnOut(BaseModel):
@@ -107,6 +113,7 @@ class ModelVersionOut(BaseModel):
     metrics: dict[str, float]
     params: dict[str, str] = Field(description="The parameters its training run logged (target, dataset_id, rows, ...)")
     created_at: datetime | None
+    job_id: str | None = Field(None, description="The training job that registered it: GET /jobs/{job_id} has its metrics and diagnostics")
 
 
 class ModelOut(BaseModel):

@@ -29,7 +29,7 @@ from pandas._libs.parsers import STR_NA_VALUES
 
 from .profile import HISTOGRAM_BINS, TOP_VALUES, counts_problem, profile
 from .storage import ObjectStore
-from .tabular import MISSING, DataError
+from .tabular import MISSING, DataError, too_few_columns
 
 #: Rows per Parquet row group: a preview reads one group, a worker streams group by group.
 ROW_GROUP_ROWS = 65_536
@@ -238,7 +238,7 @@ def _header_names(raw: list[str], field: str) -> list[str]:
 
 def _check_names(names: list[str], field: str) -> None:
     if len(names) < 2:
-        raise DataError(field, "a data set needs at least two columns (features and a target)")
+        raise DataError(field, too_few_columns(names))
     if len(set(names)) != len(names):
         raise DataError(field, "column names must be unique")
     if any(not n or n.startswith("Unnamed:") for n in names):

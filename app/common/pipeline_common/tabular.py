@@ -38,7 +38,7 @@ def read_csv(data: bytes, field: str = "file") -> pd.DataFrame:
     if df.empty:
         raise DataError(field, "the CSV file has a header but no rows")
     if len(df.columns) < 2:
-        raise DataError(field, "a data set needs at least two columns (features and a target)")
+        raise DataError(field, too_few_columns([str(c) for c in df.columns]))
     if len(set(df.columns)) != len(df.columns):
         raise DataError(field, "column names must be unique")
     if any(c.startswith("Unnamed:") for c in df.columns):
@@ -235,3 +235,16 @@ def json_safe(value):
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+#: Separators a spreadsheet may save with instead of commas, as a message names them.
+OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+
+def too_few_columns(names: list[str]) -> str:
+    """Why a header of fewer than two columns is refused; a header that holds another separator
+    (a semicolon CSV from a spreadsheet set to a European locale, say) is named as such."""
+    for separator, named in OTHER_SEPARATORS.items():
+        if names and separator in names[0]:
+            return f"the file has one column: its header looks separated by {named}; save it with commas between the values"
+    return "a data set needs at least two columns (features and a target)"

@@ -272,6 +272,7 @@ class Worker:
         if p.get("include_feedback"):
             extra = self.feedback_frame(name, p["target"], list(df.columns))
             df = pd.concat([df, extra.astype(df.dtypes.to_dict(), errors="ignore")], ignore_index=True)
+            sampling["feedback_rows"] = len(extra)  # logged with the run: the result says how much feedback it used
         rows = len(df)
         X, y = modeling.prepare(df, p["target"])
         del df  # the frame's cells are copied into X: only one copy is kept through the fit
@@ -297,7 +298,7 @@ class Worker:
             # Read back from the run on every attempt: a retry that did not fit reports the same.
             metrics = registry.logged_metrics(run)
             diagnostics = registry.logged_diagnostics(client, run)
-            sampling = {k: int(run.data.params[k]) for k in ("sample_rows", "total_rows") if k in run.data.params}
+            sampling = {k: int(run.data.params[k]) for k in ("sample_rows", "total_rows", "feedback_rows") if k in run.data.params}
             self.enter(job, "registering")
             version = registry.ensure_version(client, name, run, job.id, contract)
             fault_point("registered", job.id)

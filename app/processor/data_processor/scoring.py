@@ -11,11 +11,14 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from opentelemetry import trace
 from threadpoolctl import threadpool_limits
 
+from pipeline_common import contract as contracts
 from pipeline_common.columnar import frame_with_object_text
 from pipeline_common.scoring import score, score_classes
 from pipeline_common.tabular import coerce, records_frame
@@ -52,9 +55,36 @@ def predict(worker, job) -> dict:
     if missing:
         raise PermanentError(f"dataset_id: dataset lacks model input column '{missing[0]}'")
     key = f"predictions/{job.id}.parquet"
+    target = model_target(name, schema)
     worker.enter(job, "scoring")
-    rows = score_to(worker.store.writer(key), source, model, schema)
-    return {**head, "object_key": key, "rows": rows}
+    rows, agreed, labelled = score_to(worker.store.writer(key), source, model, schema, target if target in source.columns else None)
+    out = {**head, "object_key": key, "rows": rows}
+    if labelled:  # a labelled data set: how often the prediction is the value the data set holds
+        out.update(target=target, labelled_rows=labelled, agreement=agreed / labelled)
+    return out
+
+
+def model_target(name: str, schema) -> str | None:
+    """The column the model predicts, from its contract (pipeline_common.contract)."""
+    from mlflow import MlflowClient
+
+    contract, _ = contracts.read(MlflowClient(), name, lambda version: schema)
+    return contract.target if contract else None
+
+
+def agreement(truth: pd.Series, labels: np.ndarray) -> tuple[int, int]:
+    """(rows whose prediction is their `truth`, rows with a truth). Numbers are compared as numbers:
+    a row group without gaps reads an integer column as int64, one with gaps as float64, while the
+    model's classes are the training frame's text of them."""
+    known = truth.notna().to_numpy()
+    if not known.any():
+        return 0, 0
+    truth, labels = truth[known], labels[known]
+    if pd.api.types.is_numeric_dtype(truth) and not pd.api.types.is_bool_dtype(truth):
+        same = pd.to_numeric(pd.Series(labels), errors="coerce").to_numpy() == truth.to_numpy(dtype=float)
+    else:
+        same = truth.astype(str).to_numpy() == labels
+    return int(same.sum()), int(known.sum())
 
 
 def output_schema(model) -> pa.Schema:
@@ -65,9 +95,10 @@ def output_schema(model) -> pa.Schema:
     return pa.schema([*OUTPUT, *((f"probability_{c}", pa.float64()) for c in classes)])
 
 
-def score_to(sink, source: datasets.Source, model, schema) -> int:
-    """Write the scored data set to `sink` (an object writer) as Parquet, row group by row group; the
-    number of rows. An error stores nothing (the upload is aborted).
+def score_to(sink, source: datasets.Source, model, schema, target: str | None = None) -> tuple[int, int, int]:
+    """Write the scored data set to `sink` (an object writer) as Parquet, row group by row group:
+    (rows, rows whose prediction is their `target` value, rows with a `target` value). An error
+    stores nothing (the upload is aborted).
 
     Two row groups are scored at a time, each on one OpenMP thread: scikit-learn's tree ensembles run
     a parallel loop per tree, and with two threads each loop waits for both, which on a host whose
@@ -79,22 +110,31 @@ def score_to(sink, source: datasets.Source, model, schema) -> int:
     kept = [f for f in source.schema if f.name not in output.names]
     out_schema = pa.schema([*kept, *output])
 
-    def scored(table: pa.Table, first_row: int) -> pa.Table:
+    def scored(table: pa.Table, first_row: int) -> tuple[pa.Table, tuple[int, int]]:
         with tracer.start_as_current_span("predict.score"), threadpool_limits(1, user_api="openmp"):
             scores = score(model, coerce(frame_with_object_text(table.select(inputs)), schema, first_row=first_row))
+        labels = scores.labels()
         columns = datasets.plain(table.select([f.name for f in kept]), source.schema).columns
-        columns += [pa.array(scores.labels(), pa.string()), pa.array(scores.probability(), pa.float64())]
+        columns += [pa.array(labels, pa.string()), pa.array(scores.probability(), pa.float64())]
         columns += [pa.array(p, pa.float64()) for p in scores.class_probabilities().T]
-        return pa.Table.from_arrays(columns, schema=out_schema)
+        counted = agreement(frame_with_object_text(table.select([target]))[target], np.asarray(labels, dtype=object)) if target else (0, 0)
+        return pa.Table.from_arrays(columns, schema=out_schema), counted
 
-    rows = 0
+    rows, agreed, labelled = 0, 0, 0
+
+    def write(done) -> None:
+        nonlocal agreed, labelled
+        table, (same, known) = done.result()
+        writer.write_table(table)
+        agreed, labelled = agreed + same, labelled + known
+
     with sink, pq.ParquetWriter(sink, out_schema) as writer, ThreadPoolExecutor(SCORERS, "score") as pool:
         pending: deque = deque()
         for table in source.groups(source.columns):
             pending.append(pool.submit(scored, table, rows + 1))
             rows += table.num_rows
             if len(pending) == IN_FLIGHT:
-                writer.write_table(pending.popleft().result())
+                write(pending.popleft())
         while pending:
-            writer.write_table(pending.popleft().result())
-    return rows
+            write(pending.popleft())
+    return rows, agreed, labelled
