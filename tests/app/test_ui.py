@@ -80,9 +80,10 @@ def test_train_page_follows_the_job_named_in_the_address(live, client, worker, c
 def test_train_page_defaults_to_the_existing_model(live, client, worker, csv_bytes):
     ds = upload(client, csv_bytes, "ui-existing")
     assert train(client, ds["id"], "ui-existing-model")["status"] == "succeeded"
-    at = run_view("train")
+    # Chosen as a user would: the page's default data set may be another upload of the session.
+    at = run_view("train", state={"train_dataset": ds["id"]})
     model = next(s for s in at.selectbox if s.label == "Model")
-    assert model.value != "New model…"
+    assert model.value == "ui-existing-model"  # the model trained last on these columns, for this target
     assert not [t for t in at.text_input if t.label == "New model name"]
 
 
@@ -96,6 +97,26 @@ def test_predict_form_uses_choices_and_whole_numbers_from_the_training_data(live
     assert set(numbers) == {"age", "hours"} and all(v.isdigit() for v in numbers.values()), numbers
     job = next(s for s in at.selectbox if s.label == "job")
     assert set(job.options) >= {"clerk", "engineer", "farmer", "teacher"}
+
+
+def test_the_uis_promotion_reaches_the_registry_with_its_reason_and_the_ui_as_author(live, client, worker, csv_bytes):
+    ds = upload(client, csv_bytes, "ui-promote")
+    assert train(client, ds["id"], "ui-promote-model")["status"] == "succeeded"
+    done = ApiClient().set_champion("ui-promote-model", "1", "checked by hand")
+    assert (done["version"], done["by"], done["reason"]) == ("1", "the UI", "checked by hand")
+
+
+def test_data_page_deletes_a_data_set_once_the_deletion_is_ticked(live, client, csv_bytes):
+    ds = upload(client, csv_bytes, "ui-delete-me")
+    at = run_view("data", state={"data_pick": ds["id"]})
+    button = at.button(key=f"delete:{ds['id']}")
+    assert button.disabled  # nothing goes without the tick
+    at.checkbox(key=f"delete_sure:{ds['id']}").check().run()
+    at.button(key=f"delete:{ds['id']}").click().run()
+    assert not at.exception
+    assert client.get(f"/api/v1/datasets/{ds['id']}").status_code == 404
+    assert any("Deleted **ui-delete-me**" in s.value for s in at.success)
+    assert "ui-delete-me" not in at.dataframe[0].value["name"].tolist()
 
 
 def test_api_errors_are_shown_as_messages_not_tracebacks(live, monkeypatch):
@@ -180,6 +201,146 @@ def test_models_page_shows_date_data_set_target_and_the_champion(scripted):
     assert row["registered (UTC)"].startswith("2025-11-29")
 
 
+def test_jobs_page_names_the_data_set_a_job_used_not_its_id(scripted, monkeypatch):
+    jobs = [
+        {**BATCH_JOB, "params": {"model_name": "toy-model", "dataset_id": "d1"}},
+        {**BATCH_JOB, "id": "j2", "params": {"model_name": "toy-model", "dataset_id": "gone"}},
+        {"id": "j3", "kind": "training", "status": "succeeded", "created_at": "2026-11-29T01:00:00Z", "error": None,
+         "params": {"model_name": "toy-model", "dataset_id": "d1", "target": "y"}, "result": {"model_version": "1"}},
+    ]  # fmt: skip
+    monkeypatch.setattr(ApiClient, "jobs", lambda self, **k: jobs)
+    at = run_view("jobs")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["data set"]) == ["toy", "a deleted data set", "toy"]
+    assert list(table["target / input"]) == ["", "", "y"]
+    assert list(table["details"]) == ["predict?batch_job=j1", "predict?batch_job=j2", "train?train_job=j3"]
+
+
+def test_train_page_defaults_to_the_model_the_data_set_and_target_fit(scripted):
+    at = run_view("train")
+    assert at.selectbox(key="target_d1").value == "y"
+    assert next(s for s in at.selectbox if s.label == "Model").value == "toy-model"
+
+
+def test_train_page_defaults_to_a_new_model_named_after_the_data_when_no_model_predicts_the_target(scripted):
+    at = run_view("train")
+    at.selectbox(key="target_d1").set_value("x").run()
+    assert next(s for s in at.selectbox if s.label == "Model").value == "New model…"
+    assert next(t for t in at.text_input if t.label == "New model name").value == "toy-x"
+    assert any("No model predicts **x**" in c.value for c in at.caption)
+
+
+def test_choosing_a_model_that_predicts_another_column_warns_before_training(scripted):
+    at = run_view("train")
+    at.selectbox(key="target_d1").set_value("x").run()
+    next(s for s in at.selectbox if s.label == "Model").set_value("toy-model").run()
+    assert any("**toy-model** predicts **y**" in w.value for w in at.warning)
+
+
+TWO_VERSIONS = {**MODEL, "aliases": {"champion": "2"}, "versions": [
+    {**MODEL["versions"][0], "version": "2", "aliases": ["champion"]},
+    {**MODEL["versions"][0], "version": "1", "aliases": []},
+]}  # fmt: skip
+
+
+def test_models_page_makes_another_version_the_champion_with_a_reason(scripted, monkeypatch):
+    registry = {"model": TWO_VERSIONS, "calls": []}
+
+    def set_champion(self, model_name, version, reason):
+        registry["calls"].append((model_name, version, reason))
+        registry["model"] = {**TWO_VERSIONS, "aliases": {"champion": version}}
+        return {"model_name": model_name, "version": version, "previous_version": "2"}
+
+    monkeypatch.setattr(ApiClient, "models", lambda self: [registry["model"]])
+    monkeypatch.setattr(ApiClient, "set_champion", set_champion)
+    at = run_view("models")
+    assert at.selectbox(key="champion_version:toy-model").options == ["1"]
+    at.text_input(key="champion_reason:toy-model").set_value("roll back: version 2 mislabels new data")
+    next(b for b in at.button if b.label == "Make it the champion").click().run()
+    assert registry["calls"] == [("toy-model", "1", "roll back: version 2 mislabels new data")]
+    assert any("Version 1 of toy-model is now the champion (it was version 2)" in s.value for s in at.success)
+    assert any(c.value == "Champion: version 1" for c in at.caption)
+
+
+def test_models_page_asks_why_before_changing_the_champion(scripted, monkeypatch):
+    calls = []
+    monkeypatch.setattr(ApiClient, "models", lambda self: [TWO_VERSIONS])
+    monkeypatch.setattr(ApiClient, "set_champion", lambda self, *a: calls.append(a))
+    at = run_view("models")
+    next(b for b in at.button if b.label == "Make it the champion").click().run()
+    assert calls == [] and any("Say why" in e.value for e in at.error)
+
+
+def test_batch_scoring_offers_only_the_data_sets_holding_the_models_inputs(scripted, monkeypatch):
+    unrelated = {**DATASET, "id": "d2", "name": "unrelated", "columns": [{"name": "z", "dtype": "int64"}, {"name": "w", "dtype": "object"}]}
+    monkeypatch.setattr(ApiClient, "datasets", lambda self: [DATASET, unrelated])
+    at = run_view("predict")
+    box = at.selectbox(key="batch_dataset")
+    assert box.options == [next(o for o in box.options if "toy" in o)] and "unrelated" not in " ".join(box.options)
+    assert any("1 other lacks some" in c.value for c in at.caption)
+
+
+def test_the_progress_steps_are_the_ones_the_worker_enters_in_its_order():
+    import ast
+
+    from pipeline_ui.widgets import STEPS
+
+    from .services import REPO
+
+    def entered(module: str) -> list[str]:
+        tree = ast.parse((REPO / "app" / "processor" / "data_processor" / module).read_text())
+        calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", None) == "enter"]
+        return [c.args[1].value for c in sorted(calls, key=lambda c: c.lineno)]
+
+    assert STEPS == {"training": entered("jobs.py"), "prediction": entered("scoring.py")}
+
+
+@pytest.mark.parametrize(
+    "job, count",
+    [
+        ({"kind": "training", "status": "queued", "step": None}, (0, 5)),
+        ({"kind": "training", "status": "running", "step": "fitting"}, (2, 5)),
+        ({"kind": "prediction", "status": "running", "step": "scoring"}, (2, 2)),
+        ({"kind": "training", "status": "running", "step": "a step a newer worker has"}, (0, 5)),
+    ],
+)
+def test_a_running_jobs_progress_counts_its_steps(job, count):
+    from pipeline_ui.widgets import step_count
+
+    assert step_count(job) == count
+
+
+def test_models_page_links_each_version_to_its_training_jobs_diagnostics(scripted, monkeypatch):
+    with_job = {**MODEL, "versions": [{**MODEL["versions"][0], "job_id": "t1"}]}
+    monkeypatch.setattr(ApiClient, "models", lambda self: [with_job])
+    at = run_view("models")
+    assert at.dataframe[0].value.iloc[0]["training"] == "train?train_job=t1"
+
+
+def test_a_prediction_is_offered_as_feedback_with_its_true_label(scripted, monkeypatch):
+    sent = []
+    answer = {"model_name": "toy-model", "model_version": "1",
+              "predictions": [{"prediction": "a", "probability": 0.7, "probabilities": {"a": 0.7, "b": 0.3}}]}  # fmt: skip
+    monkeypatch.setattr(ApiClient, "predict_online", lambda self, name, records: answer)
+    monkeypatch.setattr(ApiClient, "feedback", lambda self, **body: sent.append(body) or {"id": "f1"})
+    at = run_view("predict")
+    next(b for b in at.button if b.label == "Predict").click().run()
+    box = at.selectbox(key=next(s.key for s in at.selectbox if s.label == "True y"))
+    assert (box.options, box.value) == (["a", "b"], "a")
+    box.set_value("b")
+    next(b for b in at.button if b.label == "Send as feedback").click().run()
+    assert sent == [{"model_name": "toy-model", "record": {"x": 2}, "label": "b"}]
+    assert any("Feedback stored: true y **b**" in s.value for s in at.success)
+
+
+def test_a_scored_labelled_data_set_says_how_often_the_prediction_agrees(scripted, monkeypatch):
+    labelled = {**BATCH_JOB, "result": {**BATCH_JOB["result"], "target": "y", "labelled_rows": 2, "agreement": 0.5}}
+    monkeypatch.setattr(ApiClient, "job", lambda self, *a, **k: labelled)
+    at = run_view("predict", {"batch_job": "j1"})
+    assert any("holds **y**" in i.value and "**50.0%** of the 2 rows" in i.value for i in at.info)
+
+
 def test_failure_messages_are_cut_to_a_sentence():
     classes = ", ".join(str(i) for i in range(5000))
     msg = ui_client.first_sentence(f"y contains classes the model cannot split. Seen: {classes}")
@@ -194,6 +355,20 @@ def test_error_lists_become_one_sentence_naming_every_missing_column():
         + [{"field": "records[0].weight", "reason": "expected a number, got 'abc'"}],
     }
     assert ui_client.message(422, body) == "The 3 columns are missing: age, hours, job. weight: expected a number, got 'abc'."
+
+
+def test_a_refusal_names_the_pages_field_not_the_apis():
+    body = {
+        "detail": "dataset_id: the data set lacks the model's input column 'island'",
+        "field": "dataset_id",
+        "errors": [{"field": "dataset_id", "reason": "the data set lacks the model's input column 'island'"}],
+    }
+    assert ui_client.message(409, body) == "Data set: the data set lacks the model's input column 'island'."
+
+
+def test_a_record_column_keeps_its_own_name_even_when_an_api_field_has_it():
+    body = {"detail": "records[0].target: is not a number", "field": "records[0].target", "errors": [{"field": "records[0].target", "reason": "is not a number"}]}
+    assert ui_client.message(422, body) == "target: is not a number."
 
 
 # -- the training result's pictures (show_training_result alone) -------------------------------
@@ -212,13 +387,26 @@ TRAIN_RESULT = {
 }  # fmt: skip
 
 
-def show_result(result: dict) -> AppTest:
-    def script(result: dict):
+def show_result(result: dict, champion: str | None = None) -> AppTest:
+    def script(result: dict, champion: str | None):
         from pipeline_ui.views.train import show_training_result
 
-        show_training_result({"id": "t1", "kind": "training", "status": "succeeded", "result": result})
+        show_training_result({"id": "t1", "kind": "training", "status": "succeeded", "result": result}, champion)
 
-    return AppTest.from_function(script, args=(result,), default_timeout=60).run()
+    return AppTest.from_function(script, args=(result, champion), default_timeout=60).run()
+
+
+def test_a_training_with_feedback_says_how_many_feedback_records_it_used():
+    assert any("3 feedback records joined the training data" in c.value for c in show_result({**TRAIN_RESULT, "feedback_rows": 3}).caption)
+
+
+def test_an_old_training_page_says_its_version_was_replaced_as_champion_since():
+    at = show_result(TRAIN_RESULT, champion="3")
+    assert "version **3** has replaced it since" in at.success[0].value and "is now" not in at.success[0].value
+
+
+def test_a_training_page_whose_version_still_leads_says_it_is_the_champion():
+    assert "is now the **champion**" in show_result(TRAIN_RESULT, champion="2").success[0].value
 
 
 def charts(at: AppTest) -> dict[str, dict]:

@@ -24,11 +24,28 @@ class ApiError(Exception):
         self.problems = problems or []
 
 
+#: The API's request fields as the pages label them (a refusal names what the person filled in).
+FIELD_LABELS = {
+    "dataset_id": "Data set",
+    "model_name": "Model",
+    "target": "Column to predict",
+    "file": "File",
+    "name": "Name",
+    "version": "Version",
+    "reason": "Reason",
+    "label": "True label",
+}
+
+
 def field_name(field: str | None) -> str | None:
+    """A record's column by its name; a request field by the label its page gives it."""
     if not field:
         return None
     found = _COLUMN_PATH.match(field)
-    return found["column"] if found else field.removeprefix("body.")
+    if found:
+        return found["column"]
+    field = field.removeprefix("body.")
+    return FIELD_LABELS.get(field, field)
 
 
 def _problems(body: dict) -> list[dict]:
@@ -108,6 +125,9 @@ class ApiClient:
     def preview(self, dataset_id: str, rows: int = 20) -> dict:
         return self._call("GET", f"/api/v1/datasets/{dataset_id}/preview", params={"rows": rows}).json()
 
+    def delete_dataset(self, dataset_id: str) -> None:
+        self._call("DELETE", f"/api/v1/datasets/{dataset_id}")
+
     def profile(self, dataset_id: str) -> dict:
         return self._call("GET", f"/api/v1/datasets/{dataset_id}/profile").json()
 
@@ -131,6 +151,11 @@ class ApiClient:
     # -- models, predictions, feedback ---------------------------------------------------------
     def models(self) -> list[dict]:
         return self._call("GET", "/api/v1/models").json()
+
+    def set_champion(self, model_name: str, version: str, reason: str) -> dict:
+        """Promote or roll back by hand; the API keeps who (the UI), when and why in the version's tags."""
+        body = {"version": version, "reason": reason, "by": "the UI"}
+        return self._call("POST", f"/api/v1/models/{model_name}/champion", json=body).json()
 
     def predict_online(self, model_name: str, records: list[dict]) -> dict:
         """Scores records at once (POST /predictions); an API without that route scores them as a job."""

@@ -280,6 +280,21 @@ def elapsed(job: dict, now: datetime | None = None) -> str:
     return duration((end - start).total_seconds()) if start else ""
 
 
+#: The steps a worker goes through, in order (data_processor: `enter(job, ...)` in jobs.py for a
+#: training, scoring.py for a data set; a test reads them there).
+STEPS = {
+    "training": ["loading", "fitting", "logging", "registering", "promoting"],
+    "prediction": ["loading", "scoring"],
+}
+
+
+def step_count(job: dict) -> tuple[int, int]:
+    """(the step the job is at, counted from 1, or 0 while it waits or names no step; its kind's steps)."""
+    steps = STEPS.get(job["kind"], [])
+    step = job.get("step")
+    return (steps.index(step) + 1 if step in steps else 0), len(steps)
+
+
 def step_name(job: dict) -> str:
     """What the job is doing: the worker's step when the API reports one, else what its state means."""
     if step := job.get("step"):
@@ -318,7 +333,6 @@ def _poll(api: ApiClient, job_id: str) -> None:
         if job["status"] in FINISHED:
             st.rerun()  # the whole page draws the finished job
         st.markdown(status_line(job))
-        st.progress(
-            0.15 if job["status"] == "queued" else 0.6,
-            text=f"Step: **{step_name(job)}** · {elapsed(job)} elapsed · this view updates itself",
-        )
+        done, steps = step_count(job)
+        where = f"step {done} of {steps}: **{step_name(job)}**" if done else f"**{step_name(job)}**"
+        st.progress(done / (steps + 1), text=f"{where[:1].upper()}{where[1:]} · {elapsed(job)} elapsed · this view updates itself")

@@ -29,8 +29,13 @@ def render() -> None:
             [{"name": d["name"], "rows": d["rows"], "columns": len(d["columns"]), "uploaded (UTC)": when(d.get("created_at"))} for d in datasets]
         )
         st.dataframe(table, hide_index=True, width="stretch")
+        if deleted := st.session_state.pop("deleted", None):
+            st.success(f"Deleted **{deleted}**.", icon=":material/delete:")
         chosen = pick_dataset(datasets, "Look at", key="data_pick", prefer=st.session_state.get("uploaded"))
-        show_profile(api, chosen)
+        with inline_errors():
+            show_profile(api, chosen)
+        with inline_errors():  # a profile that fails to load leaves the deletion
+            delete_form(api, chosen)
 
 
 def upload_form(api) -> None:
@@ -99,6 +104,20 @@ def show_profile(api, ds: dict) -> None:
         )
     with st.expander("First rows"):
         st.dataframe(pd.DataFrame(api.preview(ds["id"])["rows"]), hide_index=True)
+
+
+def delete_form(api, ds: dict) -> None:
+    """Deleting asks for a tick first: the rows and the stored file go for good (models trained on
+    the data set keep working; its name then reads as a deleted data set)."""
+    with st.expander(f"Delete {ds['name']}"):
+        sure = st.checkbox(f"Yes, delete {ds['name']} and its stored file", key=f"delete_sure:{ds['id']}")
+        if st.button("Delete data set", disabled=not sure, key=f"delete:{ds['id']}"):
+            api.delete_dataset(ds["id"])
+            for key in ("uploaded", "data_pick"):
+                if st.session_state.get(key) == ds["id"]:
+                    del st.session_state[key]
+            st.session_state["deleted"] = ds["name"]
+            st.rerun()
 
 
 def value_summary(col: dict) -> str:

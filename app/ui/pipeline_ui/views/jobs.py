@@ -21,14 +21,22 @@ def render() -> None:
 @st.fragment(run_every=REFRESH_SECONDS)
 def recent_jobs(kind: str | None) -> None:
     with inline_errors():
-        jobs = client().jobs(limit=50, kind=kind)
+        api = client()
+        jobs = api.jobs(limit=50, kind=kind)
         if not jobs:
             st.info("No jobs yet.")
             return
-        st.dataframe(pd.DataFrame([job_row(j) for j in jobs]), hide_index=True, width="stretch")
+        names = {d["id"]: d["name"] for d in api.datasets()}
+        st.dataframe(
+            pd.DataFrame([job_row(j, names) for j in jobs]),
+            hide_index=True,
+            width="stretch",
+            column_config={"details": st.column_config.LinkColumn(display_text="open", help="The job's page: progress, metrics and charts, or the scored rows")},
+        )
 
 
-def job_row(job: dict) -> dict:
+def job_row(job: dict, dataset_names: dict[str, str]) -> dict:
+    """One job as people know it: the data set by name (an id names nothing to them)."""
     params = job.get("params") or {}
     result = job.get("result") or {}
     if job["status"] == "failed":
@@ -43,7 +51,18 @@ def job_row(job: dict) -> dict:
         "status": job["status"],
         "kind": job["kind"],
         "model": params.get("model_name", result.get("model_name", "")),
-        "target / input": params.get("target") or (f"{params['record_count']} records" if "record_count" in params else params.get("dataset_id", "")),
+        "data set": dataset_names.get(params["dataset_id"], "a deleted data set") if params.get("dataset_id") else "",
+        "target / input": params.get("target") or (f"{params['record_count']} records" if "record_count" in params else ""),
         "started (UTC)": when(job.get("created_at")),
         "outcome": outcome,
+        "details": details_link(job),
     }
+
+
+def details_link(job: dict) -> str | None:
+    """The page that follows the job: Train for a training, Predict's batch tab for a scored data set."""
+    if job["kind"] == "training":
+        return f"train?train_job={job['id']}"
+    if (job.get("params") or {}).get("dataset_id"):
+        return f"predict?batch_job={job['id']}"
+    return None

@@ -50,6 +50,8 @@ def render() -> None:
                     record_form(api, model, profile, source)
             with inline_errors():
                 json_form(api, model, profile)
+            with inline_errors():
+                feedback_on_prediction(api, model, target, profile)
         with batch:
             with inline_errors():
                 batch_section(api, model, datasets)
@@ -238,6 +240,31 @@ def show_prediction(api, model: dict, record: dict, profile: dict) -> None:
     notes = caution(record, profile, model.get("inputs") or [])
     if notes:
         st.warning("Treat this prediction with caution: " + "; ".join(notes) + ".", icon=":material/warning:")
+    st.session_state[f"scored:{model['name']}"] = {"record": record, "prediction": label, "classes": list(p.get("probabilities") or {})}
+
+
+def feedback_on_prediction(api, model: dict, target: str | None, profile: dict) -> None:
+    """The last record this session scored with `model`, offered as feedback with its true label:
+    a wrong prediction is corrected where it was seen, without writing the record again."""
+    last = st.session_state.get(f"scored:{model['name']}")
+    if not last:
+        return
+    what = target or "label"
+    classes = last["classes"] or [v["value"] for v in (profile.get(target) or {}).get("top_values") or []]
+    with st.form(f"feedback_on:{model['name']}"):
+        st.write(f"Was **{last['prediction']}** right? Send the true {what} of the record you scored last: it joins "
+                 "the next training that includes feedback.")
+        if classes:
+            label = st.selectbox(f"True {what}", classes, index=classes.index(last["prediction"]) if last["prediction"] in classes else 0)
+        else:
+            label = st.text_input(f"True {what}").strip()
+        sent = st.form_submit_button("Send as feedback")
+    if sent:
+        if not label:
+            st.error(f"Give the true {what}.", icon=":material/warning:")
+            return
+        api.feedback(model_name=model["name"], record=last["record"], label=label)
+        st.success(f"Feedback stored: true {what} **{label}** for the record you scored last.", icon=":material/check:")
 
 
 # -- a whole data set -------------------------------------------------------------------------
@@ -245,13 +272,26 @@ def batch_section(api, model: dict, datasets: list[dict]) -> None:
     if not datasets:
         st.info("Upload a data set on **Data** to score it.")
         return
-    ds = pick_dataset(datasets, "Data set to score", key="batch_dataset")
+    fitting = scoreable(model, datasets)
+    if not fitting:
+        st.info(f"No data set holds the columns {model['name']} needs. Upload one with them on **Data**.")
+        return
+    if left_out := len(datasets) - len(fitting):
+        st.caption(f"Offered: the {len(fitting):,} data sets that hold every column {model['name']} needs "
+                   f"({left_out:,} {'other lacks' if left_out == 1 else 'others lack'} some).")
+    ds = pick_dataset(fitting, "Data set to score", key="batch_dataset")
     if st.button("Score data set", type="primary"):
         job = api.predict(model_name=model["name"], dataset_id=ds["id"])
         st.query_params["batch_job"] = job["id"]
         st.rerun()
     if job_id := st.query_params.get("batch_job"):
         follow_job(api, job_id, show_batch_result)
+
+
+def scoreable(model: dict, datasets: list[dict]) -> list[dict]:
+    """The data sets holding every input column of the model (the API refuses the others)."""
+    inputs = {c["name"] for c in model.get("inputs") or []}
+    return [d for d in datasets if inputs <= {c["name"] for c in d["columns"]}]
 
 
 def show_batch_result(job: dict) -> None:
@@ -266,6 +306,9 @@ def show_batch_result(job: dict) -> None:
     frame = pd.read_csv(io.BytesIO(data))
     r = job["result"]
     st.success(f"Scored **{len(frame):,} rows** with {r['model_name']} version {r['model_version']}.")
+    if r.get("labelled_rows"):
+        st.info(f"The data set holds **{r['target']}**, the column the model predicts: the prediction is its value in "
+                f"**{r['agreement']:.1%}** of the {r['labelled_rows']:,} rows that have one.", icon=":material/fact_check:")
     counts = frame["prediction"].astype(str).value_counts().rename_axis("class").reset_index(name="rows")
     left, right = st.columns([1, 2])
     left.altair_chart(

@@ -25,7 +25,7 @@ NEW_MODEL = "New model…"
 LABEL_WORDS = {"target", "label", "labels", "class", "classes", "outcome", "result", "diagnosis", "y"}
 #: How many of the newest data sets are looked at for one that can train (one profile call each).
 TRAINABLE_LOOKAHEAD = 8
-DEFAULT_NEW_NAME = "tabular-classifier"
+DEFAULT_NEW_NAME = "tabular-classifier"  # DEFAULT_MODEL_NAME's default (pipeline_common/config.py)
 
 
 def render() -> None:
@@ -42,7 +42,7 @@ def render() -> None:
     if job_id := st.query_params.get("train_job"):
         st.subheader("Training job")
         with inline_errors():
-            follow_job(api, job_id, show_training_result)
+            follow_job(api, job_id, lambda job: show_training_result(job, champion_now(api, job)))
 
 
 def training_form(api, datasets: list[dict]) -> None:
@@ -57,7 +57,7 @@ def training_form(api, datasets: list[dict]) -> None:
         st.error(f"**{target}** cannot be a target: {problem}.", icon=":material/block:")
     else:
         st.altair_chart(counts_chart(profile[target]["top_values"], f"Classes of {target}"), width="stretch")
-    model_name = pick_model_name(api)
+    model_name = pick_model_name(api, ds, target)
     optimize = st.checkbox("Search hyper-parameters (slower, often better)")
     feedback = st.checkbox("Include collected feedback")
     disabled = bool(problem) or not model_name
@@ -101,29 +101,80 @@ def default_target(columns: list[dict]) -> str:
     return max(fit, key=rank)["name"]
 
 
-def pick_model_name(api) -> str | None:
-    """An existing model by default (training adds a version); a new one only on purpose."""
+def model_target(model: dict) -> str | None:
+    """The column a model predicts: its contract, as its newest version with run params logged it."""
+    return next((v["params"]["target"] for v in model.get("versions") or [] if (v.get("params") or {}).get("target")), None)
+
+
+def fits(model: dict, ds: dict, target: str) -> bool:
+    """Training `ds`'s `target` into `model` keeps its contract: the same target from the same input
+    columns (the API refuses anything else with 409)."""
+    inputs = {c["name"] for c in model.get("inputs") or []}
+    columns = {c["name"] for c in ds["columns"]} - {target}
+    return model_target(model) == target and (not inputs or inputs == columns)
+
+
+def new_model_name(ds: dict, target: str, existing: list[str]) -> str:
+    """'<data set>-<target>' in the characters a model name allows, numbered past existing names."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{ds['name']}-{target}").strip("-._")[:180] or DEFAULT_NEW_NAME
+    name, n = base, 2
+    while name in existing:
+        name, n = f"{base}-{n}", n + 1
+    return name
+
+
+def last_trained(model: dict) -> str:
+    return max((str(v.get("created_at") or "") for v in model["versions"]), default="")
+
+
+def pick_model_name(api, ds: dict, target: str) -> str | None:
+    """A model this data set and target fit by default (training adds a version); "New model…" when
+    none does, so a training never lands in a model that predicts something else."""
     models = [m for m in api.models() if m.get("versions")]  # an empty model (a failed first training) is no choice
     existing = [m["name"] for m in models]
-    if not existing:
+    if not existing:  # the first model takes the name the API predicts with when a request names none
         return st.text_input("New model name", value=DEFAULT_NEW_NAME).strip() or None
-    # The model worked on last comes first: a second click adds a version to it.
-    latest = max(models, key=lambda m: max((str(v.get("created_at") or "") for v in m["versions"]), default=""))["name"]
+    suggested = new_model_name(ds, target, existing)
+    fitting = [m for m in models if fits(m, ds, target)]
+    # The fitting model worked on last comes first: a second click adds a version to it.
+    default = existing.index(max(fitting, key=last_trained)["name"]) if fitting else len(existing)
     choice = st.selectbox(
-        "Model", [*existing, NEW_MODEL], index=existing.index(latest), help="Training adds a new version to the chosen model."
+        "Model", [*existing, NEW_MODEL], index=default, help="Training adds a new version to the chosen model."
     )
     if choice != NEW_MODEL:
+        chosen = models[existing.index(choice)]
+        if model_target(chosen) is not None and chosen not in fitting:
+            st.warning(f"**{choice}** predicts **{model_target(chosen)}** from other columns: training this into it "
+                       "will be refused. Choose a model that fits, or a new one.", icon=":material/warning:")
         return choice
-    name = st.text_input("New model name", placeholder="letters, digits, . _ -").strip()
+    if not fitting:
+        st.caption(f"No model predicts **{target}** from these columns yet: the training makes a new one.")
+    name = st.text_input("New model name", value=suggested, placeholder="letters, digits, . _ -").strip()
     if name in existing:
         st.warning(f"A model named {name} exists; training adds a version to it.")
     return name or None
 
 
-def show_training_result(job: dict) -> None:
+def champion_now(api, job: dict) -> str | None:
+    """The trained model's champion version today (a job's page may be opened long after it ran)."""
+    name = (job.get("result") or {}).get("model_name")
+    model = next((m for m in api.models() if m["name"] == name), None)
+    return (model or {}).get("aliases", {}).get("champion")
+
+
+def show_training_result(job: dict, champion: str | None = None) -> None:
+    """The job's outcome; `champion`, the model's champion today, dates a verdict that no longer holds."""
     r = job["result"]
-    verdict = "is now the **champion**" if r["champion"] else "did not beat the champion, which stays in place"
+    if r["champion"] and champion not in (None, str(r["model_version"])):
+        verdict = f"became the champion when it was trained; version **{champion}** has replaced it since"
+    elif r["champion"]:
+        verdict = "is now the **champion**"
+    else:
+        verdict = "did not beat the champion, which stays in place"
     st.success(f"Model **{r['model_name']}** version **{r['model_version']}** {verdict}.")
+    if "feedback_rows" in r:
+        n = r["feedback_rows"]
+        st.caption(f"{n:,} feedback record{'' if n == 1 else 's'} joined the training data." if n else "No feedback was stored for this model yet.")
     old = r.get("previous_champion_metrics") or {}
     cols = st.columns(3)
     for slot, (key, label) in zip(cols, (("accuracy", "Accuracy"), ("f1", "F1"), ("roc_auc", "ROC AUC"))):
