@@ -21,7 +21,7 @@ def test_training_progress_names_its_step_and_elapsed_time_and_ends_in_a_sentenc
     page.get_by_text("Search hyper-parameters (slower, often better)").click()  # the box itself is drawn over
     settled(page)
     page.get_by_role("button", name="Start training").click()
-    expect(page.get_by_text(re.compile(r"Step: (waiting for a worker|training the model|[a-z ]+) · \d+ s elapsed"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"(Step [1-5] of 5: [a-z]+|Waiting for a worker) · \d+ s elapsed"))).to_be_visible()
     expect(page.get_by_text(re.compile(r"Training job \w+ succeeded after \d+"))).to_be_visible(timeout=TRAINING)
     assert "is succeeded" not in page.inner_text("body")
 
