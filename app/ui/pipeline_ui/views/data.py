@@ -108,7 +108,7 @@ def show_profile(api, ds: dict) -> None:
 
 def delete_form(api, ds: dict) -> None:
     """Deleting asks for a tick first: the rows and the stored file go for good (models trained on
-    the data set keep working; its name then reads as a deleted data set)."""
+    the data set keep working)."""
     with st.expander(f"Delete {ds['name']}"):
         sure = st.checkbox(f"Yes, delete {ds['name']} and its stored file", key=f"delete_sure:{ds['id']}")
         if st.button("Delete data set", disabled=not sure, key=f"delete:{ds['id']}"):

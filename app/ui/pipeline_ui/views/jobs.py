@@ -26,7 +26,7 @@ def recent_jobs(kind: str | None) -> None:
         if not jobs:
             st.info("No jobs yet.")
             return
-        names = {d["id"]: d["name"] for d in api.datasets()}
+        names = dataset_names(api, {(j.get("params") or {}).get("dataset_id") for j in jobs} - {None})
         st.dataframe(
             pd.DataFrame([job_row(j, names) for j in jobs]),
             hide_index=True,
@@ -35,7 +35,16 @@ def recent_jobs(kind: str | None) -> None:
         )
 
 
-def job_row(job: dict, dataset_names: dict[str, str]) -> dict:
+def dataset_names(api, wanted: set[str]) -> dict[str, str]:
+    """Data-set names by id, kept in the session: the list (every data set with its columns) is read
+    again only when a job names one not seen yet, not on every refresh."""
+    names = st.session_state.setdefault("dataset_names", {})
+    if not wanted <= names.keys():
+        names.update({d["id"]: d["name"] for d in api.datasets()})
+    return names
+
+
+def job_row(job: dict, names: dict[str, str]) -> dict:
     """One job as people know it: the data set by name (an id names nothing to them)."""
     params = job.get("params") or {}
     result = job.get("result") or {}
@@ -51,7 +60,7 @@ def job_row(job: dict, dataset_names: dict[str, str]) -> dict:
         "status": job["status"],
         "kind": job["kind"],
         "model": params.get("model_name", result.get("model_name", "")),
-        "data set": dataset_names.get(params["dataset_id"], "a deleted data set") if params.get("dataset_id") else "",
+        "data set": names.get(params["dataset_id"], "a deleted data set") if params.get("dataset_id") else "",
         "target / input": params.get("target") or (f"{params['record_count']} records" if "record_count" in params else ""),
         "started (UTC)": when(job.get("created_at")),
         "outcome": outcome,
