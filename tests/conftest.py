@@ -36,14 +36,24 @@ XDIST_GROUPS = {
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(session, config, items):
-    """The browser flow first (on a fresh stack), everything else in its usual order."""
-    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/ui/") else 1)  # sort is stable
+    """The browser flow first (on a fresh stack), the catalog runs last, everything else in its usual order."""
+    # The catalog runs last in their worker: their network changes wait for the browser tests to end
+    # (tests/host_network.py), and the other suites of that worker need not wait with them.
+    items.sort(key=lambda item: 0 if item.nodeid.startswith("tests/ui/") else 2 if item.nodeid.startswith("tests/catalog_runs/") else 1)
     for item in items:
         group = next((g for prefix, g in XDIST_GROUPS.items() if item.nodeid.startswith(prefix)), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
     if any(item.nodeid.startswith("tests/catalog_runs/") for item in items):
         prepare_image_venvs()
+
+
+def pytest_runtest_setup(item):
+    """A worker past its browser tests (they run first) lets the host's network change again."""
+    if not item.nodeid.startswith("tests/ui/"):
+        from tests import host_network
+
+        host_network.let_go()
 
 
 def prepare_image_venvs() -> None:

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests import host_network
+
 ENTER = Path(__file__).with_name("enter.py")
 PREFIX = "catrun"
 _NETWORKS = itertools.count()
@@ -29,7 +31,15 @@ _NETWORKS = itertools.count()
 _ID = r"(\d+)(?:n\d+)?"
 
 
+#: `ip` commands that change the host's interfaces or addresses (not those run in a namespace, `-n`):
+#: a browser on the host aborts its requests in flight when they run (tests/host_network.py).
+HOST_CHANGES = {("link", "add"), ("link", "del"), ("link", "set"), ("addr", "add"), ("addr", "del"), ("netns", "del")}
+
+
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    if args[0] == "ip" and tuple(args[1:3]) in HOST_CHANGES:
+        with host_network.changing():
+            return subprocess.run(args, check=check, capture_output=True, text=True)
     return subprocess.run(args, check=check, capture_output=True, text=True)
 
 
@@ -54,6 +64,11 @@ def _alive(pid: int) -> bool:
 
 
 def kill_namespace(ns: str) -> None:
+    # Its veth pair first, under the lock: deleting one end deletes both, so the bridge's end leaves
+    # the host now. Left to the namespace, it would go whenever the kernel frees the namespace
+    # after its processes, a host interface change that no lock covers.
+    with host_network.changing():
+        sh("ip", "-n", ns, "link", "del", "eth0", check=False)
     for _ in range(50):
         pids = [int(p) for p in sh("ip", "netns", "pids", ns, check=False).stdout.split()]
         if not pids:

@@ -90,6 +90,18 @@ def pytest_runtest_makereport(item, call):
                 report.sections.append((f"{title} (last lines)", "\n".join(tail)))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def steady_host_network():
+    """No change to the host's interfaces from the first browser test to the last (tests/host_network.py:
+    Chromium reports a change up to seconds after it, so a lock per test or per module would not
+    do). The root conftest lets go once this worker runs its first test that is not a browser test."""
+    from tests import host_network
+
+    host_network.hold_for_browsing()
+    yield
+    host_network.let_go()
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
