@@ -12,6 +12,13 @@ from tests import host_network
 from tests.catalog_runs import sandbox
 
 
+@pytest.fixture(autouse=True)
+def own_lock(tmp_path, monkeypatch):
+    """A lock file of these tests' own: the real one is held by the browser tests of the session,
+    which may run beside them in the other worker."""
+    monkeypatch.setattr(host_network, "LOCK", tmp_path / "host-network.lock")
+
+
 def can_take(kind: int) -> bool:
     """Whether another holder could take the lock now (a second open file: flock counts it apart)."""
     with open(host_network.LOCK, "a") as f:
