@@ -1,8 +1,8 @@
 """GET /models: the whole registry in a number of MLflow calls that does not grow with its versions.
 
 One model or version at a time cost a registry round trip per version (`get_run` for its params and
-metrics): 48 models with 88 versions took 7 s, and every UI page that lists models paid it on each
-rerun. The listing reads every page of models, every page of versions, and the runs it has not seen
+metrics): a test session's registry plus 41 models (40 of two versions) took 7 s, and every UI page
+that lists models paid it on each rerun (docs/design.md has the figures). The listing reads every page of models, every page of versions, and the runs it has not seen
 in batches; a finished run never changes, so its params and metrics are kept (the newest
 `RUN_CACHE_SIZE` of them).
 """

@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$"
 TEXT = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+VERSION = r"^[0-9]+$"
 #: What each pattern asks for, in words: a 422 says this, never the expression.
 PATTERN_WORDS = {
     NAME: "use only letters, digits, '.', '_' and '-', starting with a letter or digit (at most 200 characters)",
     TEXT: "must not contain a NUL character",
-    r"^[0-9]+$": "must be a version number (digits only)",
+    VERSION: "must be a version number (digits only)",
 }
 
 
@@ -128,7 +129,7 @@ class ChampionIn(BaseModel):
     """A hand-made promotion or roll-back: which version, why, and (optionally) who."""
 
     model_config = ConfigDict(extra="forbid")
-    version: str = Field(min_length=1, max_length=20, pattern=r"^[0-9]+$", description="The version to make the champion")
+    version: str = Field(min_length=1, max_length=20, pattern=VERSION, description="The version to make the champion")
     reason: str = Field(min_length=1, max_length=1000, pattern=TEXT, description="Why: kept in the version's tags")
     by: str | None = Field(None, min_length=1, max_length=200, pattern=TEXT, description='Who (default "api token")')
 

@@ -22,6 +22,7 @@ from .errors import ApiError
 
 #: The `name` form field is a data set's name (200 characters are kept); more than this is refused.
 MAX_NAME_BYTES = 4096
+NO_FILE = "is required: send the file as a multipart/form-data part named 'file'"
 
 #: The request body the endpoint reads, for its OpenAPI document (FastAPI cannot infer it, as the
 #: endpoint takes the raw request): the same form `File(...)` and `Form(None)` described.
@@ -105,8 +106,8 @@ class _Form:
                 raise ApiError(422, "name", f"longer than {MAX_NAME_BYTES} bytes")
 
 
-def too_large(limit: int) -> ApiError:
-    return ApiError(413, "file", f"larger than the limit of {limit} bytes")
+def too_large(limit: int, field: str = "file") -> ApiError:
+    return ApiError(413, field, f"larger than the limit of {limit} bytes")
 
 
 async def receive(request: Request, store: ObjectStore, key: str, limit: int) -> Received:
@@ -114,7 +115,7 @@ async def receive(request: Request, store: ObjectStore, key: str, limit: int) ->
     (413 past `limit` bytes, 400 for a body that is not multipart, 422 without a file part)."""
     kind, options = parse_options_header(request.headers.get("content-type"))
     if kind != b"multipart/form-data" or not options.get(b"boundary"):
-        raise ApiError(422, "file", "is required: send the file as a multipart/form-data part named 'file'")
+        raise ApiError(422, "file", NO_FILE)
     writer = store.writer(key, "application/octet-stream")
     form = _Form(writer, limit)
     try:
@@ -126,7 +127,7 @@ async def receive(request: Request, store: ObjectStore, key: str, limit: int) ->
         if parser.state != MultipartState.END:
             raise MultipartParseError("the body ends before the closing boundary")
         if form.files == 0:
-            raise ApiError(422, "file", "is required: send the file as a multipart/form-data part named 'file'")
+            raise ApiError(422, "file", NO_FILE)
         await run_in_threadpool(writer.close)
     except TooLarge:
         await run_in_threadpool(writer.abort)

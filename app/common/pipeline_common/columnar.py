@@ -27,7 +27,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 from pandas._libs.parsers import STR_NA_VALUES
 
-from .profile import HISTOGRAM_BINS, TOP_VALUES, counts_problem, profile
+from .profile import TOP_VALUES, binned, counts_problem, json_number, profile
 from .storage import ObjectStore
 from .tabular import MISSING, DataError, too_few_columns
 
@@ -585,6 +585,7 @@ class ProfileBuilder:
         else:
             kind = "categorical"
         labels = {_label(v, t, gaps): c for v, c in s.counts.items()}
+        ranked = sorted(labels.items(), key=lambda kv: -kv[1])  # most frequent first
         distinct = DISTINCT_CAP if s.overflow else len(labels)
         out = {
             "name": f.name,
@@ -592,23 +593,20 @@ class ProfileBuilder:
             "kind": kind,
             "missing": s.missing,
             "distinct": distinct,
-            "target_problem": counts_problem(
-                dict(sorted(labels.items(), key=lambda kv: -kv[1])), kind, f"more than {DISTINCT_CAP:,}" if s.overflow else None
-            ),
+            "target_problem": counts_problem(dict(ranked), kind, f"more than {DISTINCT_CAP:,}" if s.overflow else None),
         }
         present = s.rows - s.missing
         if kind in ("numeric", "integer") and present:
             sample = np.concatenate(s.sample)
             out.update(
-                min=_number(s.low),
-                max=_number(s.high),
-                median=_number(float(np.median(sample))),
-                mean=_number(s.total / present),
+                min=json_number(s.low),
+                max=json_number(s.high),
+                median=json_number(float(np.median(sample))),
+                mean=json_number(s.total / present),
                 histogram=_histogram(sample, s.low, s.high, kind, present),
             )
         if kind in ("categorical", "boolean") or distinct <= TOP_VALUES:
-            top = sorted(labels.items(), key=lambda kv: -kv[1])[:TOP_VALUES]
-            out["top_values"] = [{"value": v, "count": int(c)} for v, c in top]
+            out["top_values"] = [{"value": v, "count": int(c)} for v, c in ranked[:TOP_VALUES]]
         return out
 
 
@@ -619,18 +617,9 @@ def _label(value, t: pa.DataType, gaps: bool) -> str:
     return str(value)
 
 
-def _number(value) -> float | int | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    as_float = float(value)
-    return int(as_float) if as_float.is_integer() else as_float
-
-
 def _histogram(sample: np.ndarray, low: float, high: float, kind: str, present: int) -> dict:
-    bins = HISTOGRAM_BINS
-    if kind == "integer":
-        bins = max(1, min(HISTOGRAM_BINS, int(high - low) + 1))
-    counts, edges = np.histogram(sample, bins=bins, range=(low, high) if high > low else (low - 0.5, low + 0.5))
+    """`profile`'s histogram of the sample, its counts scaled to the column's present values."""
+    counts, edges = binned(sample, low, high, kind)
     scaled = np.floor(counts * (present / max(1, len(sample)))).astype("int64")
     if len(scaled):
         scaled[int(np.argmax(counts))] += present - int(scaled.sum())

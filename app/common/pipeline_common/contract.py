@@ -79,10 +79,6 @@ class Contract:
             out[INPUTS_TAG] = inputs
         return out
 
-    def public(self) -> dict:
-        """What the API shows of it (the input columns are the champion's `inputs`)."""
-        return {"target": self.target, "task": self.task, "classes": list(self.classes) if self.classes else None, "class_count": self.class_count}
-
 
 def from_tags(tags: dict[str, str] | None) -> Contract | None:
     """The contract written by `Contract.tags`, or None when the model has none."""
@@ -98,6 +94,22 @@ def from_tags(tags: dict[str, str] | None) -> Contract | None:
     return Contract(tags[TARGET_TAG], tags.get(TASK_TAG), classes, count, inputs, tags.get(INPUTS_VERSION_TAG))
 
 
+#: MLflow's error codes for a registered model or version that does not exist.
+ABSENT = ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+
+
+def registered_model(client, name: str):
+    """Registered model `name`, or None when it does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code in ABSENT:
+            return None
+        raise
+
+
 def read(client, name: str, columns_of) -> tuple[Contract | None, dict[str, str] | None]:
     """(contract, its input kinds) of registered model `name`, or (None, None) when it does not
     exist or has no version yet. `columns_of(version)` gives a version's input columns (Column
@@ -105,12 +117,9 @@ def read(client, name: str, columns_of) -> tuple[Contract | None, dict[str, str]
     gets one read from its champion (or newest version): the target its run logged, its inputs."""
     from mlflow.exceptions import MlflowException
 
-    try:
-        rm = client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-            return None, None
-        raise
+    rm = registered_model(client, name)
+    if rm is None:
+        return None, None
     contract = from_tags(rm.tags)
     if contract is None:
         contract = _legacy(client, rm)
@@ -121,7 +130,7 @@ def read(client, name: str, columns_of) -> tuple[Contract | None, dict[str, str]
         try:
             inputs = {c.name: kind_of_type(c.type) for c in columns_of(contract.inputs_version)}
         except MlflowException as exc:  # that version was deleted by hand: the inputs go unchecked
-            if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            if exc.error_code not in ABSENT:
                 raise
     return contract, inputs
 

@@ -32,7 +32,8 @@ def column_kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _number(value) -> float | int | None:
+def json_number(value) -> float | int | None:
+    """A statistic as the profile gives it: whole numbers as int, None for NaN or infinity."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return None
     as_float = float(value)
@@ -44,13 +45,18 @@ def _top_values(present: pd.Series) -> list[dict]:
     return [{"value": str(v), "count": int(c)} for v, c in counts.items()]
 
 
+def binned(values: np.ndarray, low: float, high: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(counts, edges) of a column's histogram over [low, high]: HISTOGRAM_BINS bars, or one bar per
+    whole number when an integer column has fewer of them."""
+    bins = HISTOGRAM_BINS
+    if kind == "integer":
+        bins = max(1, min(HISTOGRAM_BINS, int(high - low) + 1))
+    return np.histogram(values, bins=bins, range=(low, high) if high > low else (low - 0.5, low + 0.5))
+
+
 def _histogram(present: pd.Series, kind: str) -> dict:
     values = present.astype("float64").to_numpy()
-    low, high = float(values.min()), float(values.max())
-    bins = HISTOGRAM_BINS
-    if kind == "integer":  # one bar per whole number when there are few of them
-        bins = max(1, min(HISTOGRAM_BINS, int(high - low) + 1))
-    counts, edges = np.histogram(values, bins=bins, range=(low, high) if high > low else (low - 0.5, low + 0.5))
+    counts, edges = binned(values, float(values.min()), float(values.max()), kind)
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
 
 
@@ -96,10 +102,10 @@ def profile_column(name: str, series: pd.Series) -> dict:
     }
     if kind in ("numeric", "integer") and len(present):
         out.update(
-            min=_number(present.min()),
-            max=_number(present.max()),
-            median=_number(present.median()),
-            mean=_number(present.mean()),
+            min=json_number(present.min()),
+            max=json_number(present.max()),
+            median=json_number(present.median()),
+            mean=json_number(present.mean()),
             histogram=_histogram(present, kind),
         )
     if kind in ("categorical", "boolean") or out["distinct"] <= TOP_VALUES:

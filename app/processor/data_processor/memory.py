@@ -92,7 +92,7 @@ def survey(source: Source, target: str) -> Survey:
             seen[c].discard(None)
     flags = [f.name for f in source.schema if f.name in features and pa.types.is_boolean(f.type)]
     numeric = len(features) - len(text) - len(flags)
-    distinct = [len(seen[c]) if len(seen[c]) < DISTINCT_CAP else total for c in text for total in [source.num_rows]]
+    distinct = [len(seen[c]) if len(seen[c]) < DISTINCT_CAP else source.num_rows for c in text]
     return Survey(pa.chunked_array(chunks), Columns(numeric, distinct + [2] * len(flags)))
 
 

@@ -149,7 +149,7 @@ def job_version(client: MlflowClient, name: str, job_id: str) -> str | None:
 def training_contract(client: MlflowClient, name: str, target: str, X: pd.DataFrame, y: pd.Series) -> contracts.Contract:
     """The contract this training gives model `name`: a DataError (naming `target` or `dataset_id`)
     when the model exists with another one (see pipeline_common.contract)."""
-    features = {c: "number" if pd.api.types.is_numeric_dtype(X[c]) else "category" for c in X.columns}
+    features = {c: contracts.kind_of_dtype(X[c].dtype) for c in X.columns}  # numbers float64, the rest objects (prepare)
     proposed = contracts.Contract.of(target, y.unique(), features)
     check_contract(client, name, proposed)
     return proposed
@@ -161,18 +161,8 @@ def check_contract(client: MlflowClient, name: str, proposed: contracts.Contract
         return
     found = contracts.problems(current, inputs, proposed.target, proposed.inputs, proposed.classes)
     if found:
-        taken = lambda n: _model_exists(client, n)  # noqa: E731
+        taken = lambda n: contracts.registered_model(client, n) is not None  # noqa: E731
         raise DataError(found[0][0], contracts.refusal(name, proposed.target, found, taken))
-
-
-def _model_exists(client: MlflowClient, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-        return True
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-            return False
-        raise
 
 
 def ensure_version(client: MlflowClient, name: str, run, job_id: str, contract: contracts.Contract) -> str:
@@ -262,12 +252,9 @@ def roll_back(client: MlflowClient, name: str, job_id: str) -> list[str]:
 def _delete_if_left_empty(client: MlflowClient, name: str, job_id: str) -> None:
     """Delete the registered model this job created if it has no version: a failed first training
     leaves no empty model behind (nor its contract). Another job's model is never deleted."""
-    try:
-        rm = client.get_registered_model(name)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
-            return
-        raise
+    rm = contracts.registered_model(client, name)
+    if rm is None:
+        return
     if (rm.tags or {}).get(CREATED_BY_TAG) == job_id and not client.search_model_versions(f"name = '{name}'"):
         client.delete_registered_model(name)
 

@@ -83,7 +83,7 @@ def pending(svc: Services, upload_id: str) -> tuple[str, str, int]:
 def create_upload(body: UploadIn, svc: Services = Depends(get_services)) -> UploadOut:
     limit = svc.settings.max_upload_bytes
     if body.size > limit:
-        raise ApiError(413, "size", f"larger than the limit of {limit} bytes")
+        raise too_large(limit, "size")
     part_bytes = part_bytes_for(body.size)
     upload_id = new_id()
     key = raw_key(upload_id, body.size)
