@@ -36,15 +36,19 @@ def inline_errors() -> Iterator[None]:
         st.error(str(exc), icon=":material/error:")
 
 
-def when(value) -> str:
-    """'2026-11-29 01:40' from an ISO string or epoch milliseconds (MLflow); '' if unknown."""
+def moment(value) -> datetime | None:
+    """A time the API gives as an ISO string, or MLflow as epoch milliseconds; None if unknown."""
     if value in (None, ""):
-        return ""
+        return None
     if isinstance(value, (int, float)):
-        moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    else:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment.strftime("%Y-%m-%d %H:%M")
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def when(value) -> str:
+    """'2026-11-29 01:40' (see `moment`); '' if unknown."""
+    found = moment(value)
+    return found.strftime("%Y-%m-%d %H:%M") if found else ""
 
 
 def plain_number(value, digits: int = 4) -> str:
@@ -71,6 +75,11 @@ def profile_of(api: ApiClient, dataset_id: str) -> dict:
     if dataset_id not in cache:
         cache[dataset_id] = api.profile(dataset_id)
     return cache[dataset_id]
+
+
+def target_classes(profile: dict, target: str | None) -> list[str]:
+    """The classes the training data holds in `target` (the profile's values of that column)."""
+    return [v["value"] for v in (profile.get(target) or {}).get("top_values") or []]
 
 
 def pick_dataset(datasets: list[dict], label: str, key: str, prefer: str | None = None) -> dict:
@@ -257,12 +266,6 @@ def importance_chart(importance: dict, limit: int = 15, title: str = "Which colu
 STATUS_WORDS = {"queued": "is waiting for a worker", "running": "is running", "succeeded": "succeeded", "failed": "failed"}
 
 
-def moment(value) -> datetime | None:
-    if value in (None, ""):
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def duration(seconds: float) -> str:
     """'8 s', '2 min 05 s', '1 h 02 min'."""
     seconds = max(0, int(seconds))
@@ -306,7 +309,8 @@ def step_name(job: dict) -> str:
 
 def status_line(job: dict) -> str:
     icon = STATUS_ICONS.get(job["status"], "")
-    took = f" after {elapsed(job)}" if job["status"] in FINISHED and elapsed(job) else ""
+    spent = elapsed(job) if job["status"] in FINISHED else ""
+    took = f" after {spent}" if spent else ""
     return (
         f"{icon} {job['kind'].capitalize()} job `{job['id'][:8]}` {STATUS_WORDS.get(job['status'], job['status'])}{took} "
         f"(started {when(job['created_at'])} UTC)"

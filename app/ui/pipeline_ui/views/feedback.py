@@ -7,7 +7,7 @@ import json
 import streamlit as st
 
 from pipeline_ui.views.predict import example_value
-from pipeline_ui.widgets import client, inline_errors, pick_model
+from pipeline_ui.widgets import client, inline_errors, pick_model, target_classes
 
 
 def render() -> None:
@@ -19,7 +19,7 @@ def render() -> None:
         if choice is None:
             return
         model, target, profile = choice.model, choice.target, choice.profile
-        classes = [v["value"] for v in (profile.get(target) or {}).get("top_values") or []]
+        classes = target_classes(profile, target)
         template = {c["name"]: example_value(c, profile.get(c["name"])) for c in model.get("inputs") or []}
         with st.form(f"feedback:{model['name']}"):
             raw = st.text_area("Record (JSON object; edit the template)", value=json.dumps(template, indent=1), height=240)

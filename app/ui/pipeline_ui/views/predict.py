@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from pipeline_ui.lineage import champion
-from pipeline_ui.widgets import BAR_STEP, bar_labels, client, follow_job, inline_errors, pick_dataset, pick_model, plain_number, when
+from pipeline_ui.widgets import BAR_STEP, bar_labels, client, follow_job, inline_errors, pick_dataset, pick_model, plain_number, target_classes, when
 from pipeline_ui.client import ApiError
 
 NOT_KNOWN = "(not known)"
@@ -250,7 +250,7 @@ def feedback_on_prediction(api, model: dict, target: str | None, profile: dict) 
     if not last:
         return
     what = target or "label"
-    classes = last["classes"] or [v["value"] for v in (profile.get(target) or {}).get("top_values") or []]
+    classes = last["classes"] or target_classes(profile, target)
     with st.form(f"feedback_on:{model['name']}"):
         st.write(f"Was **{last['prediction']}** right? Send the true {what} of the record you scored last: it joins "
                  "the next training that includes feedback.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import streamlit as st
@@ -30,6 +31,7 @@ DEFAULT_NEW_NAME = "tabular-classifier"  # DEFAULT_MODEL_NAME's default (pipelin
 
 def render() -> None:
     api = client()
+    models = functools.cache(api.models)  # one listing a run, for the model picker and the job's verdict
     st.header("2 · Train")
     st.write("Choose a data set and the column to predict. Each training adds a version to a model; "
              "the new version becomes the **champion** (the one that predicts) only if it scores better.")
@@ -38,14 +40,14 @@ def render() -> None:
         if not datasets:
             st.info("Upload a data set on **Data** first.")
         else:
-            training_form(api, datasets)
+            training_form(api, datasets, models)
     if job_id := st.query_params.get("train_job"):
         st.subheader("Training job")
         with inline_errors():
-            follow_job(api, job_id, lambda job: show_training_result(job, champion_now(api, job)))
+            follow_job(api, job_id, lambda job: show_training_result(job, champion_now(models(), job)))
 
 
-def training_form(api, datasets: list[dict]) -> None:
+def training_form(api, datasets: list[dict], models) -> None:
     prefer = trainable_dataset(api, datasets, st.session_state.get("uploaded"))
     ds = pick_dataset(datasets, "Data set", key="train_dataset", prefer=prefer)
     profile = {c["name"]: c for c in profile_of(api, ds["id"])["columns"]}
@@ -57,7 +59,7 @@ def training_form(api, datasets: list[dict]) -> None:
         st.error(f"**{target}** cannot be a target: {problem}.", icon=":material/block:")
     else:
         st.altair_chart(counts_chart(profile[target]["top_values"], f"Classes of {target}"), width="stretch")
-    model_name = pick_model_name(api, ds, target)
+    model_name = pick_model_name(models(), ds, target)
     optimize = st.checkbox("Search hyper-parameters (slower, often better)")
     feedback = st.checkbox("Include collected feedback")
     disabled = bool(problem) or not model_name
@@ -127,10 +129,10 @@ def last_trained(model: dict) -> str:
     return max((str(v.get("created_at") or "") for v in model["versions"]), default="")
 
 
-def pick_model_name(api, ds: dict, target: str) -> str | None:
+def pick_model_name(listed: list[dict], ds: dict, target: str) -> str | None:
     """A model this data set and target fit by default (training adds a version); "New model…" when
     none does, so a training never lands in a model that predicts something else."""
-    models = [m for m in api.models() if m.get("versions")]  # an empty model (a failed first training) is no choice
+    models = [m for m in listed if m.get("versions")]  # an empty model (a failed first training) is no choice
     existing = [m["name"] for m in models]
     if not existing:  # the first model takes the name the API predicts with when a request names none
         return st.text_input("New model name", value=DEFAULT_NEW_NAME).strip() or None
@@ -155,10 +157,10 @@ def pick_model_name(api, ds: dict, target: str) -> str | None:
     return name or None
 
 
-def champion_now(api, job: dict) -> str | None:
+def champion_now(models: list[dict], job: dict) -> str | None:
     """The trained model's champion version today (a job's page may be opened long after it ran)."""
     name = (job.get("result") or {}).get("model_name")
-    model = next((m for m in api.models() if m["name"] == name), None)
+    model = next((m for m in models if m["name"] == name), None)
     return (model or {}).get("aliases", {}).get("champion")
 
 
