@@ -6,7 +6,6 @@ import select
 import socket
 from urllib.parse import urlsplit
 
-import boto3
 import httpx
 import psycopg
 import pyarrow as pa
@@ -17,16 +16,9 @@ from pipeline_common.columnar import ROW_GROUP_ROWS
 
 from .conftest import make_csv
 from .flow import upload
-from .services import S3_ENV
 
 BUCKET = "pipeline-data"
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def s3(stack):
-    return boto3.client("s3", endpoint_url=stack.s3, region_name="us-east-1",
-                        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
 
 
 def keys(s3, prefix: str) -> list[str]:

@@ -6,7 +6,6 @@ import io
 import json
 import uuid
 
-import boto3
 import pandas as pd
 import psycopg
 import pyarrow as pa
@@ -24,12 +23,6 @@ from .services import S3_ENV
 from .stored import csv_dataset
 
 BUCKET = "pipeline-data"
-
-
-@pytest.fixture(scope="module")
-def s3(stack):
-    return boto3.client("s3", endpoint_url=stack.s3, region_name="us-east-1",
-                        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"], aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"])
 
 
 def db(stack):

@@ -114,50 +114,51 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
-def page(browser, ui_url):
+def new_page(browser, ui_url: str, viewport: dict, **options):
+    """A page of the UI in a fresh browser context (a new Streamlit session), watched; close its context after."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=120_000)  # a loaded CI machine renders slowly; waits end as soon as content shows
-    context = browser.new_context(viewport={"width": 1400, "height": 1800}, base_url=ui_url)
+    context = browser.new_context(viewport=viewport, base_url=ui_url, **options)
     context.set_default_timeout(120_000)
-    pg = watched(context.new_page())
+    return watched(context.new_page())
+
+
+@pytest.fixture(scope="module")
+def page(browser, ui_url):
+    pg = new_page(browser, ui_url, {"width": 1400, "height": 1800})
     yield pg
-    context.close()
+    pg.context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page screenshot in build/screenshots/<name>.png (a test artifact, gitignored)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
 
 
 @pytest.fixture
 def shot(page, request):
-    """shot('name'): a full-page screenshot in build/screenshots/ (a test artifact, gitignored)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    def take(name: str) -> Path:
-        path = SCREENSHOTS / f"{request.node.name.removeprefix('test_')[:60]}--{name}.png"
-        page.screenshot(path=str(path), full_page=True)
-        return path
-
-    return take
+    """shot('name'): `screenshot` of the module's page, named after the test."""
+    return lambda name: screenshot(page, f"{request.node.name.removeprefix('test_')[:60]}--{name}")
 
 
 @pytest.fixture
 def open_page(browser, ui_url):
-    """open_page(viewport): a page in a fresh browser context, so a new Streamlit session; closed after the test."""
-    from playwright.sync_api import expect
-
+    """open_page(viewport): `new_page`, its context closed after the test."""
     from .pages import DESKTOP
 
-    expect.set_options(timeout=120_000)
-    contexts = []
+    pages = []
 
     def open_(viewport: dict = DESKTOP, **options):
-        context = browser.new_context(viewport=viewport, base_url=ui_url, **options)
-        context.set_default_timeout(120_000)
-        contexts.append(context)
-        return watched(context.new_page())
+        pages.append(new_page(browser, ui_url, viewport, **options))
+        return pages[-1]
 
     yield open_
-    for context in contexts:
-        context.close()
+    for pg in pages:
+        pg.context.close()
 
 
 def upload_frame(client, frame, name: str) -> dict:

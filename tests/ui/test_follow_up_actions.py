@@ -11,15 +11,14 @@ from playwright.sync_api import Page, expect
 from tests.app.conftest import make_csv
 from tests.app.flow import train, upload
 
-from .conftest import SCREENSHOTS
+from .conftest import screenshot
 from .pages import DESKTOP, PHONE, pick, script_run, settled
 
 PROMOTED = "ui-promote-twice"
 
 
 def shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"follow-up--{name}.png"), full_page=True)
+    screenshot(page, f"follow-up--{name}")
 
 
 def test_a_column_no_model_predicts_starts_a_new_model_named_after_the_data(open_page, client, form_model):
